@@ -1,0 +1,13 @@
+"""Catch target of every pipeline step: the run ends FAILED with its reason, and operators hear of it."""
+
+from mlops import pipeline
+from mlops.aws import client
+from mlops.observability import metrics, pipeline_step
+from mlops.settings import get_settings
+from mlops.stores import run_store
+
+
+@pipeline_step
+def lambda_handler(event, context):
+    metrics.add_metric(name="PipelineRunsFailed", unit="Count", value=1)
+    return pipeline.record_failure(event, run_store(), client("sns"), get_settings().notification_topic_arn)

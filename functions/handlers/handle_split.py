@@ -1,0 +1,11 @@
+"""Training pipeline step: split (see mlops.pipeline.split)."""
+
+from mlops import pipeline
+from mlops.aws import client
+from mlops.observability import pipeline_step
+from mlops.stores import run_store
+
+
+@pipeline_step
+def lambda_handler(event, context):
+    return pipeline.split(event, client("s3"), run_store())

@@ -1,0 +1,1 @@
+"""Domain code shared by every Lambda of the platform: plain Python over injected AWS clients."""

@@ -1,0 +1,107 @@
+"""Pipeline runs: one item per run in the runs table, written as the run moves through its steps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from mlops.errors import NotFound
+
+STATUS_RUNNING = "RUNNING"
+STATUS_SUCCEEDED = "SUCCEEDED"
+STATUS_FAILED = "FAILED"
+
+BY_MODEL_INDEX = "by-model"
+
+
+def to_item(value: Any) -> Any:
+    """boto3's DynamoDB resource refuses floats: store them as Decimals of their shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: to_item(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_item(inner) for inner in value]
+    return value
+
+
+def from_item(value: Any) -> Any:
+    """The reverse of to_item, for JSON answers: integral Decimals become ints, others floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: from_item(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [from_item(inner) for inner in value]
+    return value
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class RunStore:
+    """Adapter over the runs table (partition key run_id; index by-model on model, started_at)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def start(self, run_id: str, model: str, trigger: dict[str, Any]) -> None:
+        """Creates the run once; a redelivered start for the same run is a no-op."""
+        item = {
+            "run_id": run_id,
+            "model": model,
+            "status": STATUS_RUNNING,
+            "trigger": trigger,
+            "started_at": now_iso(),
+            "updated_at": now_iso(),
+            "steps": {},
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(run_id)")
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    def record_step(self, run_id: str, step: str, detail: dict[str, Any]) -> None:
+        self._table.update_item(
+            Key={"run_id": run_id},
+            UpdateExpression="SET steps.#step = :detail, updated_at = :now",
+            ExpressionAttributeNames={"#step": step},
+            ExpressionAttributeValues={":detail": to_item({**detail, "at": now_iso()}), ":now": now_iso()},
+        )
+
+    def finish(self, run_id: str, status: str, failure: dict[str, str] | None = None) -> None:
+        """Ends a run. Only a RUNNING run can end, so a late duplicate cannot flip the outcome."""
+        values: dict[str, Any] = {":status": status, ":now": now_iso(), ":running": STATUS_RUNNING}
+        expression = "SET #status = :status, updated_at = :now, ended_at = :now"
+        if failure is not None:
+            expression += ", failure = :failure"
+            values[":failure"] = failure
+        try:
+            self._table.update_item(
+                Key={"run_id": run_id},
+                UpdateExpression=expression,
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        item = self._table.get_item(Key={"run_id": run_id}).get("Item")
+        if item is None:
+            raise NotFound(f"run {run_id!r} does not exist")
+        return from_item(item)
+
+    def list_for_model(self, model: str, limit: int = 50) -> list[dict[str, Any]]:
+        response = self._table.query(
+            IndexName=BY_MODEL_INDEX,
+            KeyConditionExpression=Key("model").eq(model),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in response["Items"]]

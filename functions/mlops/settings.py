@@ -1,0 +1,54 @@
+"""The environment contract between the CDK app and the functions.
+
+The CDK constructs import these names to set the variables, and the functions validate the
+values at cold start, so the two sides cannot drift apart. Keep this module free of heavy imports:
+infra/ imports it at synth time.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_DATA_BUCKET = "DATA_BUCKET"
+ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
+ENV_CAPTURE_BUCKET = "CAPTURE_BUCKET"
+ENV_MODELS_TABLE = "MODELS_TABLE"
+ENV_RUNS_TABLE = "RUNS_TABLE"
+ENV_AUDIT_TABLE = "AUDIT_TABLE"
+ENV_TRAINING_PIPELINE_ARN = "TRAINING_PIPELINE_ARN"
+ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
+ENV_MAX_DATASET_BYTES = "MAX_DATASET_BYTES"
+
+# S3 layout inside the data bucket: uploads land under DATASETS_PREFIX/<model>/.
+DATASETS_PREFIX = "datasets/"
+VERSIONS_PREFIX = "versions/"
+QUARANTINE_PREFIX = "quarantine/"
+MODELS_PREFIX = "models/"
+
+# One gibibyte: larger uploads are refused with a clear reason rather than read (see README).
+DEFAULT_MAX_DATASET_BYTES = 1024**3
+
+
+class Settings(BaseModel):
+    """Values every function may need; each function gets the subset its role grants."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_bucket: str = Field(default="", alias=ENV_DATA_BUCKET)
+    artifacts_bucket: str = Field(default="", alias=ENV_ARTIFACTS_BUCKET)
+    capture_bucket: str = Field(default="", alias=ENV_CAPTURE_BUCKET)
+    models_table: str = Field(default="", alias=ENV_MODELS_TABLE)
+    runs_table: str = Field(default="", alias=ENV_RUNS_TABLE)
+    audit_table: str = Field(default="", alias=ENV_AUDIT_TABLE)
+    training_pipeline_arn: str = Field(default="", alias=ENV_TRAINING_PIPELINE_ARN)
+    notification_topic_arn: str = Field(default="", alias=ENV_NOTIFICATION_TOPIC_ARN)
+    max_dataset_bytes: int = Field(default=DEFAULT_MAX_DATASET_BYTES, alias=ENV_MAX_DATASET_BYTES, gt=0)
+
+
+@cache
+def get_settings() -> Settings:
+    """Validated once per process (a Lambda cold start); tests call get_settings.cache_clear()."""
+    return Settings.model_validate(dict(os.environ))

@@ -1,0 +1,1 @@
+"""One construct per concern: storage, pipeline, serving, monitoring."""

@@ -1,0 +1,79 @@
+"""The REST API: API Gateway (IAM-authorized, throttled, access-logged) proxying to one Lambda."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.storage_construct import StorageConstruct
+from infra.nag import acknowledge
+from mlops import settings as env
+
+STAGE_NAME = "api"
+THROTTLE_RATE_PER_SECOND = 500
+THROTTLE_BURST = 1000
+
+
+class ServingConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str, storage: StorageConstruct, functions: FunctionFactory) -> None:
+        super().__init__(scope, construct_id)
+        self.api_function = self._build_api_function(storage, functions)
+        self.api = self._build_api()
+
+    def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory) -> lambda_.Function:
+        function = functions.zip_function(
+            self,
+            "Api",
+            "handle_api",
+            {
+                env.ENV_RUNS_TABLE: storage.runs_table.table_name,
+                env.ENV_MODELS_TABLE: storage.models_table.table_name,
+                env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
+                env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
+                env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
+            },
+            layers=("common", "serving"),
+            memory_mb=1024,
+        )
+        storage.runs_table.grant_read_data(function)
+        storage.models_table.grant_read_write_data(function)
+        storage.audit_table.grant_read_write_data(function)
+        storage.artifacts_bucket.grant_read(function)
+        return function
+
+    def _build_api(self) -> apigw.LambdaRestApi:
+        access_logs = logs.LogGroup(
+            self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        api = apigw.LambdaRestApi(
+            self,
+            "RestApi",
+            handler=self.api_function,
+            proxy=True,
+            description="Serverless MLOps platform API",
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                metrics_enabled=True,
+                throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
+                throttling_burst_limit=THROTTLE_BURST,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=True,
+                ),
+            ),
+        )
+        api.add_request_validator("RequestValidator", validate_request_body=True, validate_request_parameters=True)
+        acknowledge(api, "AwsSolutions-COG4", "Callers authenticate with IAM (SigV4), not Cognito user pools.")
+        acknowledge(api, "AwsSolutions-APIG3", "WAF is an account-level choice; attach a web ACL to the stage at deploy.")
+        return api

@@ -1,0 +1,73 @@
+"""Buckets and tables: encrypted, TLS-only, versioned, public access blocked, recoverable."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.nag import acknowledge
+from mlops.runs import BY_MODEL_INDEX
+
+
+class StorageConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs_bucket = self._build_access_logs_bucket()
+        # Uploads under datasets/ go to EventBridge, where the pipeline rule picks them up.
+        self.data_bucket = self._build_bucket("DataBucket", "data/", event_bridge=True)
+        self.artifacts_bucket = self._build_bucket("ArtifactsBucket", "artifacts/")
+        self.capture_bucket = self._build_bucket("CaptureBucket", "capture/")
+        self.models_table = self._build_table("ModelsTable", partition="model", sort="sk")
+        self.runs_table = self._build_table("RunsTable", partition="run_id")
+        self.runs_table.add_global_secondary_index(
+            index_name=BY_MODEL_INDEX,
+            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="started_at", type=dynamodb.AttributeType.STRING),
+        )
+        self.audit_table = self._build_table("AuditTable", partition="model", sort="sk")
+        self.idempotency_table = self._build_table("IdempotencyTable", partition="id", ttl="expiration")
+
+    def _build_access_logs_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(bucket, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop.")
+        return bucket
+
+    def _build_bucket(self, construct_id: str, log_prefix: str, event_bridge: bool = False) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=log_prefix,
+            event_bridge_enabled=event_bridge,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _build_table(self, construct_id: str, partition: str, sort: str | None = None, ttl: str | None = None) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=ttl,
+            removal_policy=RemovalPolicy.RETAIN,
+        )

@@ -1,0 +1,45 @@
+"""The platform stack: composes the constructs and names what a user needs as outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.monitoring_construct import MonitoringConstruct, NotificationsConstruct
+from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.serving_construct import ServingConstruct
+from infra.constructs.storage_construct import StorageConstruct
+from infra.iam_acknowledgements import acknowledge_generated_grants
+
+
+class PlatformStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, alarm_email: str | None = None, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="Serverless MLOps platform", **kwargs)
+        storage = StorageConstruct(self, "Storage")
+        functions = FunctionFactory(self, "Functions")
+        notifications = NotificationsConstruct(self, "Notifications", alarm_email)
+        pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic)
+        serving = ServingConstruct(self, "Serving", storage, functions)
+        monitoring = MonitoringConstruct(
+            self, "Monitoring", storage, functions, notifications.topic, pipeline.state_machine, serving.api_function
+        )
+        acknowledge_generated_grants(self)
+        self._outputs(
+            DataBucketName=storage.data_bucket.bucket_name,
+            ArtifactsBucketName=storage.artifacts_bucket.bucket_name,
+            CaptureBucketName=storage.capture_bucket.bucket_name,
+            ModelsTableName=storage.models_table.table_name,
+            RunsTableName=storage.runs_table.table_name,
+            AuditTableName=storage.audit_table.table_name,
+            TrainingPipelineArn=pipeline.state_machine.state_machine_arn,
+            ApiUrl=serving.api.url,
+            NotificationTopicArn=notifications.topic.topic_arn,
+            PlatformDashboardName=monitoring.dashboard.dashboard_name,
+        )
+
+    def _outputs(self, **values: str) -> None:
+        for name, value in values.items():
+            CfnOutput(self, name, value=value)

@@ -1,0 +1,148 @@
+"""CloudWatch for local mode: metrics from what ran, and alarms that evaluate and act.
+
+moto stores metrics and alarms but never turns EMF log lines into metrics nor evaluates alarms.
+MetricsSink publishes the EMF metrics handlers log and the AWS/Lambda metrics the service would;
+AlarmEvaluator compares each alarm's metric with its threshold, sets the state, puts the
+'CloudWatch Alarm State Change' event on the default bus and fires the alarm's SNS actions.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from local.intrinsics import ACCOUNT_ID, REGION
+from local.lambda_runtime import InvokeResult
+
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "GreaterThanThreshold": operator.gt,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+
+
+def emf_metric_data(line: str) -> list[dict[str, Any]]:
+    """CloudWatch metric data from one Embedded Metric Format log line ([] for other lines)."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return []
+    if not isinstance(document, dict) or "_aws" not in document:
+        return []
+    data = []
+    timestamp = datetime.fromtimestamp(document["_aws"].get("Timestamp", 0) / 1000, UTC)
+    for directive in document["_aws"].get("CloudWatchMetrics", []):
+        for dimension_set in directive.get("Dimensions", [[]]):
+            dimensions = [{"Name": name, "Value": str(document[name])} for name in dimension_set if name in document]
+            for metric in directive.get("Metrics", []):
+                values = document.get(metric["Name"])
+                for value in values if isinstance(values, list) else [values]:
+                    data.append(
+                        {
+                            "Namespace": directive["Namespace"],
+                            "MetricName": metric["Name"],
+                            "Dimensions": dimensions,
+                            "Value": float(value),
+                            "Unit": metric.get("Unit", "None"),
+                            "Timestamp": timestamp,
+                        }
+                    )
+    return data
+
+
+class MetricsSink:
+    def __init__(self, clients: Callable[[str], Any]) -> None:
+        self._client = clients
+
+    def on_invoke(self, result: InvokeResult) -> None:
+        """Called by the Lambda runtime after every invoke."""
+        data = [item for line in result.logs for item in emf_metric_data(line)]
+        dimensions = [{"Name": "FunctionName", "Value": result.function}]
+        now = datetime.now(UTC)
+        data += [
+            _datum("AWS/Lambda", "Invocations", dimensions, 1, "Count", now),
+            _datum("AWS/Lambda", "Errors", dimensions, 1 if result.errored else 0, "Count", now),
+            _datum("AWS/Lambda", "Duration", dimensions, result.duration_ms, "Milliseconds", now),
+        ]
+        self.put(data)
+
+    def put(self, data: list[dict[str, Any]]) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for item in data:
+            by_namespace.setdefault(item["Namespace"], []).append({k: v for k, v in item.items() if k != "Namespace"})
+        for namespace, items in by_namespace.items():
+            for start in range(0, len(items), 20):
+                self._client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=items[start : start + 20])
+
+
+def _datum(namespace: str, name: str, dimensions: list[dict[str, str]], value: float, unit: str, at: datetime) -> dict[str, Any]:
+    return {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": unit, "Timestamp": at}
+
+
+class AlarmEvaluator:
+    def __init__(self, clients: Callable[[str], Any], alarm_names: list[str]) -> None:
+        self._client = clients
+        self._alarm_names = alarm_names
+        self.transitions: list[dict[str, Any]] = []
+
+    def evaluate(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Evaluates every alarm once; returns the state changes it made."""
+        now = now or datetime.now(UTC)
+        cloudwatch = self._client("cloudwatch")
+        changes = []
+        for alarm in cloudwatch.describe_alarms(AlarmNames=self._alarm_names)["MetricAlarms"]:
+            new_state, reason = self._state_for(alarm, now)
+            if new_state != alarm["StateValue"]:
+                cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=new_state, StateReason=reason)
+                change = {"alarm": alarm["AlarmName"], "from": alarm["StateValue"], "to": new_state, "reason": reason}
+                self._announce(alarm, change, now)
+                changes.append(change)
+        self.transitions.extend(changes)
+        return changes
+
+    def _state_for(self, alarm: dict[str, Any], now: datetime) -> tuple[str, str]:
+        period = int(alarm["Period"])
+        periods = int(alarm["EvaluationPeriods"])
+        statistics = self._client("cloudwatch").get_metric_statistics(
+            Namespace=alarm["Namespace"],
+            MetricName=alarm["MetricName"],
+            Dimensions=alarm.get("Dimensions", []),
+            StartTime=now - timedelta(seconds=period * periods),
+            EndTime=now + timedelta(seconds=1),
+            Period=period,
+            Statistics=[alarm.get("Statistic", "Sum")],
+        )["Datapoints"]
+        values = [point[alarm.get("Statistic", "Sum")] for point in statistics]
+        if not values:
+            missing = alarm.get("TreatMissingData", "missing")
+            return ("ALARM", "no data, treated as breaching") if missing == "breaching" else ("OK", "no data")
+        breaching = [v for v in values if COMPARISONS[alarm["ComparisonOperator"]](v, float(alarm["Threshold"]))]
+        needed = int(alarm.get("DatapointsToAlarm") or periods)
+        if len(breaching) >= min(needed, len(values)):
+            return "ALARM", f"{len(breaching)} datapoint(s) {breaching} crossed the threshold {alarm['Threshold']}"
+        return "OK", f"datapoints {values} within the threshold {alarm['Threshold']}"
+
+    def _announce(self, alarm: dict[str, Any], change: dict[str, Any], now: datetime) -> None:
+        detail = {
+            "alarmName": alarm["AlarmName"],
+            "state": {"value": change["to"], "reason": change["reason"], "timestamp": now.isoformat()},
+            "previousState": {"value": change["from"]},
+        }
+        self._client("events").put_events(
+            Entries=[
+                {
+                    "Source": "aws.cloudwatch",
+                    "DetailType": "CloudWatch Alarm State Change",
+                    "Resources": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm['AlarmName']}"],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        actions = alarm.get("AlarmActions", []) if change["to"] == "ALARM" else alarm.get("OKActions", [])
+        for arn in actions:
+            if arn.startswith("arn:aws:sns:"):
+                self._client("sns").publish(TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail))

@@ -1,0 +1,168 @@
+"""EventBridge delivery for local mode: from each rule's SQS tap to the template's real targets.
+
+moto matches events against rule patterns but can deliver only to SQS, logs and buses, and never
+fires schedules. Each rule therefore has a tap queue in moto; this router drains the taps and
+delivers to Lambda, Step Functions, SNS and SQS targets, applying Input, InputPath and
+InputTransformer, with the target's retry policy and dead-letter queue. Schedules fire on tick().
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from local.deployer import RuleSpec
+from local.intrinsics import ACCOUNT_ID, REGION
+from local.lambda_runtime import LambdaRuntime
+
+RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+
+def schedule_seconds(expression: str) -> int | None:
+    """Seconds between firings of a rate() expression; cron() is fired only on demand."""
+    match = RATE.fullmatch(expression.strip())
+    if match is None:
+        return None
+    return int(match.group(1)) * UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def scheduled_event(rule: RuleSpec) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [rule.arn],
+        "detail": {},
+    }
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        return _json_path(event, target["InputPath"])
+    transformer = target.get("InputTransformer")
+    if transformer:
+        values = {name: _json_path(event, path) for name, path in transformer.get("InputPathsMap", {}).items()}
+        template = transformer["InputTemplate"]
+
+        def fill(match: re.Match[str]) -> str:
+            value = values.get(match.group(1))
+            return match.group(0) if match.group(1) not in values else (value if isinstance(value, str) else json.dumps(value))
+
+        text = PLACEHOLDER.sub(fill, template)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return event
+
+
+def _json_path(event: dict[str, Any], path: str) -> Any:
+    value: Any = event
+    for part in [p for p in path.lstrip("$").split(".") if p]:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+class EventRouter:
+    def __init__(self, clients: Callable[[str], Any], runtime: LambdaRuntime, rules: list[RuleSpec]) -> None:
+        self._client = clients
+        self._runtime = runtime
+        self.rules = rules
+        self._next_fire = {r.name: time.monotonic() + (schedule_seconds(r.schedule) or 0) for r in rules if r.schedule}
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="eventbridge")
+        self.delivered: list[dict[str, Any]] = []  # what went where, for tests and the demo summary
+        self._lock = threading.Lock()
+
+    def rule(self, name_fragment: str) -> RuleSpec:
+        return next(r for r in self.rules if name_fragment in r.name)
+
+    def drain(self) -> int:
+        """Delivers everything waiting in the taps; returns how many events it took."""
+        sqs = self._client("sqs")
+        taken = 0
+        for rule in self.rules:
+            if not rule.tap_queue_url:
+                continue
+            while True:
+                messages = sqs.receive_message(QueueUrl=rule.tap_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    sqs.delete_message(QueueUrl=rule.tap_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    self.deliver(rule, json.loads(message["Body"]))
+                    taken += 1
+        return taken
+
+    def fire_due_schedules(self) -> None:
+        now = time.monotonic()
+        for rule in self.rules:
+            period = schedule_seconds(rule.schedule) if rule.schedule else None
+            if period and now >= self._next_fire[rule.name]:
+                self._next_fire[rule.name] = now + period
+                self.deliver(rule, scheduled_event(rule))
+
+    def fire_schedule(self, rule: RuleSpec, wait: bool = True) -> list[Any]:
+        """Fires a scheduled rule now (as its schedule would), returning each target's outcome."""
+        futures = self.deliver(rule, scheduled_event(rule))
+        return [f.result() for f in futures] if wait else []
+
+    def deliver(self, rule: RuleSpec, event: dict[str, Any]) -> list[Any]:
+        return [self._pool.submit(self._deliver_to_target, rule, target, event) for target in rule.targets]
+
+    def _deliver_to_target(self, rule: RuleSpec, target: dict[str, Any], event: dict[str, Any]) -> Any:
+        payload = target_input(target, event)
+        attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
+        error: str = ""
+        for _ in range(min(attempts, 3)):
+            try:
+                outcome = self._send(target["Arn"], payload)
+                self._record(rule, target, "delivered", outcome)
+                return outcome
+            except Exception as failure:  # a failed delivery goes to the dead-letter queue, as in AWS
+                error = str(failure)
+        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+        if dead_letter:
+            self._send(dead_letter, {"event": event, "error": error, "rule": rule.arn})
+        self._record(rule, target, "dead-lettered", error)
+        return None
+
+    def _send(self, arn: str, payload: Any) -> Any:
+        service = arn.split(":")[2]
+        if service == "lambda":
+            result = self._runtime.invoke(arn, payload)
+            if result.errored:
+                raise RuntimeError(result.payload_json())
+            return result.payload
+        if service == "states":
+            return self._client("stepfunctions").start_execution(
+                stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload)
+            )["executionArn"]
+        if service == "sns":
+            return self._client("sns").publish(TopicArn=arn, Message=json.dumps(payload))["MessageId"]
+        if service == "sqs":
+            name = arn.rsplit(":", 1)[1]
+            url = self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+            return self._client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(payload))["MessageId"]
+        raise NotImplementedError(f"local mode cannot deliver to {arn}")
+
+    def _record(self, rule: RuleSpec, target: dict[str, Any], status: str, outcome: Any) -> None:
+        with self._lock:
+            self.delivered.append({"rule": rule.name, "target": target["Arn"], "status": status, "outcome": outcome})
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

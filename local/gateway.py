@@ -1,0 +1,194 @@
+"""The local API Gateway: HTTP on port 3000 turned into REST API (v1) Lambda proxy events.
+
+Routes come from the template's AWS::ApiGateway::Method resources. Paths answer both with the
+stage prefix (as the ApiUrl output gives them) and without it (as `sam local start-api` does).
+IAM (SigV4) authorization is not checked locally.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from local.cloudwatch import MetricsSink
+from local.deployer import Route
+from local.intrinsics import ACCOUNT_ID
+from local.lambda_runtime import LambdaRuntime
+
+# API Gateway refuses payloads over 10 MB before the Lambda is called.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+class _CompiledRoute:
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        pattern = ""
+        for part in [p for p in route.path.split("/") if p]:
+            if part.endswith("+}"):
+                pattern += f"/(?P<{part[1:-2]}>.+)"
+            elif part.startswith("{"):
+                pattern += f"/(?P<{part[1:-1]}>[^/]+)"
+            else:
+                pattern += "/" + re.escape(part)
+        self.regex = re.compile(f"^{pattern or '/'}$")
+        self.literal_parts = route.path.count("/") - route.path.count("{")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.route.http_method not in ("ANY", method):
+            return None
+        found = self.regex.match(path)
+        return None if found is None else found.groupdict()
+
+
+class LocalGateway:
+    def __init__(self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None) -> None:
+        self._runtime = runtime
+        self._stages = stages
+        self._metrics = metrics
+        # Most specific first: literal paths before parameters, parameters before greedy proxies.
+        self._routes = sorted((_CompiledRoute(r) for r in routes), key=lambda c: ("+}" in c.route.path, -c.literal_parts, c.route.http_method == "ANY"))
+        self._server: ThreadingHTTPServer | None = None
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+        """One request in, one response out: the whole gateway, callable without a socket."""
+        started = time.monotonic()
+        split = urlsplit(raw_path)
+        stage, path = self._strip_stage(split.path or "/")
+        if len(body) > MAX_BODY_BYTES:
+            return self._answer(413, {"message": "Request Entity Too Large"}, started)
+        for compiled in self._routes:
+            parameters = compiled.match(method, path)
+            if parameters is not None:
+                break
+        else:
+            return self._answer(404 if method != "OPTIONS" else 403, {"message": "Missing Authentication Token"}, started)
+        event = self._event(compiled.route, stage, method, path, split.query, headers, body, parameters, source_ip)
+        result = self._runtime.invoke(compiled.route.function_arn, event)
+        if result.errored or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
+            return self._answer(502, {"message": "Internal server error"}, started)
+        return self._response(result.payload, started)
+
+    def _strip_stage(self, path: str) -> tuple[str, str]:
+        for stage in self._stages.values():
+            prefix = f"/{stage}"
+            if path == prefix or path.startswith(prefix + "/"):
+                return stage, path[len(prefix):] or "/"
+        return next(iter(self._stages.values()), "local"), path
+
+    def _event(self, route: Route, stage: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes, parameters: dict[str, str], source_ip: str) -> dict[str, Any]:
+        multi_query = parse_qs(query, keep_blank_values=True)
+        content_type = headers.get("Content-Type", headers.get("content-type", ""))
+        is_text = not body or any(content_type.startswith(t) for t in TEXT_TYPES)
+        try:
+            text_body = body.decode("utf-8") if is_text else None
+        except UnicodeDecodeError:
+            text_body = None
+        request_id = str(uuid.uuid4())
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": dict(headers),
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": ACCOUNT_ID,
+                "apiId": route.rest_api_id,
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "path": f"/{stage}{path}",
+                "stage": stage,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "protocol": "HTTP/1.1",
+                "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+            },
+            "body": (text_body if text_body is not None else base64.b64encode(body).decode()) if body else None,
+            "isBase64Encoded": bool(body) and text_body is None,
+        }
+
+    def _response(self, payload: dict[str, Any], started: float) -> tuple[int, dict[str, str], bytes]:
+        headers = {k: str(v) for k, v in (payload.get("headers") or {}).items()}
+        for name, values in (payload.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(v) for v in values)
+        body = payload.get("body") or ""
+        raw = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode("utf-8")
+        status = int(payload["statusCode"])
+        self._record(status, started)
+        return status, headers, raw
+
+    def _answer(self, status: int, body: dict[str, Any], started: float) -> tuple[int, dict[str, str], bytes]:
+        self._record(status, started)
+        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _record(self, status: int, started: float) -> None:
+        if self._metrics is None:
+            return
+        now = datetime.now(UTC)
+        dimensions = [{"Name": "ApiName", "Value": "local"}]
+        self._metrics.put(
+            [
+                {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit, "Timestamp": now}
+                for name, value, unit in (
+                    ("Count", 1.0, "Count"),
+                    ("4XXError", float(400 <= status < 500), "Count"),
+                    ("5XXError", float(status >= 500), "Count"),
+                    ("Latency", (time.monotonic() - started) * 1000, "Milliseconds"),
+                )
+            ]
+        )
+
+    # --- HTTP server ----------------------------------------------------------------------------
+
+    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Without this, small responses wait on Nagle's algorithm (about 40 ms each).
+            disable_nagle_algorithm = True
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    status, headers, body = gateway._answer(413, {"message": "Request Entity Too Large"}, time.monotonic())
+                    self.close_connection = True
+                else:
+                    body_in = self.rfile.read(length) if length else b""
+                    status, headers, body = gateway.handle(self.command, self.path, dict(self.headers.items()), body_in, self.client_address[0])
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="local-gateway").start()
+        return self._server
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -1,0 +1,186 @@
+"""Runs the template's Lambda functions as warm child processes, one pool per function.
+
+Each function gets exactly the environment the template gives it, plus what the Lambda service
+itself sets (AWS_LAMBDA_*, _HANDLER, LAMBDA_TASK_ROOT) and the emulator's endpoint. Code is imported
+from the staged asset in cdk.out, so what runs is what `cdk deploy` would upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
+# Host variables a worker keeps: enough to run Python, nothing that could leak the host's AWS setup.
+PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+MAX_CONCURRENCY_PER_FUNCTION = 4
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout_s: int
+    memory_mb: int
+    log_group: str
+
+
+@dataclass
+class InvokeResult:
+    payload: Any
+    errored: bool
+    logs: list[str]
+    duration_ms: float
+    function: str = ""
+    cold_start: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def payload_json(self) -> str:
+        return json.dumps(self.payload, default=str)
+
+
+class _Worker:
+    def __init__(self, spec: FunctionSpec, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=str(spec.code_dir),
+            text=True,
+            bufsize=1,
+        )
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._replies.put(line)
+        self._replies.put(None)
+
+    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+        """The reply, or None when the handler ran out of time or the process died."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            line = self._replies.get(timeout=timeout_s)
+        except (queue.Empty, BrokenPipeError, OSError):
+            return None
+        return json.loads(line) if line else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=5)
+
+
+class LambdaRuntime:
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self._endpoint_url = endpoint_url
+        self._region = region
+        self._specs: dict[str, FunctionSpec] = {}
+        self._idle: dict[str, list[_Worker]] = {}
+        self._slots: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[InvokeResult], None]] = []
+
+    def register(self, spec: FunctionSpec) -> None:
+        with self._lock:
+            self._specs[spec.name] = spec
+            self._idle.setdefault(spec.name, [])
+            self._slots.setdefault(spec.name, threading.Semaphore(MAX_CONCURRENCY_PER_FUNCTION))
+
+    def spec(self, name_or_arn: str) -> FunctionSpec:
+        name = name_or_arn.split(":function:")[-1].split(":")[0]
+        if name not in self._specs:
+            raise KeyError(f"function {name!r} is not deployed locally")
+        return self._specs[name]
+
+    def worker_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        env = {key: os.environ[key] for key in PASSTHROUGH_ENV if key in os.environ}
+        env.update(spec.environment)
+        env.update(
+            {
+                "_HANDLER": spec.handler,
+                "LAMBDA_TASK_ROOT": str(spec.code_dir),
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+                "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{uuid.uuid4().hex}",
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+                "AWS_REGION": self._region,
+                "AWS_DEFAULT_REGION": self._region,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_ENDPOINT_URL": self._endpoint_url,
+                "LOCAL_FUNCTION_ARN": spec.arn,
+                # There is no X-Ray daemon on a laptop; the tracer would only warn.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
+
+    def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
+        spec = self.spec(name_or_arn)
+        with self._slots[spec.name]:
+            worker, cold = self._take_worker(spec)
+            started = time.monotonic()
+            request = {
+                "event": event,
+                "request_id": str(uuid.uuid4()),
+                "deadline_ms": int(time.time() * 1000) + spec.timeout_s * 1000,
+            }
+            reply = worker.call(request, timeout_s=spec.timeout_s)
+            duration_ms = (time.monotonic() - started) * 1000
+            if reply is None:
+                worker.stop()
+                result = InvokeResult(
+                    payload={"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {spec.timeout_s} seconds"},
+                    errored=True,
+                    logs=[],
+                    duration_ms=duration_ms,
+                )
+            else:
+                with self._lock:
+                    self._idle[spec.name].append(worker)
+                result = InvokeResult(payload=reply["payload"], errored=not reply["ok"], logs=reply["logs"], duration_ms=duration_ms)
+        result.function, result.cold_start = spec.name, cold
+        for listener in self.listeners:
+            listener(result)
+        return result
+
+    def _take_worker(self, spec: FunctionSpec) -> tuple[_Worker, bool]:
+        with self._lock:
+            idle = self._idle[spec.name]
+            while idle:
+                worker = idle.pop()
+                if worker.process.poll() is None:
+                    return worker, False
+        return _Worker(spec, self.worker_environment(spec)), True
+
+    def close(self) -> None:
+        with self._lock:
+            workers = [w for pool in self._idle.values() for w in pool]
+            for pool in self._idle.values():
+                pool.clear()
+        for worker in workers:
+            worker.stop()

@@ -1,0 +1,132 @@
+"""Local mode as one object: the emulator, the deployed template, and the services moto lacks.
+
+LocalPlatform.start() runs moto's server, deploys the synthesized stack into it, publishes the
+stack outputs, and starts the Lambda runtime, the EventBridge router, CloudWatch metrics and alarm
+evaluation, and the API gateway. A background loop drains event taps, fires due schedules and
+evaluates alarms, as AWS would on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from local import moto_patches
+from local.assembly import load_stack
+from local.cloudwatch import AlarmEvaluator, MetricsSink
+from local.deployer import Deployer, Deployment
+from local.events import EventRouter
+from local.gateway import LocalGateway
+from local.intrinsics import REGION
+from local.lambda_runtime import LambdaRuntime
+from local.outputs import publish_stack
+
+DEFAULT_HOST = "127.0.0.1"
+AWS_PORT = 4566
+API_PORT = 3000
+LOOP_INTERVAL_S = 0.2
+ALARM_INTERVAL_S = 10.0
+
+
+class LocalPlatform:
+    def __init__(self, outdir: Path, stack_name: str, host: str = DEFAULT_HOST, aws_port: int = AWS_PORT, api_port: int = API_PORT, background: bool = True) -> None:
+        self.outdir, self.stack_name = outdir, stack_name
+        self.host, self.aws_port, self.api_port = host, aws_port, api_port
+        self.endpoint_url = f"http://{host}:{aws_port}"
+        self.api_url = f"http://{host}:{api_port}"
+        self._background = background
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.deployment: Deployment | None = None
+
+    def client(self, service: str) -> Any:
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=REGION,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                    config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+                )
+            return self._clients[service]
+
+    def start(self) -> LocalPlatform:
+        started = time.monotonic()
+        # moto's Step Functions engine calls Lambda through this port.
+        os.environ["MOTO_PORT"] = str(self.aws_port)
+        # Roles attach AWS-managed policies (AWSLambdaBasicExecutionRole); moto loads them only on request.
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._server.start()
+        self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
+        self.runtime = LambdaRuntime(self.endpoint_url, REGION)
+        moto_patches.install(self.runtime)
+        self.metrics = MetricsSink(self.client)
+        self.runtime.listeners.append(self.metrics.on_invoke)
+        stack = load_stack(self.outdir, self.stack_name)
+        self.deployment = Deployer(self.client, self.runtime.register).deploy(stack)
+        self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
+        publish_stack(self.client("cloudformation"), self.deployment)
+        self.events = EventRouter(self.client, self.runtime, self.deployment.rules)
+        self.alarms = AlarmEvaluator(self.client, self.deployment.alarms)
+        self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics)
+        self.gateway.serve(self.host, self.api_port)
+        if self._background:
+            threading.Thread(target=self._loop, daemon=True, name="local-loop").start()
+        self.deploy_seconds = time.monotonic() - started
+        return self
+
+    def _configure_moto(self, config: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/config", data=json.dumps(config).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def _local_url(self, value: str) -> str:
+        """The API's https://<id>.execute-api... URL becomes the local gateway's, stage path kept."""
+        for api_id, stage in self.deployment.stages.items() if self.deployment else []:
+            if value.startswith(f"https://{api_id}.execute-api."):
+                return f"{self.api_url}/{stage}/"
+        return value
+
+    def _loop(self) -> None:
+        next_alarm_check = time.monotonic() + ALARM_INTERVAL_S
+        while not self._stop.wait(LOOP_INTERVAL_S):
+            try:
+                self.events.drain()
+                self.events.fire_due_schedules()
+                if time.monotonic() >= next_alarm_check:
+                    self.alarms.evaluate()
+                    next_alarm_check = time.monotonic() + ALARM_INTERVAL_S
+            except Exception as error:  # the loop must outlive one bad event; say what happened
+                print(f"local mode: background loop error: {error!r}", flush=True)
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.deployment is not None
+        return self.deployment.outputs
+
+    def stop(self) -> None:
+        """Stops whatever start() got to, so a failed deploy still frees its ports."""
+        self._stop.set()
+        for part in ("gateway", "events", "runtime"):
+            if hasattr(self, part):
+                getattr(self, part).close()
+        moto_patches.uninstall()
+        if hasattr(self, "_server"):
+            self._server.stop()
