@@ -15,10 +15,14 @@ from pathlib import Path
 LAYERS_DIR = Path(__file__).resolve().parent
 ZIP_LAYERS = ("common", "serving")
 PLATFORM_ARGS = [
-    "--platform", "manylinux2014_aarch64",
-    "--platform", "manylinux_2_28_aarch64",
-    "--implementation", "cp",
-    "--python-version", "3.12",
+    "--platform",
+    "manylinux2014_aarch64",
+    "--platform",
+    "manylinux_2_28_aarch64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.12",
     "--only-binary=:all:",
 ]
 PRUNE_DIRS = ("__pycache__", "tests")
@@ -36,8 +40,19 @@ def build(name: str) -> Path:
     shutil.rmtree(target.parent, ignore_errors=True)
     target.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target),
-         *PLATFORM_ARGS, "-r", str(requirements)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            str(target),
+            *PLATFORM_ARGS,
+            "-r",
+            str(requirements),
+        ],
         check=True,
     )
     prune(target)

@@ -80,7 +80,14 @@ class MetricsSink:
 
 
 def _datum(namespace: str, name: str, dimensions: list[dict[str, str]], value: float, unit: str, at: datetime) -> dict[str, Any]:
-    return {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": unit, "Timestamp": at}
+    return {
+        "Namespace": namespace,
+        "MetricName": name,
+        "Dimensions": dimensions,
+        "Value": float(value),
+        "Unit": unit,
+        "Timestamp": at,
+    }
 
 
 class AlarmEvaluator:
@@ -145,4 +152,42 @@ class AlarmEvaluator:
         actions = alarm.get("AlarmActions", []) if change["to"] == "ALARM" else alarm.get("OKActions", [])
         for arn in actions:
             if arn.startswith("arn:aws:sns:"):
-                self._client("sns").publish(TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail))
+                self._client("sns").publish(
+                    TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail)
+                )
+
+
+class ExecutionMetrics:
+    """The AWS/States metrics Step Functions publishes, from the executions moto ran."""
+
+    STATUS_METRICS = {
+        "SUCCEEDED": "ExecutionsSucceeded",
+        "FAILED": "ExecutionsFailed",
+        "TIMED_OUT": "ExecutionsTimedOut",
+        "ABORTED": "ExecutionsAborted",
+    }
+
+    def __init__(self, clients: Callable[[str], Any], sink: MetricsSink, state_machine_arns: list[str]) -> None:
+        self._client = clients
+        self._sink = sink
+        self._arns = state_machine_arns
+        self._seen: set[str] = set()
+
+    def collect(self) -> None:
+        data = []
+        for arn in self._arns:
+            for execution in self._client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]:
+                metric = self.STATUS_METRICS.get(execution["status"])
+                if metric is None or execution["executionArn"] in self._seen:
+                    continue
+                self._seen.add(execution["executionArn"])
+                dimensions = [{"Name": "StateMachineArn", "Value": arn}]
+                stopped = execution["stopDate"]
+                elapsed_ms = (stopped - execution["startDate"]).total_seconds() * 1000
+                data += [
+                    _datum("AWS/States", "ExecutionsStarted", dimensions, 1, "Count", stopped),
+                    _datum("AWS/States", metric, dimensions, 1, "Count", stopped),
+                    _datum("AWS/States", "ExecutionTime", dimensions, elapsed_ms, "Milliseconds", stopped),
+                ]
+        if data:
+            self._sink.put(data)

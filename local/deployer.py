@@ -98,6 +98,7 @@ class Deployment:
     stages: dict[str, str] = field(default_factory=dict)  # rest api id -> stage name
     rules: list[RuleSpec] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    state_machines: list[str] = field(default_factory=list)
     resolved_properties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -156,7 +157,10 @@ class Deployer:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "BucketEncryption" in props:
             rules = [
-                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"], **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+                }
                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
@@ -166,7 +170,11 @@ class Deployer:
             # The target bucket's policy (a later resource) must exist before logging is accepted.
             self._after_deploy.append(lambda: self._enable_access_logging(name, props["LoggingConfiguration"]))
         arn = f"arn:aws:s3:::{name}"
-        return name, {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com", "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com"}
+        return name, {
+            "Arn": arn,
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+        }
 
     def _enable_access_logging(self, bucket: str, logging_config: dict[str, Any]) -> None:
         self._client("s3").put_bucket_logging(
@@ -224,7 +232,9 @@ class Deployer:
         for arn in props.get("ManagedPolicyArns", []):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for policy in props.get("Policies", []):
-            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+            )
         return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
 
     def _iam_policy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -274,7 +284,9 @@ class Deployer:
             args["LoggingConfig"] = props["LoggingConfig"]
         code_dir, handler = self._function_code(props, resource, is_image)
         if is_image:
-            args.update(PackageType="Image", Code={"ImageUri": props["Code"]["ImageUri"]}, ImageConfig=props.get("ImageConfig", {}))
+            args.update(
+                PackageType="Image", Code={"ImageUri": props["Code"]["ImageUri"]}, ImageConfig=props.get("ImageConfig", {})
+            )
         else:
             args.update(
                 Runtime=props["Runtime"], Handler=handler, Layers=props.get("Layers", []), Code={"ZipFile": _zip_folder(code_dir)}
@@ -326,6 +338,7 @@ class Deployer:
             roleArn=props["RoleArn"],
             type=props.get("StateMachineType", "STANDARD"),
         )["stateMachineArn"]
+        self.deployment.state_machines.append(arn)
         return arn, {"Arn": arn, "Name": name}
 
     # --- events and messaging -----------------------------------------------------------------
@@ -340,7 +353,9 @@ class Deployer:
         if "ScheduleExpression" in props:
             args["ScheduleExpression"] = props["ScheduleExpression"]
         arn = events.put_rule(**args)["RuleArn"]
-        rule = RuleSpec(name=name, arn=arn, event_bus=bus, targets=props.get("Targets", []), schedule=props.get("ScheduleExpression"))
+        rule = RuleSpec(
+            name=name, arn=arn, event_bus=bus, targets=props.get("Targets", []), schedule=props.get("ScheduleExpression")
+        )
         if "EventPattern" in props:
             # moto delivers to SQS only: a tap queue per rule, drained by local mode to the real targets.
             rule.tap_queue_url = sqs.create_queue(QueueName=f"local-tap-{name}"[:80])["QueueUrl"]
@@ -421,7 +436,9 @@ class Deployer:
     def _apigateway_method(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         apigw = self._client("apigateway")
         api_id, resource_id, method = props["RestApiId"], props["ResourceId"], props["HttpMethod"]
-        apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType=props.get("AuthorizationType", "NONE"))
+        apigw.put_method(
+            restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType=props.get("AuthorizationType", "NONE")
+        )
         integration = props.get("Integration", {})
         if integration:
             apigw.put_integration(
@@ -438,7 +455,9 @@ class Deployer:
         return f"{api_id}-{resource_id}-{method}", {}
 
     def _apigateway_deployment(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
-        created = self._client("apigateway").create_deployment(restApiId=props["RestApiId"], description=props.get("Description", ""))
+        created = self._client("apigateway").create_deployment(
+            restApiId=props["RestApiId"], description=props.get("Description", "")
+        )
         return created["id"], {"DeploymentId": created["id"]}
 
     def _apigateway_stage(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:

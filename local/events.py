@@ -60,8 +60,13 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         template = transformer["InputTemplate"]
 
         def fill(match: re.Match[str]) -> str:
-            value = values.get(match.group(1))
-            return match.group(0) if match.group(1) not in values else (value if isinstance(value, str) else json.dumps(value))
+            name = match.group(1)
+            if name not in values:
+                return match.group(0)
+            value = values[name]
+            # Inside quotes a string goes in as-is; elsewhere every value goes in as JSON.
+            inside_string = template[: match.start()].replace('\\"', "").count('"') % 2 == 1
+            return value if inside_string and isinstance(value, str) else json.dumps(value)
 
         text = PLACEHOLDER.sub(fill, template)
         try:

@@ -2,7 +2,8 @@
 
 Routes come from the template's AWS::ApiGateway::Method resources. Paths answer both with the
 stage prefix (as the ApiUrl output gives them) and without it (as `sam local start-api` does).
-IAM (SigV4) authorization is not checked locally.
+IAM (SigV4) authorization is not checked locally. Paths under /_local/ are local mode's own controls
+(evaluate alarms now, fire a schedule now), as LocalStack keeps /_localstack/; they never reach the API.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +27,8 @@ from local.lambda_runtime import LambdaRuntime
 
 # API Gateway refuses payloads over 10 MB before the Lambda is called.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+CONTROL_PREFIX = "/_local/"
+Control = Callable[[Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
 
@@ -50,18 +54,28 @@ class _CompiledRoute:
 
 
 class LocalGateway:
-    def __init__(self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None) -> None:
+    def __init__(
+        self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None
+    ) -> None:
         self._runtime = runtime
         self._stages = stages
         self._metrics = metrics
         # Most specific first: literal paths before parameters, parameters before greedy proxies.
-        self._routes = sorted((_CompiledRoute(r) for r in routes), key=lambda c: ("+}" in c.route.path, -c.literal_parts, c.route.http_method == "ANY"))
+        self._routes = sorted(
+            (_CompiledRoute(r) for r in routes),
+            key=lambda c: ("+}" in c.route.path, -c.literal_parts, c.route.http_method == "ANY"),
+        )
         self._server: ThreadingHTTPServer | None = None
+        self.controls: dict[tuple[str, str], Control] = {}
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> tuple[int, dict[str, str], bytes]:
         """One request in, one response out: the whole gateway, callable without a socket."""
         started = time.monotonic()
         split = urlsplit(raw_path)
+        if split.path.startswith(CONTROL_PREFIX):
+            return self._control(method, split.path, body)
         stage, path = self._strip_stage(split.path or "/")
         if len(body) > MAX_BODY_BYTES:
             return self._answer(413, {"message": "Request Entity Too Large"}, started)
@@ -77,14 +91,40 @@ class LocalGateway:
             return self._answer(502, {"message": "Internal server error"}, started)
         return self._response(result.payload, started)
 
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        control = self.controls.get((method, path))
+        if control is None:
+            known = sorted(f"{m} {p}" for m, p in self.controls)
+            return (
+                404,
+                {"Content-Type": "application/json"},
+                json.dumps({"message": "unknown control", "controls": known}).encode(),
+            )
+        try:
+            result = control(json.loads(body) if body else {})
+        except (KeyError, ValueError, StopIteration) as error:
+            return 400, {"Content-Type": "application/json"}, json.dumps({"message": str(error)}).encode()
+        return 200, {"Content-Type": "application/json"}, json.dumps(result, default=str).encode()
+
     def _strip_stage(self, path: str) -> tuple[str, str]:
         for stage in self._stages.values():
             prefix = f"/{stage}"
             if path == prefix or path.startswith(prefix + "/"):
-                return stage, path[len(prefix):] or "/"
+                return stage, path[len(prefix) :] or "/"
         return next(iter(self._stages.values()), "local"), path
 
-    def _event(self, route: Route, stage: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes, parameters: dict[str, str], source_ip: str) -> dict[str, Any]:
+    def _event(
+        self,
+        route: Route,
+        stage: str,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        parameters: dict[str, str],
+        source_ip: str,
+    ) -> dict[str, Any]:
         multi_query = parse_qs(query, keep_blank_values=True)
         content_type = headers.get("Content-Type", headers.get("content-type", ""))
         is_text = not body or any(content_type.startswith(t) for t in TEXT_TYPES)
@@ -142,7 +182,14 @@ class LocalGateway:
         dimensions = [{"Name": "ApiName", "Value": "local"}]
         self._metrics.put(
             [
-                {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit, "Timestamp": now}
+                {
+                    "Namespace": "AWS/ApiGateway",
+                    "MetricName": name,
+                    "Dimensions": dimensions,
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": now,
+                }
                 for name, value, unit in (
                     ("Count", 1.0, "Count"),
                     ("4XXError", float(400 <= status < 500), "Count"),
@@ -169,7 +216,9 @@ class LocalGateway:
                     self.close_connection = True
                 else:
                     body_in = self.rfile.read(length) if length else b""
-                    status, headers, body = gateway.handle(self.command, self.path, dict(self.headers.items()), body_in, self.client_address[0])
+                    status, headers, body = gateway.handle(
+                        self.command, self.path, dict(self.headers.items()), body_in, self.client_address[0]
+                    )
                 self.send_response(status)
                 for name, value in headers.items():
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):

@@ -23,7 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from local import moto_patches
 from local.assembly import load_stack
-from local.cloudwatch import AlarmEvaluator, MetricsSink
+from local.cloudwatch import AlarmEvaluator, ExecutionMetrics, MetricsSink
 from local.deployer import Deployer, Deployment
 from local.events import EventRouter
 from local.gateway import LocalGateway
@@ -39,7 +39,15 @@ ALARM_INTERVAL_S = 10.0
 
 
 class LocalPlatform:
-    def __init__(self, outdir: Path, stack_name: str, host: str = DEFAULT_HOST, aws_port: int = AWS_PORT, api_port: int = API_PORT, background: bool = True) -> None:
+    def __init__(
+        self,
+        outdir: Path,
+        stack_name: str,
+        host: str = DEFAULT_HOST,
+        aws_port: int = AWS_PORT,
+        api_port: int = API_PORT,
+        background: bool = True,
+    ) -> None:
         self.outdir, self.stack_name = outdir, stack_name
         self.host, self.aws_port, self.api_port = host, aws_port, api_port
         self.endpoint_url = f"http://{host}:{aws_port}"
@@ -70,6 +78,8 @@ class LocalPlatform:
         # Roles attach AWS-managed policies (AWSLambdaBasicExecutionRole); moto loads them only on request.
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's engine logs every Fail state as an exception; a failed run is reported by the run itself.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._server.start()
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
@@ -83,7 +93,9 @@ class LocalPlatform:
         publish_stack(self.client("cloudformation"), self.deployment)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules)
         self.alarms = AlarmEvaluator(self.client, self.deployment.alarms)
+        self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
         self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics)
+        self.gateway.controls = self._controls()
         self.gateway.serve(self.host, self.api_port)
         if self._background:
             threading.Thread(target=self._loop, daemon=True, name="local-loop").start()
@@ -92,7 +104,9 @@ class LocalPlatform:
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint_url}/moto-api/config", data=json.dumps(config).encode(), method="POST",
+            f"{self.endpoint_url}/moto-api/config",
+            data=json.dumps(config).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         urllib.request.urlopen(request, timeout=10).read()
@@ -111,10 +125,35 @@ class LocalPlatform:
                 self.events.drain()
                 self.events.fire_due_schedules()
                 if time.monotonic() >= next_alarm_check:
-                    self.alarms.evaluate()
+                    self.evaluate_alarms()
                     next_alarm_check = time.monotonic() + ALARM_INTERVAL_S
             except Exception as error:  # the loop must outlive one bad event; say what happened
                 print(f"local mode: background loop error: {error!r}", flush=True)
+
+    def _controls(self) -> dict[tuple[str, str], Any]:
+        """Local-only endpoints so a test or a user need not wait for a schedule or an alarm period."""
+        assert self.deployment is not None
+        deployment = self.deployment
+        return {
+            ("GET", "/_local/status"): lambda _: {
+                "stack": deployment.stack_name,
+                "deploy_seconds": round(self.deploy_seconds, 2),
+                "functions": sorted(spec.name for spec in deployment.functions.values()),
+                "rules": [{"name": r.name, "schedule": r.schedule} for r in deployment.rules],
+                "alarms": deployment.alarms,
+                "outputs": deployment.outputs,
+            },
+            ("POST", "/_local/alarms/evaluate"): lambda _: {"changes": self.evaluate_alarms()},
+            ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain()},
+            ("POST", "/_local/schedules/fire"): lambda body: {
+                "outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))
+            },
+        }
+
+    def evaluate_alarms(self) -> list[dict[str, Any]]:
+        """Publishes what finished since the last look, then evaluates every alarm once."""
+        self.executions.collect()
+        return self.alarms.evaluate()
 
     @property
     def outputs(self) -> dict[str, str]:

@@ -49,7 +49,7 @@ def health() -> Health:
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
-def openapi_document() -> Response:
+def openapi_document():  # a raw Response: no schema of its own in the document
     body = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -59,11 +59,16 @@ def list_runs(model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)]) -> RunLi
     return RunList(runs=[Run.model_validate(item) for item in run_store().list_for_model(model)])
 
 
-@app.get("/runs/<run_id>", summary="One pipeline run", responses={404: {"model": ErrorBody}})
+NOT_FOUND = {404: {"description": "No such run", "content": {"application/json": {"model": ErrorBody}}}}
+
+
+@app.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})
 def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
     return Run.model_validate(run_store().get(run_id))
 
 
 @app.exception_handler(NotFound)
 def not_found(error: NotFound) -> Response:
-    return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
+    return Response(
+        status_code=404, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json()
+    )

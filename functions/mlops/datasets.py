@@ -49,9 +49,7 @@ def profile_csv(s3: Any, bucket: str, key: str) -> dict[str, Any]:
     count = 0
     for line_number, row in enumerate(rows, start=2):
         if len(row) != len(header):
-            raise DatasetRejected(
-                f"{key} line {line_number} has {len(row)} fields where the header has {len(header)}"
-            )
+            raise DatasetRejected(f"{key} line {line_number} has {len(row)} fields where the header has {len(header)}")
         count += 1
     if count == 0:
         raise DatasetRejected(f"{key} has a header but no data rows")

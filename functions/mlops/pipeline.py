@@ -33,9 +33,7 @@ def ingest(event: dict[str, Any], s3: Any, runs: RunStore, settings: Settings) -
     if size == 0:
         raise DatasetRejected(f"{key} is a 0-byte file")
     if size > settings.max_dataset_bytes:
-        raise DatasetRejected(
-            f"{key} is {size} bytes, over the {settings.max_dataset_bytes}-byte dataset ceiling"
-        )
+        raise DatasetRejected(f"{key} is {size} bytes, over the {settings.max_dataset_bytes}-byte dataset ceiling")
     source = {"bucket": bucket, "key": key, "size": size, "etag": head["ETag"].strip('"')}
     runs.record_step(run_id, "ingest", source)
     return {"run_id": run_id, "model": model, "source": source}
@@ -99,13 +97,14 @@ def record_failure(state: dict[str, Any], runs: RunStore, sns: Any, topic_arn: s
     failure = state.get("failure", {})
     reason = _readable_cause(failure)
     run_id = state["run_id"]
+    model = state.get("model") or _model_of_event(state)
     # A run that failed before ingest recorded it still gets a record to explain why.
-    runs.start(run_id, state.get("model") or _model_of_event(state), trigger={"type": "s3-upload"})
+    runs.start(run_id, model, trigger={"type": "s3-upload"})
     runs.finish(run_id, STATUS_FAILED, failure={"error": failure.get("Error", "Unknown"), "reason": reason})
     sns.publish(
         TopicArn=topic_arn,
         Subject=f"Training run {run_id} failed"[:100],
-        Message=json.dumps({"run_id": run_id, "model": state.get("model"), "reason": reason}),
+        Message=json.dumps({"run_id": run_id, "model": model, "reason": reason}),
     )
     return {**state, "status": STATUS_FAILED, "reason": reason}
 

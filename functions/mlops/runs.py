@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,7 @@ class RunStore:
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._conflict = table.meta.client.exceptions.ConditionalCheckFailedException
 
     def start(self, run_id: str, model: str, trigger: dict[str, Any]) -> None:
         """Creates the run once; a redelivered start for the same run is a no-op."""
@@ -60,10 +62,8 @@ class RunStore:
             "updated_at": now_iso(),
             "steps": {},
         }
-        try:
+        with contextlib.suppress(self._conflict):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(run_id)")
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            pass
 
     def record_step(self, run_id: str, step: str, detail: dict[str, Any]) -> None:
         self._table.update_item(
@@ -80,7 +80,7 @@ class RunStore:
         if failure is not None:
             expression += ", failure = :failure"
             values[":failure"] = failure
-        try:
+        with contextlib.suppress(self._conflict):
             self._table.update_item(
                 Key={"run_id": run_id},
                 UpdateExpression=expression,
@@ -88,8 +88,6 @@ class RunStore:
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
             )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            pass
 
     def get(self, run_id: str) -> dict[str, Any]:
         item = self._table.get_item(Key={"run_id": run_id}).get("Item")

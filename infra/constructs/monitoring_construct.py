@@ -14,8 +14,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.function_factory import METRICS_NAMESPACE, FunctionFactory
 from infra.constructs.dead_letters import dead_letter_queue
+from infra.constructs.function_factory import METRICS_NAMESPACE, FunctionFactory
 from infra.constructs.storage_construct import StorageConstruct
 from mlops import settings as env
 
@@ -58,8 +58,13 @@ class MonitoringConstruct(Construct):
         self.schedule_rule = self._build_schedule()
         self.pipeline_failures_alarm = self._alarm(
             "PipelineRunsFailed",
-            cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name="PipelineRunsFailed", statistic="Sum", period=Duration.minutes(5),
-                              dimensions_map={"service": "RecordFailure"}),
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="PipelineRunsFailed",
+                statistic="Sum",
+                period=Duration.minutes(5),
+                dimensions_map={"service": "RecordFailure"},
+            ),
             "A training run failed (see GET /runs/{run} for the reason)",
         )
         self.pipeline_executions_alarm = self._alarm(

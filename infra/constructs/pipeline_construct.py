@@ -13,9 +13,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.storage_construct import StorageConstruct
-from infra.constructs.dead_letters import dead_letter_queue
 from mlops import settings as env
 from mlops.settings import DATASETS_PREFIX
 
@@ -55,7 +55,11 @@ class PipelineConstruct(Construct):
                 self,
                 "Register",
                 "handle_register",
-                {**runs, env.ENV_MODELS_TABLE: storage.models_table.table_name, env.ENV_AUDIT_TABLE: storage.audit_table.table_name},
+                {
+                    **runs,
+                    env.ENV_MODELS_TABLE: storage.models_table.table_name,
+                    env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
+                },
             ),
             "RecordFailure": functions.zip_function(
                 self, "RecordFailure", "handle_record_failure", {**runs, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
@@ -116,4 +120,3 @@ class PipelineConstruct(Construct):
             )
         )
         return rule
-

@@ -1,0 +1,65 @@
+# Two commands on a fresh machine: `make demo` (set up, synthesize, run the lifecycle locally)
+# and `make test` (set up, run the whole suite). Everything else is here for day-to-day work.
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: dev layers synth local demo test unit integration infra e2e lint format deploy destroy clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+dev: $(VENV)/.installed node_modules/.installed
+
+layers: $(VENV)/.installed
+	$(PY) layers/build.py
+
+synth: dev layers
+	npx cdk synth --no-notices --quiet > /dev/null
+
+local: synth
+	$(PY) -m local serve
+
+demo: synth
+	$(PY) -m local demo
+
+test: dev layers
+	$(PY) -m pytest
+
+unit: dev
+	$(PY) -m pytest tests/unit
+
+integration: dev
+	$(PY) -m pytest tests/integration
+
+infra: dev layers
+	$(PY) -m pytest tests/infra
+
+e2e: dev layers
+	$(PY) -m pytest tests/e2e
+
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
+deploy: synth
+	npx cdk deploy --require-approval never
+
+destroy: dev
+	npx cdk destroy --force
+
+clean:
+	rm -rf cdk.out layers/*/build layers/*/build.stamp .pytest_cache

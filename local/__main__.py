@@ -1,0 +1,60 @@
+"""Command line for local mode.
+
+python -m local serve [--outdir cdk.out]   run until Ctrl-C (make local)
+python -m local demo  [--outdir cdk.out]   run the lifecycle once and report (make demo)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.platform import API_PORT, AWS_PORT, DEFAULT_HOST, LocalPlatform
+
+DEFAULT_STACK = "MlopsPlatform"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=["serve", "demo"])
+    parser.add_argument("--outdir", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly")
+    parser.add_argument("--stack", default=DEFAULT_STACK)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--aws-port", type=int, default=AWS_PORT)
+    parser.add_argument("--api-port", type=int, default=API_PORT)
+    args = parser.parse_args(argv)
+    platform = LocalPlatform(args.outdir, args.stack, args.host, args.aws_port, args.api_port)
+    try:
+        platform.start()
+        if args.command == "demo":
+            from local.demo import run_demo
+
+            return run_demo(platform)
+        return serve(platform)
+    finally:
+        platform.stop()
+
+
+def serve(platform: LocalPlatform) -> int:
+    assert platform.deployment is not None
+    print(f"Deployed {platform.stack_name} locally in {platform.deploy_seconds:.1f} s", flush=True)
+    print(f"  AWS endpoint   {platform.endpoint_url}   (aws --endpoint-url {platform.endpoint_url} ...)")
+    print(f"  REST API       {platform.api_url}        (curl {platform.api_url}/health)")
+    for name, value in sorted(platform.outputs.items()):
+        print(f"  {name:24} {value}")
+    print("Ctrl-C stops.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

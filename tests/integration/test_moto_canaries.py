@@ -1,0 +1,55 @@
+"""Canaries for what local mode relies on in moto. Each fails loudly when an upgrade changes it."""
+
+import inspect
+import json
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from moto.stepfunctions.parser.asl.utils import boto_client
+
+from local import moto_patches
+
+
+def test_moto_is_the_pinned_version():
+    assert moto.__version__ == moto_patches.PINNED_MOTO_VERSION
+
+
+def test_the_lambda_invoke_seam_is_where_the_patch_expects_it():
+    # local/moto_patches.py replaces _invoke_lambda(self, event) and relies on invoke() calling it.
+    assert list(inspect.signature(moto_patches._original_invoke_lambda).parameters) == ["self", "event"]
+    assert "self._invoke_lambda(event=body)" in inspect.getsource(LambdaFunction.invoke)
+    assert "save_logs" in dir(LambdaFunction)
+
+
+def test_step_functions_calls_lambda_on_moto_port():
+    # Local mode sets MOTO_PORT so the engine's lambda:invoke reaches the local server.
+    assert "moto_server_port()" in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_s3_sends_object_created_to_eventbridge_rules_with_sqs_targets():
+    with mock_aws():
+        s3, sqs, events = boto3.client("s3"), boto3.client("sqs"), boto3.client("events")
+        s3.create_bucket(Bucket="canary-bucket")
+        s3.put_bucket_notification_configuration(Bucket="canary-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}})
+        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        pattern = {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "datasets/"}]}}}
+        events.put_rule(Name="r", EventPattern=json.dumps(pattern))
+        events.put_targets(Rule="r", Targets=[{"Id": "tap", "Arn": arn}])
+        s3.put_object(Bucket="canary-bucket", Key="datasets/m/x.csv", Body=b"a\n1\n")
+        s3.put_object(Bucket="canary-bucket", Key="elsewhere/x.csv", Body=b"a\n1\n")
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [json.loads(m["Body"])["detail"]["object"]["key"] for m in messages] == ["datasets/m/x.csv"]
+
+
+def test_put_events_still_cannot_deliver_to_lambda_targets():
+    # The reason rules get SQS taps: if moto learns to deliver to Lambda, local mode can simplify.
+    with mock_aws():
+        events = boto3.client("events")
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:f"}])
+        with pytest.raises(NotImplementedError):
+            events.put_events(Entries=[{"Source": "x", "DetailType": "d", "Detail": "{}"}])

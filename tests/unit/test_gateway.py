@@ -1,0 +1,86 @@
+"""The local gateway's translation from HTTP to API Gateway proxy events and back."""
+
+import json
+
+import pytest
+
+from local.deployer import Route
+from local.gateway import MAX_BODY_BYTES, LocalGateway
+from local.lambda_runtime import InvokeResult
+
+
+class RecordingRuntime:
+    def __init__(self, payload=None, errored=False):
+        self.events = []
+        self.payload = payload if payload is not None else {"statusCode": 200, "headers": {"X-A": "1"}, "body": "{}"}
+        self.errored = errored
+
+    def invoke(self, arn, event):
+        self.events.append((arn, event))
+        return InvokeResult(payload=self.payload, errored=self.errored, logs=[], duration_ms=1.0)
+
+
+ROUTES = [Route("api1", "/", "ANY", "arn:root"), Route("api1", "/{proxy+}", "ANY", "arn:proxy"), Route("api1", "/health", "GET", "arn:health")]
+
+
+def gateway(runtime) -> LocalGateway:
+    return LocalGateway(runtime, ROUTES, {"api1": "api"})
+
+
+def test_a_request_becomes_a_rest_proxy_event():
+    runtime = RecordingRuntime()
+    status, headers, body = gateway(runtime).handle(
+        "POST", "/api/models/churn/predict?a=1&a=2", {"Content-Type": "application/json"}, b'{"x": 1}'
+    )
+    assert (status, headers["X-A"], body) == (200, "1", b"{}")
+    arn, event = runtime.events[0]
+    assert arn == "arn:proxy"
+    assert event["path"] == "/models/churn/predict"
+    assert event["resource"] == "/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "models/churn/predict"}
+    assert event["queryStringParameters"] == {"a": "2"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
+    assert event["requestContext"]["stage"] == "api"
+    assert event["requestContext"]["path"] == "/api/models/churn/predict"
+    assert (event["body"], event["isBase64Encoded"]) == ('{"x": 1}', False)
+
+
+def test_literal_routes_win_over_the_proxy_and_the_stage_prefix_is_optional():
+    runtime = RecordingRuntime()
+    gateway(runtime).handle("GET", "/health", {}, b"")
+    gateway(runtime).handle("GET", "/api/", {}, b"")
+    assert [arn for arn, _ in runtime.events] == ["arn:health", "arn:root"]
+
+
+def test_binary_bodies_are_base64_encoded():
+    runtime = RecordingRuntime()
+    gateway(runtime).handle("POST", "/x", {"Content-Type": "application/octet-stream"}, b"\x00\xff")
+    event = runtime.events[0][1]
+    assert (event["body"], event["isBase64Encoded"]) == ("AP8=", True)
+
+
+def test_oversized_bodies_are_refused_before_the_lambda():
+    runtime = RecordingRuntime()
+    status, _, _ = gateway(runtime).handle("POST", "/x", {}, b"x" * (MAX_BODY_BYTES + 1))
+    assert status == 413 and runtime.events == []
+
+
+@pytest.mark.parametrize("payload,errored", [({"errorType": "Boom"}, True), ({"no": "statusCode"}, False)])
+def test_a_failing_or_malformed_lambda_answer_is_a_502(payload, errored):
+    status, _, body = gateway(RecordingRuntime(payload, errored)).handle("GET", "/x", {}, b"")
+    assert status == 502 and json.loads(body) == {"message": "Internal server error"}
+
+
+def test_no_matching_route_answers_like_api_gateway():
+    only_health = LocalGateway(RecordingRuntime(), [Route("api1", "/health", "GET", "arn:health")], {"api1": "api"})
+    status, _, body = only_health.handle("POST", "/health", {}, b"")
+    assert status == 404 and b"Missing Authentication Token" in body
+
+
+def test_controls_are_answered_by_local_mode_not_the_api():
+    runtime = RecordingRuntime()
+    gw = gateway(runtime)
+    gw.controls[("POST", "/_local/echo")] = lambda body: {"got": body}
+    assert gw.handle("POST", "/_local/echo", {}, b'{"a": 1}')[2] == b'{"got": {"a": 1}}'
+    assert gw.handle("POST", "/_local/nope", {}, b"")[0] == 404
+    assert runtime.events == []
