@@ -6,7 +6,7 @@ import pytest
 
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 
-HANDLER_CODE = '''
+HANDLER_CODE = """
 import json, os, time
 
 CALLS = []
@@ -31,7 +31,7 @@ def slow(event, context):
 def metric(event, context):
     print(json.dumps({"_aws": {"Timestamp": 0, "CloudWatchMetrics": []}, "level": "INFO"}))
     return None
-'''
+"""
 
 
 @pytest.fixture
@@ -41,8 +41,16 @@ def runtime(tmp_path: Path):
 
     def register(name: str, handler: str, timeout_s: int = 30) -> None:
         rt.register(
-            FunctionSpec(name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}", tmp_path, handler,
-                         {"TABLE": "runs", "POWERTOOLS_SERVICE_NAME": name}, timeout_s, 256, f"/aws/lambda/{name}")
+            FunctionSpec(
+                name,
+                f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                tmp_path,
+                handler,
+                {"TABLE": "runs", "POWERTOOLS_SERVICE_NAME": name},
+                timeout_s,
+                256,
+                f"/aws/lambda/{name}",
+            )
         )
 
     rt.register_simple = register

@@ -33,11 +33,17 @@ def test_s3_sends_object_created_to_eventbridge_rules_with_sqs_targets():
     with mock_aws():
         s3, sqs, events = boto3.client("s3"), boto3.client("sqs"), boto3.client("events")
         s3.create_bucket(Bucket="canary-bucket")
-        s3.put_bucket_notification_configuration(Bucket="canary-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}})
+        s3.put_bucket_notification_configuration(
+            Bucket="canary-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
         url = sqs.create_queue(QueueName="tap")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         # moto also emits "Object Tags Added" on every put; the platform's rule matches the type too.
-        pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"object": {"key": [{"prefix": "datasets/"}]}}}
+        pattern = {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"object": {"key": [{"prefix": "datasets/"}]}},
+        }
         events.put_rule(Name="r", EventPattern=json.dumps(pattern))
         events.put_targets(Rule="r", Targets=[{"Id": "tap", "Arn": arn}])
         s3.put_object(Bucket="canary-bucket", Key="datasets/m/x.csv", Body=b"a\n1\n")

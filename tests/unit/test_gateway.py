@@ -20,7 +20,11 @@ class RecordingRuntime:
         return InvokeResult(payload=self.payload, errored=self.errored, logs=[], duration_ms=1.0)
 
 
-ROUTES = [Route("api1", "/", "ANY", "arn:root"), Route("api1", "/{proxy+}", "ANY", "arn:proxy"), Route("api1", "/health", "GET", "arn:health")]
+ROUTES = [
+    Route("api1", "/", "ANY", "arn:root"),
+    Route("api1", "/{proxy+}", "ANY", "arn:proxy"),
+    Route("api1", "/health", "GET", "arn:health"),
+]
 
 
 def gateway(runtime) -> LocalGateway:

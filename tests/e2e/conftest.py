@@ -1,0 +1,104 @@
+"""End-to-end: `python -m local serve` in its own process on 4566/3000, driven like a user drives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local.outputs import read_outputs
+from tests.conftest import STACK_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+AWS_ENDPOINT = "http://127.0.0.1:4566"
+API_BASE = "http://127.0.0.1:3000"
+STARTUP_TIMEOUT_S = 120
+
+
+class LocalStack:
+    """What a user has after `make local`: an AWS endpoint, stack outputs, an HTTP API."""
+
+    def __init__(self) -> None:
+        self.outputs = read_outputs(self.client("cloudformation"), STACK_NAME)
+
+    @staticmethod
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=AWS_ENDPOINT, region_name="us-east-1")
+
+    def http(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, _json_or_text(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _json_or_text(error.read())
+
+    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        return self.http(method, self.outputs["ApiUrl"] + path.lstrip("/"), data, {"Content-Type": "application/json"})
+
+    def control(self, path: str, body: dict | None = None) -> Any:
+        status, answer = self.http("POST", f"{API_BASE}/_local/{path}", json.dumps(body or {}).encode())
+        assert status == 200, answer
+        return answer
+
+    def wait_for_execution(self, known: set[str], timeout_s: float = 180) -> dict[str, Any]:
+        """The next pipeline execution not in `known`, once finished."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for execution in sfn.list_executions(stateMachineArn=self.outputs["TrainingPipelineArn"])["executions"]:
+                if execution["executionArn"] not in known and execution["status"] != "RUNNING":
+                    known.add(execution["executionArn"])
+                    return execution
+            time.sleep(0.3)
+        raise TimeoutError("no new pipeline execution finished")
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def local_stack(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("local") / "serve.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local", "serve", "--outdir", str(cloud_assembly), "--stack", STACK_NAME],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(process, log)
+        yield LocalStack()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_serving(process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local mode exited early:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(f"{API_BASE}/_local/status", timeout=2).read()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    raise TimeoutError(f"local mode did not start:\n{log.read_text()}")

@@ -1,0 +1,22 @@
+"""cdk-nag (AWS Solutions rules) runs inside synth: an unacknowledged finding fails the synth."""
+
+import json
+
+from infra.iam_acknowledgements import S3_GRANT_ACTIONS
+
+
+def test_synth_passed_with_every_acknowledgement_giving_a_specific_reason(cloud_assembly):
+    # The session fixture's synth would have raised on any unacknowledged finding.
+    report = json.loads((cloud_assembly / "validation-report.json").read_text())
+    acknowledged = [v for plugin in report["pluginReports"] for v in plugin.get("suppressedViolations", [])]
+    assert all(plugin["conclusion"] == "success" for plugin in report["pluginReports"])
+    assert acknowledged, "expected the IAM grant acknowledgements to be reported"
+    for violation in acknowledged:
+        assert len(violation["reason"]) > 30, violation["acknowledgedId"]
+
+
+def test_no_wildcard_action_is_acknowledged_beyond_cdks_bucket_grants(cloud_assembly):
+    report = json.loads((cloud_assembly / "validation-report.json").read_text())
+    ids = {v["acknowledgedId"] for plugin in report["pluginReports"] for v in plugin.get("suppressedViolations", [])}
+    actions = {i.split("[Action::", 1)[1].rstrip("]") for i in ids if "[Action::" in i}
+    assert actions <= set(S3_GRANT_ACTIONS)

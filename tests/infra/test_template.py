@@ -1,0 +1,133 @@
+"""Assertions on the synthesized template: what `cdk deploy` would create."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops import settings
+
+ASL = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/training_pipeline.asl.json").read_text())
+
+
+def resources(template: dict, type_name: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == type_name}
+
+
+def platform_functions(template: dict) -> dict[str, dict]:
+    """The platform's own functions (not CDK's singleton custom-resource handlers)."""
+    return {
+        k: r for k, r in resources(template, "AWS::Lambda::Function").items() if not k.startswith("BucketNotificationsHandler")
+    }
+
+
+def test_buckets_are_encrypted_versioned_private_and_logged(template):
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == 4
+    for logical_id, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical_id
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, logical_id
+        assert set(props["PublicAccessBlockConfiguration"].values()) == {True}, logical_id
+        assert "LoggingConfiguration" in props or logical_id.startswith("StorageAccessLogs"), logical_id
+        assert bucket["DeletionPolicy"] == "Retain", logical_id
+
+
+def test_every_bucket_refuses_plain_http(template):
+    policies = {p["Properties"]["Bucket"]["Ref"]: p for p in resources(template, "AWS::S3::BucketPolicy").values()}
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        statements = policies[logical_id]["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in statements
+        ), logical_id
+
+
+def test_tables_have_point_in_time_recovery(template):
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 4
+    for logical_id, table in tables.items():
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, logical_id
+
+
+def test_functions_are_arm64_python312_or_image_and_traced(template):
+    functions = platform_functions(template)
+    assert len(functions) == 11
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props.get("Runtime") == "python3.12" or props.get("PackageType") == "Image", logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+
+
+def test_function_environment_uses_only_the_shared_names(template):
+    allowed = {value for name, value in vars(settings).items() if name.startswith("ENV_")}
+    for logical_id, function in platform_functions(template).items():
+        names = set(function["Properties"]["Environment"]["Variables"])
+        assert names - allowed <= {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}, logical_id
+
+
+def test_every_pipeline_task_retries_and_is_caught():
+    tasks = {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
+    assert len(tasks) == 9
+    for name, state in tasks.items():
+        assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
+        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
+        assert state["Catch"][0]["Next"] == ("RunFailed" if name == "RecordFailure" else "RecordFailure"), name
+
+
+def test_the_state_machine_gets_every_step_function_it_names(template):
+    (state_machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    substitutions = set(state_machine["Properties"]["DefinitionSubstitutions"])
+    named = {state["Parameters"]["FunctionName"][2:-1] for state in ASL["States"].values() if state["Type"] == "Task"}
+    assert named == substitutions
+    assert state_machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    assert state_machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(template):
+    rules = resources(template, "AWS::Events::Rule")
+    (upload_rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]
+    pattern = upload_rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": settings.DATASETS_PREFIX}]
+    (target,) = upload_rule["Properties"]["Targets"]
+    assert "PipelineTrainingPipeline" in target["Arn"]["Ref"]
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
+    assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 hour)"]
+
+
+def test_alarms_notify_the_topic(template):
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 3
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "NotificationsTopicAE679CBD"}], logical_id
+
+
+def test_api_methods_require_iam_and_the_stage_is_throttled_and_logged(template):
+    for logical_id, method in resources(template, "AWS::ApiGateway::Method").items():
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM", logical_id
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    settings_ = stage["Properties"]["MethodSettings"][0]
+    assert settings_["ThrottlingRateLimit"] == 500 and settings_["ThrottlingBurstLimit"] == 1000
+    assert "AccessLogSetting" in stage["Properties"] and stage["Properties"]["TracingEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "DataBucketName",
+        "ArtifactsBucketName",
+        "CaptureBucketName",
+        "ApiUrl",
+        "TrainingPipelineArn",
+        "NotificationTopicArn",
+        "RunsTableName",
+        "ModelsTableName",
+        "AuditTableName",
+        "PlatformDashboardName",
+    ],
+)
+def test_stack_outputs_name_what_a_user_needs(template, output):
+    assert output in template["Outputs"]
