@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)
+# The CDK CLI runs `python3 app.py` (cdk.json): the venv's python3 comes first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: dev layers synth local demo test unit integration infra e2e lint format deploy destroy clean
 

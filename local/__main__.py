@@ -7,7 +7,6 @@ python -m local demo  [--outdir cdk.out]   run the lifecycle once and report (ma
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 import threading
@@ -50,9 +49,12 @@ def serve(platform: LocalPlatform) -> int:
         print(f"  {name:24} {value}")
     print("Ctrl-C stops.", flush=True)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    # Ctrl-C and SIGTERM both end the loop below, then main() stops the platform and its workers.
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    while not stopped.wait(0.5):
+        pass
+    print("Stopping local mode.", flush=True)
     return 0
 
 

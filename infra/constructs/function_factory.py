@@ -75,7 +75,7 @@ class FunctionFactory(Construct):
             timeout=timeout,
             environment={**_observability_env(construct_id), **environment},
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=self._log_group(scope, construct_id),
+            log_group=log_group(scope, f"{construct_id}Logs"),
         )
         _acknowledge_runtime(function)
         return function
@@ -106,18 +106,14 @@ class FunctionFactory(Construct):
             timeout=timeout,
             environment={**_observability_env(construct_id), **environment},
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=self._log_group(scope, construct_id),
+            log_group=log_group(scope, f"{construct_id}Logs"),
         )
         return function
 
-    @staticmethod
-    def _log_group(scope: Construct, construct_id: str) -> logs.LogGroup:
-        return logs.LogGroup(
-            scope,
-            f"{construct_id}Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+
+def log_group(scope: Construct, construct_id: str) -> logs.LogGroup:
+    """A log group kept for a month; logs are diagnostics, not records (runs and audit are in DynamoDB)."""
+    return logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
 
 
 def _observability_env(construct_id: str) -> dict[str, str]:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.dead_letters import dead_letter_queue
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from mlops import settings as env
 from mlops.settings import DATASETS_PREFIX
@@ -80,16 +79,14 @@ class PipelineConstruct(Construct):
         return steps
 
     def _build_state_machine(self) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
-            self, "TrainingPipelineLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
-        )
+        execution_logs = log_group(self, "TrainingPipelineLogs")
         state_machine = sfn.StateMachine(
             self,
             "TrainingPipeline",
             definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(destination=execution_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
             timeout=Duration.hours(2),
         )
         for step in self.steps.values():

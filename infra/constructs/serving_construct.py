@@ -5,10 +5,9 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge
 from mlops import settings as env
@@ -46,9 +45,7 @@ class ServingConstruct(Construct):
         return function
 
     def _build_api(self) -> apigw.LambdaRestApi:
-        access_logs = logs.LogGroup(
-            self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
-        )
+        access_logs = log_group(self, "ApiAccessLogs")
         api = apigw.LambdaRestApi(
             self,
             "RestApi",
