@@ -22,7 +22,7 @@ class PlatformStack(Stack):
         functions = FunctionFactory(self, "Functions")
         notifications = NotificationsConstruct(self, "Notifications", alarm_email)
         pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic)
-        serving = ServingConstruct(self, "Serving", storage, functions)
+        serving = ServingConstruct(self, "Serving", storage, functions, pipeline.state_machine)
         monitoring = MonitoringConstruct(
             self, "Monitoring", storage, functions, notifications.topic, pipeline.state_machine, serving.api_function
         )

@@ -18,9 +18,7 @@ DEFAULT_STACK = "MlopsPlatform"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["serve", "demo"])
     parser.add_argument("--outdir", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly")
     parser.add_argument("--stack", default=DEFAULT_STACK)

@@ -152,9 +152,7 @@ class AlarmEvaluator:
         actions = alarm.get("AlarmActions", []) if change["to"] == "ALARM" else alarm.get("OKActions", [])
         for arn in actions:
             if arn.startswith("arn:aws:sns:"):
-                self._client("sns").publish(
-                    TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail)
-                )
+                self._client("sns").publish(TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail))
 
 
 class ExecutionMetrics:

@@ -6,8 +6,6 @@ CloudFormation, an upload to S3, the HTTP API, Step Functions, CloudWatch alarms
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import random
 import time
@@ -20,20 +18,40 @@ from local.platform import LocalPlatform
 EXECUTION_TIMEOUT_S = 300
 
 
-def synthetic_dataset(rows: int = 600, seed: int = 7) -> bytes:
-    """A churn-like table: numeric features and a binary label that depends on them."""
+CHURN_SPEC = {
+    "description": "Will a subscriber cancel within 90 days?",
+    "target": {"name": "churned", "task": "binary", "classes": ["no", "yes"]},
+    "features": [
+        {"name": "tenure_months", "type": "numeric", "minimum": 0, "maximum": 120},
+        {"name": "monthly_charges", "type": "numeric", "minimum": 0, "nullable": True},
+        {"name": "support_calls", "type": "numeric", "minimum": 0},
+        {"name": "plan", "type": "categorical", "categories": ["basic", "plus", "pro"]},
+    ],
+    "data": {"min_rows": 100, "max_invalid_row_fraction": 0.05},
+    "training": {"algorithm": "logistic_regression"},
+}
+
+# What real exports contain now and then: a negative tenure, an unknown plan, a formula.
+BAD_ROWS = ["-3,50.00,1,basic,no", "12,70.10,2,gold,yes", '30,45.00,0,"=HYPERLINK(""http://x"")",no']
+
+
+def synthetic_dataset(rows: int = 600, seed: int = 7, bad_rows: bool = True) -> bytes:
+    """A churn-like table whose label depends on the features, with a few bad rows mixed in."""
     rng = random.Random(seed)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["tenure_months", "monthly_charges", "support_calls", "churned"])
-    for _ in range(rows):
+    lines = ["customer_id,tenure_months,monthly_charges,support_calls,plan,churned"]
+    for i in range(rows):
         tenure, charges, calls = rng.uniform(0, 72), rng.uniform(20, 120), rng.randint(0, 9)
         risk = 0.04 * calls + charges / 200 - tenure / 100
-        writer.writerow([f"{tenure:.1f}", f"{charges:.2f}", calls, int(risk + rng.gauss(0, 0.15) > 0.25)])
-    return buffer.getvalue().encode()
+        churned = "yes" if risk + rng.gauss(0, 0.15) > 0.25 else "no"
+        charges_text = "" if i % 50 == 0 else f"{charges:.2f}"
+        lines.append(f"C{i:05d},{tenure:.1f},{charges_text},{calls},{rng.choice(['basic', 'plus', 'pro'])},{churned}")
+        if bad_rows and i % 200 == 100:
+            lines.append("C99999," + BAD_ROWS[(i // 200) % len(BAD_ROWS)])
+    return ("\n".join(lines) + "\n").encode()
 
 
-BROKEN_DATASET = b"tenure_months,monthly_charges,churned\n12,70.5,0\n3,99.0\n"
+# Fully broken: an export that lost its label column.
+BROKEN_DATASET = b"customer_id,tenure_months,monthly_charges,support_calls,plan\nC1,12,70.5,1,basic\nC2,3,99.0,4,pro\n"
 
 
 def wait_for_new_execution(sfn: Any, state_machine_arn: str, known: set[str]) -> dict[str, Any]:
@@ -48,9 +66,11 @@ def wait_for_new_execution(sfn: Any, state_machine_arn: str, known: set[str]) ->
     raise TimeoutError("no pipeline execution finished in time")
 
 
-def http_json(url: str) -> tuple[int, Any]:
+def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -70,23 +90,43 @@ def run_demo(platform: LocalPlatform) -> int:
     status, body = http_json(api + "health")
     check("API answers GET /health", status == 200 and body.get("status") == "ok", f"{status} {body}")
 
+    status, registered = http_json(api + "models/churn", "PUT", CHURN_SPEC)
+    check("PUT /models/churn registers the spec", status in (200, 201), f"{status}, spec version {registered.get('spec_version')}")
+
     known: set[str] = set()
+    bucket = outputs["DataBucketName"]
     started = time.monotonic()
-    s3.put_object(Bucket=outputs["DataBucketName"], Key="datasets/churn/2026-11-26.csv", Body=synthetic_dataset())
+    s3.put_object(Bucket=bucket, Key="datasets/churn/2026-11-26.csv", Body=synthetic_dataset())
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")
-    registered = run.get("steps", {}).get("evaluate", {}).get("metrics", {})
+    metrics = run.get("steps", {}).get("evaluate", {}).get("metrics", {})
+    warnings = run.get("steps", {}).get("validate", {}).get("warnings", [])
     check(
-        "upload -> pipeline -> model version 1",
+        "upload with a few bad rows -> validated, versioned, trained, version 1",
         execution["status"] == "SUCCEEDED" and run.get("status") == "SUCCEEDED",
-        f"run {execution['name'][:8]} {run.get('status')} in {time.monotonic() - started:.1f} s, test metrics {registered}",
+        f"{time.monotonic() - started:.1f} s, warnings {warnings}, test metrics {metrics}",
     )
 
-    s3.put_object(Bucket=outputs["DataBucketName"], Key="datasets/churn/broken.csv", Body=BROKEN_DATASET)
+    s3.put_object(Bucket=bucket, Key="datasets/churn/same-again.csv", Body=synthetic_dataset())
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")
-    reason = (run.get("failure") or {}).get("reason", "")
-    check("a broken upload ends FAILED with its reason", run.get("status") == "FAILED" and "line 3" in reason, reason)
+    status, listing = http_json(api + "models/churn/datasets")
+    versions = [d["version"][:12] for d in listing.get("datasets", [])]
+    check(
+        "the same content again -> same version, no retraining",
+        "skipped" in run.get("steps", {}) and len(versions) == 1,
+        f"dataset versions {versions}; {run.get('steps', {}).get('skipped', {}).get('reason')}",
+    )
+
+    s3.put_object(Bucket=bucket, Key="datasets/churn/broken.csv", Body=BROKEN_DATASET)
+    execution = wait_for_new_execution(sfn, pipeline, known)
+    status, run = http_json(api + f"runs/{execution['name']}")
+    failure = run.get("failure") or {}
+    check(
+        "a broken upload is quarantined and its run FAILED with the reason",
+        run.get("status") == "FAILED" and failure.get("quarantined", "").startswith("quarantine/churn/"),
+        f"{failure.get('reason')} -> {failure.get('quarantined')}",
+    )
 
     # The background loop may already have evaluated them; what matters is the state they are in now.
     platform.evaluate_alarms()

@@ -216,9 +216,7 @@ class Deployer:
         description = dynamodb.create_table(**args)["TableDescription"]
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):
-            dynamodb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-            )
+            dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
         if props.get("TimeToLiveSpecification", {}).get("Enabled"):
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         return name, {"Arn": description["TableArn"], "StreamArn": description.get("LatestStreamArn", "")}
@@ -232,9 +230,7 @@ class Deployer:
         for arn in props.get("ManagedPolicyArns", []):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for policy in props.get("Policies", []):
-            iam.put_role_policy(
-                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
-            )
+            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
         return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
 
     def _iam_policy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -284,13 +280,9 @@ class Deployer:
             args["LoggingConfig"] = props["LoggingConfig"]
         code_dir, handler = self._function_code(props, resource, is_image)
         if is_image:
-            args.update(
-                PackageType="Image", Code={"ImageUri": props["Code"]["ImageUri"]}, ImageConfig=props.get("ImageConfig", {})
-            )
+            args.update(PackageType="Image", Code={"ImageUri": props["Code"]["ImageUri"]}, ImageConfig=props.get("ImageConfig", {}))
         else:
-            args.update(
-                Runtime=props["Runtime"], Handler=handler, Layers=props.get("Layers", []), Code={"ZipFile": _zip_folder(code_dir)}
-            )
+            args.update(Runtime=props["Runtime"], Handler=handler, Layers=props.get("Layers", []), Code={"ZipFile": _zip_folder(code_dir)})
         arn = self._client("lambda").create_function(**args)["FunctionArn"]
         spec = FunctionSpec(
             name=name,
@@ -353,9 +345,7 @@ class Deployer:
         if "ScheduleExpression" in props:
             args["ScheduleExpression"] = props["ScheduleExpression"]
         arn = events.put_rule(**args)["RuleArn"]
-        rule = RuleSpec(
-            name=name, arn=arn, event_bus=bus, targets=props.get("Targets", []), schedule=props.get("ScheduleExpression")
-        )
+        rule = RuleSpec(name=name, arn=arn, event_bus=bus, targets=props.get("Targets", []), schedule=props.get("ScheduleExpression"))
         if "EventPattern" in props:
             # moto delivers to SQS only: a tap queue per rule, drained by local mode to the real targets.
             rule.tap_queue_url = sqs.create_queue(QueueName=f"local-tap-{name}"[:80])["QueueUrl"]
@@ -455,9 +445,7 @@ class Deployer:
         return f"{api_id}-{resource_id}-{method}", {}
 
     def _apigateway_deployment(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
-        created = self._client("apigateway").create_deployment(
-            restApiId=props["RestApiId"], description=props.get("Description", "")
-        )
+        created = self._client("apigateway").create_deployment(restApiId=props["RestApiId"], description=props.get("Description", ""))
         return created["id"], {"DeploymentId": created["id"]}
 
     def _apigateway_stage(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:

@@ -154,9 +154,9 @@ class EventRouter:
                 raise RuntimeError(result.payload_json())
             return result.payload
         if service == "states":
-            return self._client("stepfunctions").start_execution(
-                stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload)
-            )["executionArn"]
+            return self._client("stepfunctions").start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))[
+                "executionArn"
+            ]
         if service == "sns":
             return self._client("sns").publish(TopicArn=arn, Message=json.dumps(payload))["MessageId"]
         if service == "sqs":

@@ -54,9 +54,7 @@ class _CompiledRoute:
 
 
 class LocalGateway:
-    def __init__(
-        self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None
-    ) -> None:
+    def __init__(self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None) -> None:
         self._runtime = runtime
         self._stages = stages
         self._metrics = metrics

@@ -162,9 +162,7 @@ class LambdaRuntime:
             else:
                 with self._lock:
                     self._idle[spec.name].append(worker)
-                result = InvokeResult(
-                    payload=reply["payload"], errored=not reply["ok"], logs=reply["logs"], duration_ms=duration_ms
-                )
+                result = InvokeResult(payload=reply["payload"], errored=not reply["ok"], logs=reply["logs"], duration_ms=duration_ms)
         result.function, result.cold_start = spec.name, cold
         for listener in self.listeners:
             listener(result)

@@ -145,9 +145,7 @@ class LocalPlatform:
             },
             ("POST", "/_local/alarms/evaluate"): lambda _: {"changes": self.evaluate_alarms()},
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain()},
-            ("POST", "/_local/schedules/fire"): lambda body: {
-                "outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))
-            },
+            ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))},
         }
 
     def evaluate_alarms(self) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Catch target of every pipeline step: the run ends FAILED with its reason, and operators hear of it."""
+"""Catch target of every pipeline step: the run ends FAILED with its reason, rejected data is
+quarantined, and operators hear of it."""
 
 from mlops import pipeline
 from mlops.aws import client
@@ -10,4 +11,4 @@ from mlops.stores import run_store
 @pipeline_step
 def lambda_handler(event, context):
     metrics.add_metric(name="PipelineRunsFailed", unit="Count", value=1)
-    return pipeline.record_failure(event, run_store(), client("sns"), get_settings().notification_topic_arn)
+    return pipeline.record_failure(event, client("s3"), run_store(), client("sns"), get_settings().notification_topic_arn)

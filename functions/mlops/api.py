@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
+from mlops import pipeline
+from mlops.aws import client
 from mlops.errors import NotFound
-from mlops.stores import run_store
+from mlops.settings import get_settings
+from mlops.spec import ModelSpec
+from mlops.stores import dataset_store, run_store, spec_store
 
 API_TITLE = "Serverless MLOps platform"
 API_VERSION = "0.1.0"
@@ -43,6 +48,47 @@ class ErrorBody(BaseModel):
     message: str
 
 
+class ModelSummary(BaseModel):
+    model: str
+    spec_version: int
+    champion: int | None = None
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+
+
+class RegisteredSpec(BaseModel):
+    model: str
+    spec_version: int
+    created: bool = Field(description="false when the same spec was already current (PUT is idempotent)")
+    spec: ModelSpec
+
+
+class StartedRun(BaseModel):
+    run_id: str
+    execution_arn: str
+
+
+class DatasetVersion(BaseModel):
+    version: str = Field(description="SHA-256 of the normalized content")
+    created_at: str
+    rows: int
+    key: str
+    manifest_key: str
+    source: dict[str, Any]
+    report: dict[str, Any] = Field(description="quality report summary and its S3 key")
+    runs: list[str] = Field(description="runs that used this version (lineage)")
+    prepared: dict[str, Any] = Field(default={}, description="splits and baseline, once prepared")
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetVersion]
+
+
+ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="lower-case letters, digits and dashes")]
+
+
 @app.get("/health", summary="Liveness of the API")
 def health() -> Health:
     return Health(status="ok", version=API_VERSION)
@@ -59,7 +105,44 @@ def list_runs(model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)]) -> RunLi
     return RunList(runs=[Run.model_validate(item) for item in run_store().list_for_model(model)])
 
 
-NOT_FOUND = {404: {"description": "No such run", "content": {"application/json": {"model": ErrorBody}}}}
+NOT_FOUND = {404: {"description": "Not found", "content": {"application/json": {"model": ErrorBody}}}}
+
+
+@app.get("/models", summary="Models with a registered spec")
+def list_models() -> ModelList:
+    return ModelList(models=[ModelSummary(**m) for m in spec_store().models()])
+
+
+@app.put("/models/<model>", summary="Register (a new version of) a model's spec", responses={200: {"description": "The current spec"}})
+def put_model(model: ModelName, spec: Annotated[ModelSpec, Body()]) -> Response[RegisteredSpec]:
+    number, created = spec_store().put(model, spec)
+    body = RegisteredSpec(model=model, spec_version=number, created=created, spec=spec)
+    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.get("/models/<model>", summary="A model's current spec", responses={200: {"description": "The current spec"}, **NOT_FOUND})
+def get_model(model: ModelName) -> RegisteredSpec:
+    number, spec = spec_store().current(model)
+    return RegisteredSpec(model=model, spec_version=number, created=False, spec=spec)
+
+
+@app.post(
+    "/models/<model>/runs",
+    summary="Train again on the latest dataset version",
+    responses={202: {"description": "Started"}, **NOT_FOUND},
+)
+def start_run(model: ModelName) -> Response[StartedRun]:
+    spec_store().current(model)
+    dataset_store().latest(model)
+    run_id = f"{model[:40]}-requested-{uuid.uuid4().hex[:16]}"
+    started = pipeline.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
+    body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.get("/models/<model>/datasets", summary="A model's dataset versions, newest first")
+def list_datasets(model: ModelName) -> DatasetList:
+    return DatasetList(datasets=[DatasetVersion.model_validate(item) for item in dataset_store().list(model)])
 
 
 @app.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})
@@ -69,6 +152,4 @@ def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
 
 @app.exception_handler(NotFound)
 def not_found(error: NotFound) -> Response:
-    return Response(
-        status_code=404, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json()
-    )
+    return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())

@@ -7,9 +7,9 @@ record, so two writers racing for the same number or alias cannot both win.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from mlops.audit import AuditLog
 from mlops.runs import from_item, now_iso, to_item
 
 STATE_KEY = "STATE"
@@ -22,7 +22,7 @@ def version_key(number: int) -> str:
 class Registry:
     def __init__(self, models_table: Any, audit_table: Any) -> None:
         self._models = models_table
-        self._audit = audit_table
+        self._audit = AuditLog(audit_table)
         self._errors = models_table.meta.client.exceptions
 
     def register(self, model: str, run_id: str, artifact: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ class Registry:
             "created_at": now_iso(),
         }
         self._models.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")
-        self._audit_change(model, "version.registered", {"version": number, "run_id": run_id})
+        self._audit.record(model, "version.registered", {"version": number, "run_id": run_id})
         if self._claim_first_champion(model, number):
             self._set_status(model, number, "champion")
             item["status"] = "champion"
@@ -68,7 +68,7 @@ class Registry:
             )
         except self._errors.ConditionalCheckFailedException:
             return False
-        self._audit_change(model, "alias.champion", {"version": number, "previous": None})
+        self._audit.record(model, "alias.champion", {"version": number, "previous": None})
         return True
 
     def _set_status(self, model: str, number: int, status: str) -> None:
@@ -77,11 +77,4 @@ class Registry:
             UpdateExpression="SET #s = :s",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": status},
-        )
-
-    def _audit_change(self, model: str, action: str, detail: dict[str, Any]) -> None:
-        at = now_iso()
-        self._audit.put_item(
-            Item=to_item({"model": model, "sk": f"{at}#{uuid.uuid4().hex[:8]}", "action": action, "detail": detail, "at": at}),
-            ConditionExpression="attribute_not_exists(sk)",
         )

@@ -27,6 +27,7 @@ DATASETS_PREFIX = "datasets/"
 VERSIONS_PREFIX = "versions/"
 QUARANTINE_PREFIX = "quarantine/"
 MODELS_PREFIX = "models/"
+REPORTS_PREFIX = "reports/"
 
 # One gibibyte: larger uploads are refused with a clear reason rather than read (see README).
 DEFAULT_MAX_DATASET_BYTES = 1024**3

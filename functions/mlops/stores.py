@@ -1,9 +1,11 @@
 """The stores a handler uses, bound to the tables the environment names."""
 
 from mlops.aws import table
+from mlops.dataset_versions import DatasetStore
 from mlops.registry import Registry
 from mlops.runs import RunStore
 from mlops.settings import get_settings
+from mlops.specs import SpecStore
 
 
 def run_store() -> RunStore:
@@ -13,3 +15,12 @@ def run_store() -> RunStore:
 def registry() -> Registry:
     settings = get_settings()
     return Registry(table(settings.models_table), table(settings.audit_table))
+
+
+def spec_store() -> SpecStore:
+    settings = get_settings()
+    return SpecStore(table(settings.models_table), table(settings.audit_table))
+
+
+def dataset_store() -> DatasetStore:
+    return DatasetStore(table(get_settings().models_table))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -62,6 +62,7 @@ class FunctionFactory(Construct):
         layers: tuple[str, ...] = ("common",),
         memory_mb: int = 512,
         timeout: Duration = Duration.seconds(60),
+        ephemeral_storage_mb: int = 512,
     ) -> lambda_.Function:
         function = lambda_.Function(
             scope,
@@ -73,6 +74,7 @@ class FunctionFactory(Construct):
             layers=[self.layers[name] for name in layers],
             memory_size=memory_mb,
             timeout=timeout,
+            ephemeral_storage_size=Size.mebibytes(ephemeral_storage_mb),
             environment={**_observability_env(construct_id), **environment},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group(scope, f"{construct_id}Logs"),

@@ -35,45 +35,44 @@ class PipelineConstruct(Construct):
         self.steps = self._build_steps(functions, topic)
         self.state_machine = self._build_state_machine()
         self.dead_letter_queue = dead_letter_queue(self, "TriggerDeadLetters")
-        self.trigger_rule = self._build_trigger()
+        self.trigger_rule = self._build_trigger(functions)
 
     def _build_steps(self, functions: FunctionFactory, topic: sns.ITopic) -> dict[str, lambda_.Function]:
         storage = self._storage
         runs = {env.ENV_RUNS_TABLE: storage.runs_table.table_name}
         data = {env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name}
+        models = {env.ENV_MODELS_TABLE: storage.models_table.table_name}
         artifacts = {env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name}
+        long_running = {"timeout": Duration.minutes(15), "memory_mb": 2048}
+        # Validation and preparation stream the data through /tmp and use numpy (the serving layer).
+        streaming = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
         steps: dict[str, lambda_.Function] = {
-            "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data}),
-            "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, timeout=Duration.minutes(15)),
-            "Version": functions.zip_function(self, "Version", "handle_version", runs, timeout=Duration.minutes(15)),
-            "Split": functions.zip_function(self, "Split", "handle_split", runs, memory_mb=2048, timeout=Duration.minutes(15)),
+            "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}),
+            "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, **streaming),
+            "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}),
+            "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, **streaming),
             "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}),
             "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}),
             "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", runs),
             "Register": functions.zip_function(
-                self,
-                "Register",
-                "handle_register",
-                {
-                    **runs,
-                    env.ENV_MODELS_TABLE: storage.models_table.table_name,
-                    env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
-                },
+                self, "Register", "handle_register", {**runs, **models, env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
             ),
+            "RecordSkipped": functions.zip_function(self, "RecordSkipped", "handle_record_skipped", runs),
             "RecordFailure": functions.zip_function(
                 self, "RecordFailure", "handle_record_failure", {**runs, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
             ),
         }
         for step in steps.values():
             storage.runs_table.grant_read_write_data(step)
-        storage.data_bucket.grant_read(steps["Ingest"])
-        storage.data_bucket.grant_read(steps["Validate"])
-        storage.data_bucket.grant_read_write(steps["Version"])
-        storage.data_bucket.grant_read_write(steps["Split"])
-        for name in ("Train", "ExportOnnx", "Evaluate"):
+        for name in ("Ingest", "Train", "ExportOnnx", "Evaluate"):
             storage.data_bucket.grant_read(steps[name])
+        for name in ("Validate", "Version", "Prepare", "RecordFailure"):
+            storage.data_bucket.grant_read_write(steps[name])
+        for name in ("Train", "ExportOnnx", "Evaluate"):
             storage.artifacts_bucket.grant_read_write(steps[name])
-        storage.models_table.grant_read_write_data(steps["Register"])
+        storage.models_table.grant_read_data(steps["Ingest"])
+        for name in ("Version", "Prepare", "Register"):
+            storage.models_table.grant_read_write_data(steps[name])
         storage.audit_table.grant_write_data(steps["Register"])
         topic.grant_publish(steps["RecordFailure"])
         return steps
@@ -93,8 +92,13 @@ class PipelineConstruct(Construct):
             step.grant_invoke(state_machine)
         return state_machine
 
-    def _build_trigger(self) -> events.Rule:
-        """S3 'Object Created' under datasets/ in the data bucket -> one pipeline execution."""
+    def _build_trigger(self, functions: FunctionFactory) -> events.Rule:
+        """S3 'Object Created' under datasets/ -> StartRun, which names the execution after the upload
+        so that EventBridge's at-least-once delivery still starts one run per upload."""
+        self.start_run = functions.zip_function(
+            self, "StartRun", "handle_start_run", {env.ENV_TRAINING_PIPELINE_ARN: self.state_machine.state_machine_arn}
+        )
+        self.state_machine.grant_start_execution(self.start_run)
         rule = events.Rule(
             self,
             "DatasetUploaded",
@@ -109,8 +113,8 @@ class PipelineConstruct(Construct):
             ),
         )
         rule.add_target(
-            targets.SfnStateMachine(
-                self.state_machine,
+            targets.LambdaFunction(
+                self.start_run,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=3,
                 max_event_age=Duration.hours(2),

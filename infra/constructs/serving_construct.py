@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.function_factory import FunctionFactory, log_group
@@ -18,12 +19,19 @@ THROTTLE_BURST = 1000
 
 
 class ServingConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str, storage: StorageConstruct, functions: FunctionFactory) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        storage: StorageConstruct,
+        functions: FunctionFactory,
+        pipeline: sfn.StateMachine,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.api_function = self._build_api_function(storage, functions)
+        self.api_function = self._build_api_function(storage, functions, pipeline)
         self.api = self._build_api()
 
-    def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory) -> lambda_.Function:
+    def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: sfn.StateMachine) -> lambda_.Function:
         function = functions.zip_function(
             self,
             "Api",
@@ -34,6 +42,7 @@ class ServingConstruct(Construct):
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
+                env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine_arn,
             },
             layers=("common", "serving"),
             memory_mb=1024,
@@ -42,6 +51,7 @@ class ServingConstruct(Construct):
         storage.models_table.grant_read_write_data(function)
         storage.audit_table.grant_read_write_data(function)
         storage.artifacts_bucket.grant_read(function)
+        pipeline.grant_start_execution(function)
         return function
 
     def _build_api(self) -> apigw.LambdaRestApi:

@@ -8,9 +8,7 @@ from local.gateway import MAX_BODY_BYTES
 def test_unknown_api_paths_and_bad_input_get_4xx(local_stack):
     assert local_stack.api("GET", "no/such/route")[0] == 404
     assert local_stack.api("GET", "runs")[0] == 422
-    status, body = local_stack.http(
-        "POST", local_stack.outputs["ApiUrl"] + "health", b"{not json", {"Content-Type": "application/json"}
-    )
+    status, body = local_stack.http("POST", local_stack.outputs["ApiUrl"] + "health", b"{not json", {"Content-Type": "application/json"})
     assert 400 <= status < 500
 
 

@@ -20,9 +20,7 @@ class Inbox:
 
     def messages(self) -> list[dict]:
         """Everything received so far (messages are kept across calls)."""
-        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        ):
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             self.seen += [json.loads(m["Body"]) for m in batch]
         return self.seen
 

@@ -10,9 +10,7 @@ def exists(local_stack, resource_type: str, physical: str) -> bool:
         "AWS::DynamoDB::Table": lambda: local_stack.client("dynamodb").describe_table(TableName=physical),
         "AWS::S3::Bucket": lambda: local_stack.client("s3").head_bucket(Bucket=physical),
         "AWS::SNS::Topic": lambda: local_stack.client("sns").get_topic_attributes(TopicArn=physical),
-        "AWS::StepFunctions::StateMachine": lambda: local_stack.client("stepfunctions").describe_state_machine(
-            stateMachineArn=physical
-        ),
+        "AWS::StepFunctions::StateMachine": lambda: local_stack.client("stepfunctions").describe_state_machine(stateMachineArn=physical),
     }
     checks[resource_type]()
     return True

@@ -16,9 +16,7 @@ def resources(template: dict, type_name: str) -> dict[str, dict]:
 
 def platform_functions(template: dict) -> dict[str, dict]:
     """The platform's own functions (not CDK's singleton custom-resource handlers)."""
-    return {
-        k: r for k, r in resources(template, "AWS::Lambda::Function").items() if not k.startswith("BucketNotificationsHandler")
-    }
+    return {k: r for k, r in resources(template, "AWS::Lambda::Function").items() if not k.startswith("BucketNotificationsHandler")}
 
 
 def test_buckets_are_encrypted_versioned_private_and_logged(template):
@@ -38,8 +36,7 @@ def test_every_bucket_refuses_plain_http(template):
     for logical_id in resources(template, "AWS::S3::Bucket"):
         statements = policies[logical_id]["Properties"]["PolicyDocument"]["Statement"]
         assert any(
-            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-            for s in statements
+            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false" for s in statements
         ), logical_id
 
 
@@ -52,7 +49,7 @@ def test_tables_have_point_in_time_recovery(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 11
+    assert len(functions) == 13
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -69,11 +66,23 @@ def test_function_environment_uses_only_the_shared_names(template):
 
 def test_every_pipeline_task_retries_and_is_caught():
     tasks = {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
-    assert len(tasks) == 9
+    assert len(tasks) == 10
     for name, state in tasks.items():
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
         assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
         assert state["Catch"][0]["Next"] == ("RunFailed" if name == "RecordFailure" else "RecordFailure"), name
+
+
+def test_uploads_are_validated_and_identical_content_is_not_retrained():
+    assert ASL["States"]["FromUpload"]["Choices"] == [{"Variable": "$.trigger", "StringEquals": "upload", "Next": "Validate"}]
+    assert ASL["States"]["FromUpload"]["Default"] == "Prepare"
+    assert ASL["States"]["NewData"]["Default"] == "RecordSkipped"
+
+
+def test_streaming_steps_get_disk_and_numpy(template):
+    for name in ("PipelineValidate", "PipelinePrepare"):
+        (props,) = [f["Properties"] for k, f in platform_functions(template).items() if k.startswith(name)]
+        assert props["EphemeralStorage"] == {"Size": 4096} and len(props["Layers"]) == 2
 
 
 def test_the_state_machine_gets_every_step_function_it_names(template):
@@ -92,7 +101,8 @@ def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(temp
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": settings.DATASETS_PREFIX}]
     (target,) = upload_rule["Properties"]["Targets"]
-    assert "PipelineTrainingPipeline" in target["Arn"]["Ref"]
+    # Through StartRun, which names the execution after the upload (one run per upload)
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("PipelineStartRun")
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
     schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
     assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 hour)"]

@@ -6,8 +6,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mlops.dataset_versions import DatasetStore
 from mlops.registry import Registry
 from mlops.runs import BY_MODEL_INDEX, RunStore
+from mlops.specs import SpecStore
 
 BUCKET = "data-bucket"
 ARTIFACTS = "artifacts-bucket"
@@ -47,5 +49,20 @@ def runs(aws) -> RunStore:
 
 
 @pytest.fixture
-def registry(aws) -> Registry:
-    return Registry(_table("models", [("model", "HASH"), ("sk", "RANGE")]), _table("audit", [("model", "HASH"), ("sk", "RANGE")]))
+def model_tables(aws):
+    return _table("models", [("model", "HASH"), ("sk", "RANGE")]), _table("audit", [("model", "HASH"), ("sk", "RANGE")])
+
+
+@pytest.fixture
+def registry(model_tables) -> Registry:
+    return Registry(*model_tables)
+
+
+@pytest.fixture
+def specs(model_tables) -> SpecStore:
+    return SpecStore(*model_tables)
+
+
+@pytest.fixture
+def data(model_tables) -> DatasetStore:
+    return DatasetStore(model_tables[0])

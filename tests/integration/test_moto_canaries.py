@@ -33,9 +33,7 @@ def test_s3_sends_object_created_to_eventbridge_rules_with_sqs_targets():
     with mock_aws():
         s3, sqs, events = boto3.client("s3"), boto3.client("sqs"), boto3.client("events")
         s3.create_bucket(Bucket="canary-bucket")
-        s3.put_bucket_notification_configuration(
-            Bucket="canary-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}}
-        )
+        s3.put_bucket_notification_configuration(Bucket="canary-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}})
         url = sqs.create_queue(QueueName="tap")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         # moto also emits "Object Tags Added" on every put; the platform's rule matches the type too.

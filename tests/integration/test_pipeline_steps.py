@@ -1,48 +1,143 @@
-"""The light pipeline steps against S3 and DynamoDB in moto."""
+"""The data steps against S3 and DynamoDB in moto, in the order the state machine runs them."""
+
+import json
 
 import boto3
 import pytest
 
 from mlops import pipeline
-from mlops.errors import DatasetRejected
+from mlops.errors import DatasetRejected, NotFound
 from mlops.settings import Settings
+from mlops.spec import ModelSpec
 from tests.integration.conftest import BUCKET
+from tests.unit.specs import CHURN_SPEC
 
-CSV = b"a,b,target\n" + b"".join(f"{i},{i * 2},{i % 2}\n".encode() for i in range(100))
-
-
-def s3_event(key: str) -> dict:
-    return {"detail": {"bucket": {"name": BUCKET}, "object": {"key": key}}}
+SETTINGS = Settings(DATA_BUCKET=BUCKET)
 
 
-def run_light_steps(key: str, runs, run_id: str) -> dict:
+def churn_csv(rows: int = 200, bad: int = 0, columns: str = "tenure_months,monthly_charges,plan,churned") -> bytes:
+    lines = [columns]
+    for i in range(rows):
+        lines.append(f"{i % 72},{20 + i % 50}.5,{['basic', 'plus', 'pro'][i % 3]},{'yes' if i % 4 == 0 else 'no'}")
+    lines += ["-5,10,basic,no"] * bad
+    return ("\n".join(lines) + "\n").encode()
+
+
+def upload(key: str, body: bytes) -> dict:
+    version_id = boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body).get("VersionId")
+    return {"model": "churn", "trigger": "upload", "source": {"bucket": BUCKET, "key": key, "version_id": version_id}}
+
+
+def run_data_steps(request: dict, run_id: str, runs, specs, data) -> dict:
     s3 = boto3.client("s3")
-    state = pipeline.ingest({"event": s3_event(key), "run_id": run_id}, s3, runs, Settings())
-    for step in (pipeline.validate, pipeline.version, pipeline.split):
-        state = step(state, s3, runs)
-    return state
+    state = pipeline.ingest({"request": request, "run_id": run_id}, s3, runs, specs, data, SETTINGS)
+    if state["trigger"] == "upload":  # the state machine's FromUpload and NewData choices
+        state = pipeline.validate(state, s3, runs)
+        state = pipeline.version(state, s3, runs, data)
+    return pipeline.prepare(state, s3, runs, data) if state["proceed"] else state
 
 
-def test_an_upload_is_versioned_by_content_and_split_deterministically(runs):
+@pytest.fixture
+def registered(specs):
+    specs.put("churn", ModelSpec.model_validate(CHURN_SPEC))
+
+
+def test_a_good_upload_becomes_a_version_with_manifest_splits_and_baseline(runs, specs, data, registered):
+    state = run_data_steps(upload("datasets/churn/a.csv", churn_csv(bad=3)), "r1", runs, specs, data)
     s3 = boto3.client("s3")
-    s3.put_object(Bucket=BUCKET, Key="datasets/churn/one.csv", Body=CSV)
-    s3.put_object(Bucket=BUCKET, Key="datasets/churn/same-bytes-again.csv", Body=CSV)
-    first = run_light_steps("datasets/churn/one.csv", runs, "r1")
-    second = run_light_steps("datasets/churn/same-bytes-again.csv", runs, "r2")
-    # Same content, same version, same split
-    assert first["dataset"]["version"] == second["dataset"]["version"]
-    assert first["splits"] == second["splits"]
-    assert {name: s["rows"] for name, s in first["splits"].items()} == {"train": 70, "validation": 15, "test": 15}
-    train = s3.get_object(Bucket=BUCKET, Key=first["splits"]["train"]["key"])["Body"].read().decode().splitlines()
-    assert train[0] == "a,b,target" and len(train) == 71
-    assert runs.get("r1")["steps"]["validate"]["rows"] == 100
+    version = state["dataset"]["version"]
+    assert state["dataset"]["new"] is True and state["dataset"]["report"]["rows"] == {
+        "total": 203,
+        "valid": 200,
+        "invalid": 3,
+        "duplicates": 0,
+    }
+    assert state["dataset"]["report"]["warnings"] == ["3 invalid rows were dropped (see examples)"]
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"versions/churn/{version}/manifest.json")["Body"].read())
+    assert (manifest["rows"], manifest["schema"]["columns"][-1], manifest["source"]["key"]) == (
+        200,
+        "churned",
+        "datasets/churn/a.csv",
+    )
+    # per class: 50 "yes" -> 35/7/8 and 150 "no" -> 105/22/23 (fractions floored within each class)
+    assert {name: s["rows"] for name, s in state["splits"].items()} == {"train": 140, "validation": 29, "test": 31}
+    baseline = json.loads(s3.get_object(Bucket=BUCKET, Key=state["baseline_key"])["Body"].read())
+    assert baseline["rows"] == 140 and set(baseline["features"]) == {"tenure_months", "monthly_charges", "plan"}
+    listed = data.list("churn")
+    assert [d["version"] for d in listed] == [version] and listed[0]["runs"] == ["r1"]
+    assert runs.get("r1")["steps"]["validate"]["rows"]["invalid"] == 3
 
 
-def test_oversized_and_empty_uploads_are_refused_before_reading(runs):
+def test_the_same_content_again_is_the_same_version_and_is_not_retrained(runs, specs, data, registered):
+    first = run_data_steps(upload("datasets/churn/a.csv", churn_csv()), "r1", runs, specs, data)
+    reordered = b"plan,churned,extra,tenure_months,monthly_charges\n" + b"".join(
+        f"{p},{c},ignored,{t},{m}\n".encode() for t, m, p, c in (line.split(",") for line in churn_csv().decode().splitlines()[1:])
+    )
+    second = run_data_steps(upload("datasets/churn/b.csv", reordered), "r2", runs, specs, data)
+    assert second["dataset"]["version"] == first["dataset"]["version"]
+    assert (second["dataset"]["new"], second["proceed"]) == (False, False)
+    assert data.get("churn", first["dataset"]["version"])["runs"] == ["r1", "r2"]
+    assert len(data.list("churn")) == 1
+
+
+def test_a_requested_run_reuses_the_latest_version_and_its_prepared_splits(runs, specs, data, registered):
+    first = run_data_steps(upload("datasets/churn/a.csv", churn_csv()), "r1", runs, specs, data)
+    state = run_data_steps({"model": "churn", "trigger": "api"}, "r2", runs, specs, data)
+    assert state["dataset"]["version"] == first["dataset"]["version"]
+    assert state["splits"] == first["splits"]
+    assert runs.get("r2")["trigger"] == {"trigger": "api"}
+
+
+def test_without_a_spec_the_run_fails_and_the_upload_stays(runs, specs, data):
+    request = upload("datasets/churn/a.csv", churn_csv())
+    with pytest.raises(NotFound, match="has no spec"):
+        pipeline.ingest({"request": request, "run_id": "r1"}, boto3.client("s3"), runs, specs, data, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "is a 0-byte file"),
+        (b"tenure_months,monthly_charges,plan,churned\n", "header but no data rows"),
+        (b"tenure_months,monthly_charges,plan\n1,2,basic\n", "the target column 'churned' is missing"),
+        (churn_csv(20, bad=30), "30 of 50 rows are invalid"),
+        (b"tenure_months,monthly_charges,plan,churned\n1,2,\xe9t\xe9,no\n", "not UTF-8"),
+    ],
+)
+def test_a_rejected_upload_is_quarantined_with_its_report_and_the_run_says_why(runs, specs, data, registered, body, reason):
     s3 = boto3.client("s3")
-    s3.put_object(Bucket=BUCKET, Key="datasets/churn/big.csv", Body=CSV)
-    s3.put_object(Bucket=BUCKET, Key="datasets/churn/empty.csv", Body=b"")
-    with pytest.raises(DatasetRejected, match="over the 100-byte dataset ceiling"):
-        pipeline.ingest({"event": s3_event("datasets/churn/big.csv"), "run_id": "r1"}, s3, runs, Settings(MAX_DATASET_BYTES=100))
-    with pytest.raises(DatasetRejected, match="0-byte file"):
-        pipeline.ingest({"event": s3_event("datasets/churn/empty.csv"), "run_id": "r2"}, s3, runs, Settings())
+    request = upload("datasets/churn/bad.csv", body)
+    with pytest.raises(DatasetRejected, match=reason) as raised:
+        run_data_steps(request, "r1", runs, specs, data)
+    failure = {"Error": "DatasetRejected", "Cause": json.dumps({"errorMessage": str(raised.value)})}
+    state = {"run_id": "r1", "request": request, "failure": failure}
+    pipeline.record_failure(state, s3, runs, boto3.client("sns"), _topic())
+    run = runs.get("r1")
+    assert run["status"] == "FAILED" and reason in run["failure"]["reason"]
+    assert run["failure"]["quarantined"] == "quarantine/churn/r1/bad.csv"
+    assert s3.get_object(Bucket=BUCKET, Key="quarantine/churn/r1/bad.csv")["Body"].read() == body
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="datasets/churn/").get("Contents", [])
+    assert listed == []
+    has_report = s3.list_objects_v2(Bucket=BUCKET, Prefix="quarantine/churn/r1/quality.json").get("KeyCount", 0)
+    assert has_report == (0 if reason in ("is a 0-byte file", "not UTF-8", "the target column 'churned' is missing") else 1)
+
+
+def _topic() -> str:
+    return boto3.client("sns").create_topic(Name="notifications")["TopicArn"]
+
+
+def test_an_upload_event_delivered_twice_starts_one_execution(aws):
+    sfn = boto3.client("stepfunctions")
+    role = "arn:aws:iam::123456789012:role/sfn"
+    arn = sfn.create_state_machine(name="p", definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}), roleArn=role)[
+        "stateMachineArn"
+    ]
+    event = {"detail": {"bucket": {"name": BUCKET}, "object": {"key": "datasets/churn/a.csv", "version-id": "v1", "etag": "e"}}}
+    first = pipeline.start_upload_run(event, sfn, arn)
+    second = pipeline.start_upload_run(event, sfn, arn)
+    assert first["run_id"] == second["run_id"] and (first["duplicate"], second["duplicate"]) == (False, True)
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+    other = pipeline.start_upload_run(
+        {"detail": {**event["detail"], "object": {**event["detail"]["object"], "version-id": "v2"}}}, sfn, arn
+    )
+    assert other["run_id"] != first["run_id"]

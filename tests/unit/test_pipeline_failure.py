@@ -25,22 +25,25 @@ class RecordingSns:
 
 
 def test_the_lambda_error_message_is_the_reason_and_operators_are_told():
-    cause = json.dumps({"errorType": "DatasetRejected", "errorMessage": "x.csv is empty", "stackTrace": []})
+    # Given a run whose Ingest failed (so the state still holds only the request)
+    cause = json.dumps({"errorType": "NotFound", "errorMessage": "model 'churn' has no spec", "stackTrace": []})
     state = {
         "run_id": "r1",
-        "event": {"detail": {"object": {"key": "datasets/churn/x.csv"}}},
-        "failure": {"Error": "DatasetRejected", "Cause": cause},
+        "request": {"model": "churn", "trigger": "upload", "source": {"bucket": "b", "key": "datasets/churn/x.csv"}},
+        "failure": {"Error": "NotFound", "Cause": cause},
     }
     runs, sns = RecordingRuns(), RecordingSns()
-    result = pipeline.record_failure(state, runs, sns, "arn:topic")
-    assert result["reason"] == "x.csv is empty"
+    # When the failure is recorded
+    result = pipeline.record_failure(state, None, runs, sns, "arn:topic")
+    # Then the message is the reason, the data stays where it is (only rejected data is quarantined)
+    assert result["reason"] == "model 'churn' has no spec"
     assert runs.calls == [
         ("start", "r1", "churn"),
-        ("finish", "r1", "FAILED", {"error": "DatasetRejected", "reason": "x.csv is empty"}),
+        ("finish", "r1", "FAILED", {"error": "NotFound", "reason": "model 'churn' has no spec"}),
     ]
-    assert json.loads(sns.messages[0]["Message"]) == {"run_id": "r1", "model": "churn", "reason": "x.csv is empty"}
+    assert json.loads(sns.messages[0]["Message"]) == {"run_id": "r1", "model": "churn", "reason": "model 'churn' has no spec"}
 
 
 def test_a_cause_that_is_not_json_is_kept_verbatim():
     state = {"run_id": "r2", "model": "m", "failure": {"Error": "States.Timeout", "Cause": "took too long"}}
-    assert pipeline.record_failure(state, RecordingRuns(), RecordingSns(), "arn:topic")["reason"] == "took too long"
+    assert pipeline.record_failure(state, None, RecordingRuns(), RecordingSns(), "arn:topic")["reason"] == "took too long"

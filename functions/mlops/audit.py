@@ -1,0 +1,19 @@
+"""The append-only audit trail: one item per change of registry, spec or traffic state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mlops.runs import now_iso, to_item
+
+
+class AuditLog:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record(self, model: str, action: str, detail: dict[str, Any]) -> None:
+        at = now_iso()
+        item = {"model": model, "sk": f"{at}#{uuid.uuid4().hex[:8]}", "action": action, "detail": detail, "at": at}
+        # Never overwrite: an audit record is written once.
+        self._table.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")

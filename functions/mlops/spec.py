@@ -1,0 +1,116 @@
+"""The model spec: what a model is, registered once through PUT /models/{model}.
+
+It names the target and the task, each feature with its type and what values are allowed, the data
+rules validation applies, the algorithm, the quality gates and the rollout policy. Invalid specs
+are refused with the field at fault (the API turns pydantic's errors into a 422).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+COLUMN_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
+ColumnName = Annotated[str, Field(pattern=COLUMN_NAME, description="a column of the dataset")]
+HyperValue = int | float | str | bool | None
+CLASSIFICATION_ONLY = {"logistic_regression"}
+REGRESSION_ONLY = {"ridge"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Feature(_Strict):
+    name: ColumnName
+    type: Literal["numeric", "categorical"]
+    minimum: float | None = Field(default=None, description="numeric only: smallest allowed value")
+    maximum: float | None = Field(default=None, description="numeric only: largest allowed value")
+    categories: list[str] | None = Field(default=None, min_length=1, description="categorical only: the allowed values")
+    nullable: bool = Field(default=False, description="whether an empty value is allowed")
+    pii: bool = Field(default=False, description="personal data: hashed or dropped before capture")
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> Feature:
+        if self.type == "categorical" and (self.minimum is not None or self.maximum is not None):
+            raise ValueError(f"feature {self.name!r}: minimum/maximum apply to numeric features only")
+        if self.type == "numeric" and self.categories is not None:
+            raise ValueError(f"feature {self.name!r}: categories apply to categorical features only")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}")
+        if self.categories is not None and len(set(self.categories)) != len(self.categories):
+            raise ValueError(f"feature {self.name!r}: categories repeat a value")
+        return self
+
+
+class Target(_Strict):
+    name: ColumnName
+    task: Literal["binary", "multiclass", "regression"]
+    classes: list[str] | None = Field(default=None, min_length=2, description="classification: the allowed labels")
+
+    @model_validator(mode="after")
+    def _classes_fit_the_task(self) -> Target:
+        if self.task == "regression" and self.classes is not None:
+            raise ValueError("target: a regression target has no classes")
+        if self.task == "binary" and self.classes is not None and len(self.classes) != 2:
+            raise ValueError(f"target: a binary target has exactly 2 classes, not {len(self.classes)}")
+        return self
+
+
+class DataRules(_Strict):
+    min_rows: int = Field(default=100, ge=1, description="fewer valid rows than this fails the run")
+    max_invalid_row_fraction: float = Field(default=0.05, ge=0, le=1, description="more invalid rows fails the run")
+    max_duplicate_row_fraction: float = Field(default=0.5, ge=0, le=1, description="more duplicate rows fails the run")
+    min_class_fraction: float = Field(default=0.01, ge=0, le=0.5, description="a rarer class is a warning")
+
+
+class Training(_Strict):
+    algorithm: Literal["logistic_regression", "random_forest", "hist_gradient_boosting", "ridge"] = "logistic_regression"
+    hyperparameters: dict[str, HyperValue] = {}
+    seed: int = 20261126
+
+
+class QualityGates(_Strict):
+    minimum: dict[str, float] = Field(default={}, description="metric -> lowest acceptable value, e.g. roc_auc")
+    maximum: dict[str, float] = Field(default={}, description="metric -> highest acceptable value, e.g. rmse")
+    min_improvement: float = Field(default=0.0, description="how much the candidate must beat the champion by")
+    manual_approval: bool = False
+
+
+class Rollout(_Strict):
+    strategy: Literal["all_at_once", "canary", "linear", "ab", "shadow"] = "canary"
+    canary_percent: int = Field(default=10, ge=1, le=99)
+    bake_minutes: int = Field(default=10, ge=0, le=1440)
+
+
+class ModelSpec(_Strict):
+    description: str = Field(default="", max_length=1000)
+    target: Target
+    features: list[Feature] = Field(min_length=1, max_length=500)
+    data: DataRules = DataRules()
+    training: Training = Training()
+    gates: QualityGates = QualityGates()
+    rollout: Rollout = Rollout()
+
+    @model_validator(mode="after")
+    def _columns_are_distinct(self) -> ModelSpec:
+        names = [feature.name for feature in self.features]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"features: {', '.join(repeated)} named more than once")
+        if self.target.name in names:
+            raise ValueError(f"target: {self.target.name!r} is also listed as a feature")
+        algorithm = self.training.algorithm
+        if algorithm in (REGRESSION_ONLY if self.is_classification else CLASSIFICATION_ONLY):
+            raise ValueError(f"training.algorithm: {algorithm} does not fit a {self.target.task} target")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """Dataset columns in canonical order: features as listed, then the target."""
+        return [feature.name for feature in self.features] + [self.target.name]
+
+    @property
+    def is_classification(self) -> bool:
+        return self.target.task != "regression"

@@ -1,0 +1,110 @@
+"""Validation against the spec: what is a hard failure, what is a warning, what the report says."""
+
+import re
+
+import pytest
+
+from mlops.errors import DatasetRejected
+from mlops.validation import DatasetValidator
+from tests.unit.specs import churn_spec
+
+HEADER = ["tenure_months", "monthly_charges", "plan", "churned"]
+GOOD = [
+    ["12", "70.5", "basic", "no"],
+    ["3", "", "pro", "yes"],
+    ["40", "99", "plus", "no"],
+    ["7", "20.25", "basic", "yes"],
+    ["60", "55", "pro", "no"],
+    ["1", "80", "plus", "yes"],
+]
+
+
+def validate(rows, header=HEADER, **rules):
+    validator = DatasetValidator(churn_spec(**rules))
+    validator.read_header(header)
+    kept = [validator.check_row(line, fields) for line, fields in enumerate(rows, start=2)]
+    return [k for k in kept if k is not None], validator.report()
+
+
+def test_good_rows_are_normalized_in_spec_order_and_profiled():
+    kept, report = validate(GOOD)
+    assert kept[0] == ["12.0", "70.5", "basic", "no"]
+    assert kept[1] == ["3.0", "", "pro", "yes"]
+    assert report["failures"] == [] and report["warnings"] == []
+    assert report["rows"] == {"total": 6, "valid": 6, "invalid": 0, "duplicates": 0}
+    assert report["labels"] == {"no": 3, "yes": 3}
+    charges = report["columns"]["monthly_charges"]
+    assert (charges["nulls"], charges["count"], charges["min"], charges["max"]) == (1, 5, 20.25, 99.0)
+    assert report["columns"]["plan"]["top"] == {"basic": 2, "pro": 2, "plus": 2}
+
+
+def test_columns_may_come_in_any_order_and_extras_are_ignored_with_a_warning():
+    header = ["churned", "note", "plan", "monthly_charges", "tenure_months"]
+    rows = [[r[3], "n/a", r[2], r[1], r[0]] for r in GOOD]
+    kept, report = validate(rows, header=header)
+    assert kept == validate(GOOD)[0]
+    assert report["warnings"] == ["columns not in the spec are ignored: ['note']"]
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "problem"),
+    [
+        (["-1", "1", "basic", "no"], "-1.0 is below the minimum 0.0"),
+        (["abc", "1", "basic", "no"], "'abc' is not a number"),
+        (["inf", "1", "basic", "no"], "not a finite number"),
+        (["", "1", "basic", "no"], "is empty but not nullable"),
+        (["1", "1", "gold", "no"], "'gold' is not one of"),
+        (["1", "1", "basic", "maybe"], "'maybe' is not one of"),
+        (["1", "1", "basic"], "3 fields where the header has 4"),
+        (["1", "1", '=HYPERLINK("http://x")', "no"], "spreadsheet formula (CSV injection)"),
+        (["1", "1", "@SUM(A1)", "no"], "spreadsheet formula (CSV injection)"),
+    ],
+)
+def test_a_few_invalid_rows_are_dropped_with_a_warning_and_an_example(bad_row, problem):
+    kept, report = validate(GOOD + [bad_row])
+    assert len(kept) == 6 and report["failures"] == []
+    assert report["warnings"] == ["1 invalid rows were dropped (see examples)"]
+    assert problem in report["invalid_examples"][0]["problem"]
+    assert report["invalid_examples"][0]["line"] == 8
+
+
+def test_formula_injection_is_only_suspected_in_text_not_in_negative_numbers():
+    spec_rows = [["5", "-0", "basic", "no"]]  # a numeric '-0' is a number, not a formula
+    assert validate(GOOD + spec_rows)[1]["rows"]["invalid"] == 0
+
+
+def test_too_many_invalid_rows_fail_the_file_with_the_first_example():
+    _, report = validate(GOOD + [["x", "1", "basic", "no"]] * 3, max_invalid_row_fraction=0.2)
+    assert report["failures"] == [
+        "3 of 9 rows are invalid, over the 20% allowed (first: line 8, column tenure_months: 'x' is not a number)"
+    ]
+
+
+def test_too_few_rows_a_single_class_and_duplicates_are_reported():
+    _, report = validate(GOOD[:3], min_rows=5)
+    assert report["failures"] == ["only 3 valid rows; the spec needs at least 5"]
+    _, report = validate([r[:3] + ["no"] for r in GOOD])
+    assert report["failures"] == ["the target has a single class ['no']: nothing to learn"]
+    _, report = validate(GOOD + GOOD[:2])
+    assert report["rows"]["duplicates"] == 2 and "2 duplicate rows" in report["warnings"]
+    _, report = validate(GOOD * 3)
+    assert report["failures"] == ["12 of 18 rows are duplicates, over the 50% allowed"]
+
+
+def test_a_header_only_file_fails():
+    _, report = validate([])
+    assert report["failures"] == ["the file has a header but no data rows"]
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (["tenure_months", "monthly_charges", "plan"], "the target column 'churned' is missing"),
+        (["tenure_months", "plan", "churned"], "required columns are missing: ['monthly_charges']"),
+        (["plan", "plan", "tenure_months", "monthly_charges", "churned"], "repeats a column name"),
+    ],
+)
+def test_header_problems_fail_at_once(header, reason):
+    validator = DatasetValidator(churn_spec())
+    with pytest.raises(DatasetRejected, match=re.escape(reason)):
+        validator.read_header(header)
