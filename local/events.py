@@ -96,10 +96,13 @@ class EventRouter:
     def rule(self, name_fragment: str) -> RuleSpec:
         return next(r for r in self.rules if name_fragment in r.name)
 
-    def drain(self) -> int:
-        """Delivers everything waiting in the taps; returns how many events it took."""
+    def drain(self, wait: bool = False) -> int:
+        """Delivers everything waiting in the taps; returns how many events it took.
+
+        With wait, returns only once every target has answered (for tests and the control endpoint).
+        """
         sqs = self._client("sqs")
-        taken = 0
+        taken, pending = 0, []
         for rule in self.rules:
             if not rule.tap_queue_url:
                 continue
@@ -109,8 +112,11 @@ class EventRouter:
                     break
                 for message in messages:
                     sqs.delete_message(QueueUrl=rule.tap_queue_url, ReceiptHandle=message["ReceiptHandle"])
-                    self.deliver(rule, json.loads(message["Body"]))
+                    pending += self.deliver(rule, json.loads(message["Body"]))
                     taken += 1
+        if wait:
+            for future in pending:
+                future.result()
         return taken
 
     def fire_due_schedules(self) -> None:

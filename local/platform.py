@@ -144,7 +144,7 @@ class LocalPlatform:
                 "outputs": deployment.outputs,
             },
             ("POST", "/_local/alarms/evaluate"): lambda _: {"changes": self.evaluate_alarms()},
-            ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain()},
+            ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
             ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))},
         }
 

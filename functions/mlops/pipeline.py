@@ -30,11 +30,14 @@ EXECUTION_NAME_LIMIT = 80
 
 
 def upload_run_name(model: str, detail: dict[str, Any]) -> str:
-    """The same upload always names the same execution, so a redelivered event starts nothing new."""
+    """The same upload always names the same execution, so a redelivered event starts nothing new.
+
+    The data bucket is versioned, so bucket, key and version id name one upload; the ETag covers a
+    bucket without versioning.
+    """
     obj = detail["object"]
-    identity = "/".join(
-        str(v) for v in (detail["bucket"]["name"], obj["key"], obj.get("version-id"), obj.get("etag"), obj.get("sequencer"))
-    )
+    etag = obj.get("etag") or obj.get("eTag")  # S3 sends "etag"; moto's emulation sends "eTag"
+    identity = "/".join(str(v) for v in (detail["bucket"]["name"], obj["key"], obj.get("version-id"), etag))
     return f"{model[:40]}-{hashlib.sha256(identity.encode()).hexdigest()[:32]}"[:EXECUTION_NAME_LIMIT]
 
 

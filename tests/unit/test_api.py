@@ -6,6 +6,7 @@ import pytest
 
 from mlops import api
 from mlops.errors import NotFound
+from tests.unit.specs import CHURN_SPEC
 
 RUN = {
     "run_id": "r1",
@@ -27,23 +28,48 @@ class FakeRuns:
         return [RUN] if model == "churn" else []
 
 
+class FakeSpecs:
+    saved: dict = {}
+
+    def put(self, model, spec):
+        created = self.saved.get(model) != spec
+        self.saved[model] = spec
+        return 1, created
+
+    def current(self, model):
+        if model not in self.saved:
+            raise NotFound(f"model {model!r} has no spec: register one with PUT /models/{model}")
+        return 1, self.saved[model]
+
+
+class FakeDatasets:
+    def latest(self, model):
+        raise NotFound(f"model {model!r} has no dataset yet: upload one under datasets/{model}/")
+
+    def list(self, model):
+        return []
+
+
 @pytest.fixture(autouse=True)
-def fake_runs(monkeypatch):
+def fakes(monkeypatch):
+    FakeSpecs.saved = {}
     monkeypatch.setattr(api, "run_store", FakeRuns)
+    monkeypatch.setattr(api, "spec_store", FakeSpecs)
+    monkeypatch.setattr(api, "dataset_store", FakeDatasets)
 
 
-def call(method: str, path: str, query: dict | None = None) -> tuple[int, dict]:
+def call(method: str, path: str, query: dict | None = None, body: dict | None = None) -> tuple[int, dict]:
     event = {
         "resource": "/{proxy+}",
         "path": path,
         "httpMethod": method,
-        "headers": {},
+        "headers": {"Content-Type": "application/json"},
         "multiValueHeaders": {},
         "queryStringParameters": query,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
         "pathParameters": None,
         "requestContext": {"requestId": "req", "stage": "api", "path": path},
-        "body": None,
+        "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
     response = api.app.resolve(event, None)
@@ -79,3 +105,32 @@ def test_the_openapi_document_is_generated_from_the_routes():
     assert document["info"]["title"] == api.API_TITLE
     assert {"/health", "/runs", "/runs/{run_id}"} <= set(document["paths"])
     assert "/openapi.json" not in document["paths"]
+
+
+def test_a_spec_is_registered_once_and_read_back():
+    status, body = call("PUT", "/models/churn", body=CHURN_SPEC)
+    assert (status, body["spec_version"], body["created"]) == (201, 1, True)
+    status, body = call("PUT", "/models/churn", body=CHURN_SPEC)
+    assert (status, body["created"]) == (200, False)
+    status, body = call("GET", "/models/churn")
+    assert status == 200 and body["spec"]["target"]["name"] == "churned"
+
+
+def test_an_invalid_spec_is_a_422_naming_the_field():
+    bad = {**CHURN_SPEC, "features": [{"name": "x", "type": "numeric", "minimum": "low"}]}
+    status, body = call("PUT", "/models/churn", body=bad)
+    assert status == 422
+    assert body["detail"][0]["loc"][:4] == ["body", "features", 0, "minimum"]
+
+
+def test_a_bad_model_name_is_a_422_on_the_path():
+    status, body = call("PUT", "/models/Not_Valid", body=CHURN_SPEC)
+    assert status == 422 and body["detail"][0]["loc"] == ["path", "model"]
+
+
+def test_unknown_models_and_missing_datasets_are_404s_with_what_to_do():
+    assert call("GET", "/models/ghost") == (404, {"message": "model 'ghost' has no spec: register one with PUT /models/ghost"})
+    call("PUT", "/models/churn", body=CHURN_SPEC)
+    status, body = call("POST", "/models/churn/runs")
+    assert status == 404 and "upload one under datasets/churn/" in body["message"]
+    assert call("GET", "/models/churn/datasets") == (200, {"datasets": []})
