@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # The CDK CLI runs `python3 app.py` (cdk.json): the venv's python3 comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev layers synth local demo test unit integration infra e2e lint format deploy destroy clean
+.PHONY: dev layers synth local demo test unit integration infra e2e lint format bench deploy destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -55,6 +55,10 @@ lint: dev
 format: dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmarks are never part of `make test` (timing on shared machines belongs here, not in asserts).
+bench: dev
+	$(PY) bench/ingest.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 deploy: synth

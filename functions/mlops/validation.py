@@ -23,6 +23,7 @@ NULL_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_TRACKED_CATEGORIES = 1000
 MAX_EXAMPLES = 20
+STATS_BATCH = 8192
 
 
 @dataclass
@@ -39,13 +40,21 @@ class ColumnProfile:
     frequencies: Counter = field(default_factory=Counter)
     overflow: bool = False
 
-    def add_number(self, value: float) -> None:
-        # Welford's running mean and variance: exact in one pass, constant memory.
-        self.count += 1
-        delta = value - self.mean
-        self.mean += delta / self.count
-        self._m2 += delta * (value - self.mean)
-        self.minimum, self.maximum = min(self.minimum, value), max(self.maximum, value)
+    def add_numbers(self, values: list[float]) -> None:
+        """Merges a batch into the running count, mean and M2 (Chan et al.): exact, constant memory."""
+        import numpy as np  # the validate function carries numpy (serving layer)
+
+        if not values:
+            return
+        batch = np.fromiter(values, dtype=np.float64, count=len(values))
+        n, mean = len(batch), float(batch.mean())
+        m2 = float(((batch - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self._m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+        self.minimum, self.maximum = min(self.minimum, float(batch.min())), max(self.maximum, float(batch.max()))
 
     def add_category(self, value: str) -> None:
         self.count += 1
@@ -82,6 +91,7 @@ class DatasetValidator:
         self.warnings: list[str] = []
         self._digests = array("Q")
         self._positions: list[int] = []
+        self._pending: dict[str, list[float]] = {name: [] for name, p in self.profiles.items() if p.kind == "numeric"}
 
     def _kind(self, feature: Feature | None) -> str:
         if feature is None:
@@ -102,46 +112,62 @@ class DatasetValidator:
             self.warnings.append(f"columns not in the spec are ignored: {extra}")
         self._width = len(names)
         self._positions = [names.index(c) for c in self.columns]
+        self._plan = [self._column_plan(name, feature, names.index(name)) for name, feature in self._checks]
+
+    def _column_plan(self, name: str, feature: Feature | None, position: int) -> tuple:
+        """What check_row needs per column, looked up once rather than per value."""
+        numeric = self.profiles[name].kind == "numeric"
+        allowed = feature.categories if feature is not None else self.spec.target.classes
+        return (
+            name,
+            position,
+            numeric,
+            -math.inf if feature is None or feature.minimum is None else feature.minimum,
+            math.inf if feature is None or feature.maximum is None else feature.maximum,
+            feature is not None and feature.nullable,
+            frozenset(allowed) if allowed is not None else None,
+            allowed,
+        )
 
     def check_row(self, line: int, fields: list[str]) -> list[str] | None:
         """The row in canonical form, or None when it is invalid (then counted and dropped)."""
         self.rows += 1
         if len(fields) != self._width:
             return self._reject(line, None, f"{len(fields)} fields where the header has {self._width}")
-        normalized = []
-        for (name, feature), position in zip(self._checks, self._positions, strict=True):
-            value, problem = self._check_value(name, feature, fields[position].strip())
+        normalized, numbers = [], []
+        for name, position, numeric, minimum, maximum, nullable, allowed, allowed_list in self._plan:
+            raw = fields[position].strip()
+            problem = None
+            if not raw or raw.lower() in NULL_TOKENS:
+                value = ""
+                if not nullable:
+                    problem = "is empty but not nullable"
+            elif numeric:
+                try:
+                    number = float(raw)
+                except ValueError:
+                    number, problem = math.nan, f"{raw[:40]!r} is not a number"
+                if problem is None:
+                    if not math.isfinite(number):
+                        problem = f"{raw!r} is not a finite number"
+                    elif number < minimum:
+                        problem = f"{number} is below the minimum {minimum}"
+                    elif number > maximum:
+                        problem = f"{number} is above the maximum {maximum}"
+                value = repr(number)
+                numbers.append((name, number))
+            else:
+                value = raw
+                if len(raw) > 1 and raw.startswith(FORMULA_PREFIXES):
+                    problem = f"{raw[:40]!r} looks like a spreadsheet formula (CSV injection)"
+                elif allowed is not None and raw not in allowed:
+                    problem = f"{raw[:40]!r} is not one of {allowed_list[:10]}"
             if problem:
                 self.profiles[name].invalid += 1
                 return self._reject(line, name, problem)
             normalized.append(value)
-        self._count(normalized)
+        self._count(normalized, numbers)
         return normalized
-
-    def _check_value(self, name: str, feature: Feature | None, raw: str) -> tuple[str, str | None]:
-        profile = self.profiles[name]
-        if raw.lower() in NULL_TOKENS:
-            if feature is None or not feature.nullable:
-                return "", "is empty but not nullable"
-            return "", None
-        if profile.kind == "numeric":
-            try:
-                number = float(raw)
-            except ValueError:
-                return "", f"{raw[:40]!r} is not a number"
-            if not math.isfinite(number):
-                return "", f"{raw!r} is not a finite number"
-            if feature is not None and feature.minimum is not None and number < feature.minimum:
-                return "", f"{number} is below the minimum {feature.minimum}"
-            if feature is not None and feature.maximum is not None and number > feature.maximum:
-                return "", f"{number} is above the maximum {feature.maximum}"
-            return repr(number), None
-        if len(raw) > 1 and raw.startswith(FORMULA_PREFIXES):
-            return "", f"{raw[:40]!r} looks like a spreadsheet formula (CSV injection)"
-        allowed = feature.categories if feature is not None else self.spec.target.classes
-        if allowed is not None and raw not in allowed:
-            return "", f"{raw[:40]!r} is not one of {allowed[:10]}"
-        return raw, None
 
     def reject_line(self, line: int, problem: str) -> None:
         """A line that could not even be read as a row (malformed JSON, say)."""
@@ -154,15 +180,18 @@ class DatasetValidator:
             self.examples.append({"line": line, "column": column, "problem": problem})
         return None
 
-    def _count(self, normalized: list[str]) -> None:
+    def _count(self, normalized: list[str], numbers: list[tuple[str, float]]) -> None:
+        for name, number in numbers:
+            pending = self._pending[name]
+            pending.append(number)
+            if len(pending) >= STATS_BATCH:
+                self.profiles[name].add_numbers(pending)
+                pending.clear()
         for (name, _), value in zip(self._checks, normalized, strict=True):
-            profile = self.profiles[name]
             if value == "":
-                profile.nulls += 1
-            elif profile.kind == "numeric":
-                profile.add_number(float(value))
-            else:
-                profile.add_category(value)
+                self.profiles[name].nulls += 1
+            elif self.profiles[name].kind != "numeric":
+                self.profiles[name].add_category(value)
         if self.spec.is_classification:
             self.labels[normalized[-1]] += 1
         digest = hashlib.blake2b("\x1f".join(normalized).encode(), digest_size=8).digest()
@@ -170,6 +199,9 @@ class DatasetValidator:
 
     def report(self) -> dict[str, Any]:
         """The quality report; 'failures' is empty when the data can be used."""
+        for name, pending in self._pending.items():
+            self.profiles[name].add_numbers(pending)
+            pending.clear()
         valid = self.rows - self.invalid_rows
         duplicates = _duplicates(self._digests)
         rules = self.spec.data
