@@ -141,3 +141,21 @@ def test_an_upload_event_delivered_twice_starts_one_execution(aws):
         {"detail": {**event["detail"], "object": {**event["detail"]["object"], "version-id": "v2"}}}, sfn, arn
     )
     assert other["run_id"] != first["run_id"]
+
+
+def test_json_lines_uploads_are_validated_like_csv(runs, specs, data, registered):
+    records = [
+        {
+            "tenure_months": i % 72,
+            "monthly_charges": None if i % 9 == 0 else 20.5 + i % 50,
+            "plan": ["basic", "plus", "pro"][i % 3],
+            "churned": "yes" if i % 4 == 0 else "no",
+            "customer": f"C{i}",
+        }
+        for i in range(150)
+    ]
+    lines = [json.dumps(r) for r in records] + ["{not json", "[1, 2]"]
+    state = run_data_steps(upload("datasets/churn/export.jsonl", ("\n".join(lines) + "\n").encode()), "r1", runs, specs, data)
+    report = state["dataset"]["report"]
+    assert report["rows"] == {"total": 152, "valid": 150, "invalid": 2, "duplicates": 0}
+    assert state["proceed"] and sum(split["rows"] for split in state["splits"].values()) == 150
