@@ -146,8 +146,8 @@ def test_an_upload_event_delivered_twice_starts_one_execution(aws):
 def test_json_lines_uploads_are_validated_like_csv(runs, specs, data, registered):
     records = [
         {
-            "tenure_months": i % 72,
-            "monthly_charges": None if i % 9 == 0 else 20.5 + i % 50,
+            "tenure_months": i / 2,
+            "monthly_charges": None if i % 9 == 0 else 20.5 + i,
             "plan": ["basic", "plus", "pro"][i % 3],
             "churned": "yes" if i % 4 == 0 else "no",
             "customer": f"C{i}",
