@@ -29,20 +29,27 @@ CHURN_SPEC = {
     ],
     "data": {"min_rows": 100, "max_invalid_row_fraction": 0.05},
     "training": {"algorithm": "logistic_regression"},
+    "gates": {"minimum": {"roc_auc": 0.75}},
 }
 
 # What real exports contain now and then: a negative tenure, an unknown plan, a formula.
 BAD_ROWS = ["-3,50.00,1,basic,no", "12,70.10,2,gold,yes", '30,45.00,0,"=HYPERLINK(""http://x"")",no']
 
 
-def synthetic_dataset(rows: int = 600, seed: int = 7, bad_rows: bool = True) -> bytes:
-    """A churn-like table whose label depends on the features, with a few bad rows mixed in."""
+def synthetic_dataset(rows: int = 600, seed: int = 7, bad_rows: bool = True, labels_lost: bool = False) -> bytes:
+    """A churn-like table whose label depends on the features, with a few bad rows mixed in.
+
+    labels_lost: an export whose labels were scrambled (joined on the wrong key): worse data that
+    still passes validation, which only the gate can catch.
+    """
     rng = random.Random(seed)
     lines = ["customer_id,tenure_months,monthly_charges,support_calls,plan,churned"]
     for i in range(rows):
         tenure, charges, calls = rng.uniform(0, 72), rng.uniform(20, 120), rng.randint(0, 9)
         risk = 0.04 * calls + charges / 200 - tenure / 100
         churned = "yes" if risk + rng.gauss(0, 0.15) > 0.25 else "no"
+        if labels_lost:
+            churned = rng.choice(["yes", "no"])
         charges_text = "" if i % 50 == 0 else f"{charges:.2f}"
         lines.append(f"C{i:05d},{tenure:.1f},{charges_text},{calls},{rng.choice(['basic', 'plus', 'pro'])},{churned}")
         if bad_rows and i % 200 == 100:

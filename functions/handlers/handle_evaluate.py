@@ -1,11 +1,11 @@
-"""Training pipeline step in the training image: score the ONNX model on the test split."""
+"""Training pipeline step in the training image: candidate vs champion on the test split, and the gate."""
 
 from mlops import training
 from mlops.aws import client
 from mlops.observability import pipeline_step
-from mlops.stores import run_store
+from mlops.stores import registry, run_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
-    return training.evaluate(event, client("s3"), run_store())
+    return training.evaluate(event, client("s3"), run_store(), registry().champion_version(event["model"]))

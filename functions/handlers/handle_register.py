@@ -1,13 +1,12 @@
-"""Training pipeline step: register the evaluated model as a new version and close the run."""
+"""Training pipeline step: the gated (and, if asked, approved) candidate becomes a registered version."""
 
-from mlops import pipeline
+from mlops import pipeline, releases
 from mlops.observability import metrics, pipeline_step
 from mlops.stores import registry, run_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
-    version = registry().register(event["model"], event["run_id"], event["artifact"], event["metrics"])
+    version = releases.register(event, registry())
     metrics.add_metric(name="ModelVersionsRegistered", unit="Count", value=1)
-    state = {**event, "registered": {"version": version["version"], "status": version["status"]}}
-    return pipeline.record_success(state, run_store())
+    return pipeline.record_success({**event, "registered": {"version": version["version"], "status": version["status"]}}, run_store())

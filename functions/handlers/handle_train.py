@@ -1,4 +1,4 @@
-"""Training pipeline step in the training image: train (see mlops.training.train)."""
+"""Training pipeline step in the training image: pick the best search trial (if any), fit the model."""
 
 from mlops import training
 from mlops.aws import client
@@ -9,4 +9,5 @@ from mlops.stores import run_store
 
 @pipeline_step
 def lambda_handler(event, context):
-    return training.train(event, client("s3"), get_settings().artifacts_bucket, run_store())
+    state = training.select_trial(event, run_store()) if "trials" in event else event
+    return training.train(state, client("s3"), get_settings().artifacts_bucket, run_store())

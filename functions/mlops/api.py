@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -11,10 +12,10 @@ from pydantic import BaseModel, Field
 
 from mlops import pipeline
 from mlops.aws import client
-from mlops.errors import NotFound
+from mlops.errors import Conflict, NotFound
 from mlops.settings import get_settings
 from mlops.spec import ModelSpec
-from mlops.stores import dataset_store, run_store, spec_store
+from mlops.stores import audit_log, dataset_store, registry, run_store, spec_store
 
 API_TITLE = "Serverless MLOps platform"
 API_VERSION = "0.1.0"
@@ -36,12 +37,52 @@ class Run(BaseModel):
     updated_at: str
     ended_at: str | None = None
     trigger: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default={}, description="algorithm and hyper-parameters")
+    metrics: dict[str, float] = Field(default={}, description="test-split metrics (validation for search trials)")
     steps: dict[str, Any] = Field(default={}, description="what each pipeline step recorded")
     failure: dict[str, str] | None = Field(default=None, description="error and readable reason of a FAILED run")
 
 
 class RunList(BaseModel):
     runs: list[Run]
+
+
+class RunComparison(BaseModel):
+    metrics: list[str] = Field(description="every metric any of the runs measured")
+    runs: list[dict[str, Any]] = Field(description="per run: id, status, data version, params and metrics, side by side")
+
+
+class ModelVersion(BaseModel):
+    version: int
+    status: str = Field(description="pending_approval, approved, rejected, champion, challenger or archived")
+    run_id: str
+    created_at: str
+    artifact: dict[str, Any]
+    metrics: dict[str, float]
+    dataset_version: str
+    spec_version: int
+    decided_by: str | None = None
+    decision_reason: str | None = None
+
+
+class VersionList(BaseModel):
+    aliases: dict[str, int]
+    versions: list[ModelVersion]
+
+
+class Decision(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class AuditRecord(BaseModel):
+    model: str
+    action: str
+    at: str
+    detail: dict[str, Any]
+
+
+class AuditTrail(BaseModel):
+    records: list[AuditRecord]
 
 
 class ErrorBody(BaseModel):
@@ -100,9 +141,30 @@ def openapi_document():  # a raw Response: no schema of its own in the document
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.get("/runs", summary="Pipeline runs of a model, newest first")
-def list_runs(model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)]) -> RunList:
-    return RunList(runs=[Run.model_validate(item) for item in run_store().list_for_model(model)])
+@app.get("/runs", summary="Pipeline runs of a model: newest first, or sorted by a metric")
+def list_runs(
+    model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)],
+    status: Annotated[str | None, Query(pattern="^(RUNNING|SUCCEEDED|FAILED)$")] = None,
+    sort: Annotated[str | None, Query(pattern="^-?[a-z0-9_]{1,40}$", description="a metric; '-' for descending")] = None,
+) -> RunList:
+    return RunList(runs=[Run.model_validate(item) for item in run_store().list_for_model(model, status=status, sort=sort)])
+
+
+@app.get("/runs/compare", summary="Runs side by side: parameters, data version and metrics")
+def compare_runs(ids: Annotated[str, Query(pattern=r"^[A-Za-z0-9_,-]{1,2000}$", description="comma-separated run ids")]) -> RunComparison:
+    runs = [run_store().get(run_id) for run_id in dict.fromkeys(ids.split(",")) if run_id]
+    metrics = sorted({name for run in runs for name in run.get("metrics", {})})
+    rows = [
+        {
+            "run_id": r["run_id"],
+            "status": r["status"],
+            "dataset_version": r.get("steps", {}).get("version", {}).get("version"),
+            "params": r.get("params", {}),
+            "metrics": r.get("metrics", {}),
+        }
+        for r in runs
+    ]
+    return RunComparison(metrics=metrics, runs=rows)
 
 
 NOT_FOUND = {404: {"description": "Not found", "content": {"application/json": {"model": ErrorBody}}}}
@@ -140,6 +202,48 @@ def start_run(model: ModelName) -> Response[StartedRun]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+@app.get("/models/<model>/versions", summary="A model's versions and aliases")
+def list_versions(model: ModelName) -> VersionList:
+    store = registry()
+    return VersionList(aliases=store.aliases(model), versions=[ModelVersion.model_validate(v) for v in store.versions(model)])
+
+
+@app.get("/models/<model>/versions/<version>", summary="One model version", responses={200: {"description": "The version"}, **NOT_FOUND})
+def get_version(model: ModelName, version: Annotated[int, Path(ge=1)]) -> ModelVersion:
+    return ModelVersion.model_validate(registry().version(model, version))
+
+
+@app.post("/models/<model>/versions/<version>/approve", summary="Approve a version waiting for manual approval")
+def approve_version(model: ModelName, version: Annotated[int, Path(ge=1)], decision: Annotated[Decision, Body()]) -> ModelVersion:
+    return _decide(model, version, True, decision.reason)
+
+
+@app.post("/models/<model>/versions/<version>/reject", summary="Reject a version waiting for manual approval")
+def reject_version(model: ModelName, version: Annotated[int, Path(ge=1)], decision: Annotated[Decision, Body()]) -> ModelVersion:
+    return _decide(model, version, False, decision.reason)
+
+
+def _decide(model: str, version: int, approve: bool, reason: str) -> ModelVersion:
+    decided = registry().decide(model, version, approve, by=_caller(), reason=reason)
+    sfn = client("stepfunctions")
+    if approve:
+        sfn.send_task_success(taskToken=decided["task_token"], output=json.dumps({"version": version, "by": decided["decided_by"]}))
+    else:
+        sfn.send_task_failure(taskToken=decided["task_token"], error="Rejected", cause=f"rejected by {decided['decided_by']}: {reason}")
+    return ModelVersion.model_validate(decided)
+
+
+def _caller() -> str:
+    """Who made the change: the IAM principal API Gateway authenticated (SigV4), else 'anonymous'."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "anonymous"
+
+
+@app.get("/audit", summary="The audit trail of a model's registry, spec and traffic changes")
+def get_audit(model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)]) -> AuditTrail:
+    return AuditTrail(records=[AuditRecord.model_validate(r) for r in audit_log().records(model)])
+
+
 @app.get("/models/<model>/datasets", summary="A model's dataset versions, newest first")
 def list_datasets(model: ModelName) -> DatasetList:
     return DatasetList(datasets=[DatasetVersion.model_validate(item) for item in dataset_store().list(model)])
@@ -148,6 +252,11 @@ def list_datasets(model: ModelName) -> DatasetList:
 @app.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})
 def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
     return Run.model_validate(run_store().get(run_id))
+
+
+@app.exception_handler(Conflict)
+def conflict(error: Conflict) -> Response:
+    return Response(status_code=409, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
 
 
 @app.exception_handler(NotFound)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mlops.runs import now_iso, to_item
+from boto3.dynamodb.conditions import Key
+
+from mlops.runs import from_item, now_iso, to_item
 
 
 class AuditLog:
@@ -17,3 +19,8 @@ class AuditLog:
         item = {"model": model, "sk": f"{at}#{uuid.uuid4().hex[:8]}", "action": action, "detail": detail, "at": at}
         # Never overwrite: an audit record is written once.
         self._table.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")
+
+    def records(self, model: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first."""
+        page = self._table.query(KeyConditionExpression=Key("model").eq(model), ScanIndexForward=False, Limit=limit)
+        return [from_item(item) for item in page["Items"]]

@@ -15,3 +15,11 @@ class DatasetRejected(PlatformError):
 
 class NotFound(PlatformError):
     """The thing asked for does not exist."""
+
+
+class GateFailed(PlatformError):
+    """The candidate did not pass the validation gate; the champion stays."""
+
+
+class Conflict(PlatformError):
+    """The change lost a race or does not fit the current state (a conditional write failed)."""

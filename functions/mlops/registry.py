@@ -1,53 +1,104 @@
-"""Model registry: numbered, immutable model versions per model, a champion alias, an audit trail.
+"""Model registry: numbered, immutable model versions per model, their status, aliases, an audit trail.
 
-Items in the models table: (model, "STATE") holds the version counter and aliases;
-(model, "VERSION#0001") one item per version. Every change is a conditional write plus an audit
-record, so two writers racing for the same number or alias cannot both win.
+Items in the models table: (model, "STATE") holds the version counter and the aliases (champion,
+challenger); (model, "VERSION#0001") one item per version. Status moves
+pending_approval -> approved | rejected, and approved -> champion | challenger -> archived. Every
+change is a conditional write plus an audit record, so two writers cannot both win.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from mlops.audit import AuditLog
+from mlops.errors import Conflict, NotFound
 from mlops.runs import from_item, now_iso, to_item
 
 STATE_KEY = "STATE"
+VERSION_PREFIX = "VERSION#"
+PENDING, APPROVED, REJECTED = "pending_approval", "approved", "rejected"
+CHAMPION, CHALLENGER, ARCHIVED = "champion", "challenger", "archived"
 
 
 def version_key(number: int) -> str:
-    return f"VERSION#{number:04d}"
+    return f"{VERSION_PREFIX}{number:04d}"
 
 
 class Registry:
     def __init__(self, models_table: Any, audit_table: Any) -> None:
         self._models = models_table
         self._audit = AuditLog(audit_table)
-        self._errors = models_table.meta.client.exceptions
+        self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
 
-    def register(self, model: str, run_id: str, artifact: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-        """Adds a new version, and makes it champion when the model has none yet."""
+    # --- creating versions ------------------------------------------------------------------
+
+    def register(self, model: str, run_id: str, record: dict[str, Any], status: str = APPROVED, by: str = "pipeline") -> dict[str, Any]:
+        """Adds a version (its artifact immutable from here on); an approved one takes its alias."""
         number = self._next_number(model)
         item = {
             "model": model,
             "sk": version_key(number),
             "version": number,
             "run_id": run_id,
-            "artifact": artifact,
-            "metrics": metrics,
-            "status": "candidate",
+            "status": status,
             "created_at": now_iso(),
+            **record,
         }
         self._models.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")
-        self._audit.record(model, "version.registered", {"version": number, "run_id": run_id})
-        if self._claim_first_champion(model, number):
-            self._set_status(model, number, "champion")
-            item["status"] = "champion"
-        return from_item(to_item(item))
+        self._audit.record(model, "version.registered", {"version": number, "run_id": run_id, "status": status, "by": by})
+        return self.settle(model, number) if status == APPROVED else self.version(model, number)
+
+    def settle(self, model: str, number: int) -> dict[str, Any]:
+        """An approved version becomes champion when there is none, else challenger for the rollout."""
+        if self._claim_alias(model, CHAMPION, number, expected=None):
+            self._set_status(model, number, CHAMPION, APPROVED)
+        else:
+            previous = self.aliases(model).get(CHALLENGER)
+            if self._claim_alias(model, CHALLENGER, number, expected=previous):
+                self._set_status(model, number, CHALLENGER, APPROVED)
+                if previous is not None:
+                    self._set_status(model, previous, ARCHIVED, CHALLENGER)
+        return self.version(model, number)
+
+    # --- manual approval --------------------------------------------------------------------
+
+    def decide(self, model: str, number: int, approve: bool, by: str, reason: str = "") -> dict[str, Any]:
+        """Approves or rejects a pending version; returns it with the task token the pipeline waits on."""
+        status = APPROVED if approve else REJECTED
+        self._set_status(model, number, status, PENDING, extra={"decided_by": by, "decision_reason": reason, "decided_at": now_iso()})
+        return self.version(model, number)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def version(self, model: str, number: int) -> dict[str, Any]:
+        item = self._models.get_item(Key={"model": model, "sk": version_key(number)}).get("Item")
+        if item is None:
+            raise NotFound(f"model {model!r} has no version {number}")
+        return from_item(item)
+
+    def versions(self, model: str) -> list[dict[str, Any]]:
+        items, args = [], {"KeyConditionExpression": Key("model").eq(model) & Key("sk").begins_with(VERSION_PREFIX)}
+        while True:
+            page = self._models.query(**args)
+            items += [from_item(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def aliases(self, model: str) -> dict[str, int]:
+        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
+        return {alias: int(state[alias]) for alias in (CHAMPION, CHALLENGER) if alias in state}
 
     def champion(self, model: str) -> int | None:
-        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        return int(state["champion"]) if "champion" in state else None
+        return self.aliases(model).get(CHAMPION)
+
+    def champion_version(self, model: str) -> dict[str, Any] | None:
+        number = self.champion(model)
+        return None if number is None else self.version(model, number)
+
+    # --- conditional writes -----------------------------------------------------------------
 
     def _next_number(self, model: str) -> int:
         response = self._models.update_item(
@@ -58,23 +109,34 @@ class Registry:
         )
         return int(response["Attributes"]["version_counter"])
 
-    def _claim_first_champion(self, model: str, number: int) -> bool:
+    def _claim_alias(self, model: str, alias: str, number: int, expected: int | None) -> bool:
+        condition = "attribute_not_exists(#a)" if expected is None else "#a = :expected"
+        values: dict[str, Any] = {":v": number, **({":expected": expected} if expected is not None else {})}
         try:
             self._models.update_item(
                 Key={"model": model, "sk": STATE_KEY},
-                UpdateExpression="SET champion = :v",
-                ConditionExpression="attribute_not_exists(champion)",
-                ExpressionAttributeValues={":v": number},
+                UpdateExpression="SET #a = :v",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#a": alias},
+                ExpressionAttributeValues=values,
             )
-        except self._errors.ConditionalCheckFailedException:
+        except self._conflict:
             return False
-        self._audit.record(model, "alias.champion", {"version": number, "previous": None})
+        self._audit.record(model, f"alias.{alias}", {"version": number, "previous": expected})
         return True
 
-    def _set_status(self, model: str, number: int, status: str) -> None:
-        self._models.update_item(
-            Key={"model": model, "sk": version_key(number)},
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status},
-        )
+    def _set_status(self, model: str, number: int, status: str, expected: str, extra: dict[str, Any] | None = None) -> None:
+        names = {"#s": "status", **{f"#{k}": k for k in extra or {}}}
+        values = {":s": status, ":expected": expected, **{f":{k}": v for k, v in (extra or {}).items()}}
+        assignments = ", ".join(["#s = :s"] + [f"#{k} = :{k}" for k in extra or {}])
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": version_key(number)},
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="#s = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except self._conflict:
+            raise Conflict(f"version {number} of {model!r} is not {expected}") from None
+        self._audit.record(model, "version.status", {"version": number, "from": expected, "to": status, **(extra or {})})

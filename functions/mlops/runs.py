@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from mlops.errors import NotFound
 
@@ -89,17 +89,40 @@ class RunStore:
                 ExpressionAttributeValues=values,
             )
 
+    def set_params(self, run_id: str, params: dict[str, Any]) -> None:
+        self._set(run_id, "params", params)
+
+    def set_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        self._set(run_id, "metrics", metrics)
+
+    def _set(self, run_id: str, attribute: str, value: dict[str, Any]) -> None:
+        self._table.update_item(
+            Key={"run_id": run_id},
+            UpdateExpression="SET #a = :v, updated_at = :now",
+            ExpressionAttributeNames={"#a": attribute},
+            ExpressionAttributeValues={":v": to_item(value), ":now": now_iso()},
+        )
+
     def get(self, run_id: str) -> dict[str, Any]:
         item = self._table.get_item(Key={"run_id": run_id}).get("Item")
         if item is None:
             raise NotFound(f"run {run_id!r} does not exist")
         return from_item(item)
 
-    def list_for_model(self, model: str, limit: int = 50) -> list[dict[str, Any]]:
-        response = self._table.query(
-            IndexName=BY_MODEL_INDEX,
-            KeyConditionExpression=Key("model").eq(model),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [from_item(item) for item in response["Items"]]
+    def list_for_model(self, model: str, status: str | None = None, sort: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Runs of a model, newest first; or by a metric with sort="metric" (ascending) / "-metric"."""
+        args: dict[str, Any] = {"IndexName": BY_MODEL_INDEX, "KeyConditionExpression": Key("model").eq(model), "ScanIndexForward": False}
+        if status:
+            args["FilterExpression"] = Attr("status").eq(status)
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            page = self._table.query(**args)
+            items += [from_item(item) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                break
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if sort:
+            metric, descending = sort.lstrip("-"), sort.startswith("-")
+            measured = [i for i in items if metric in i.get("metrics", {})]
+            items = sorted(measured, key=lambda i: i["metrics"][metric], reverse=descending)
+        return items[:limit]

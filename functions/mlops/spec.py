@@ -68,10 +68,14 @@ class DataRules(_Strict):
 class Training(_Strict):
     algorithm: Literal["logistic_regression", "random_forest", "hist_gradient_boosting", "ridge"] = "logistic_regression"
     hyperparameters: dict[str, HyperValue] = {}
+    search: list[dict[str, HyperValue]] = Field(
+        default=[], max_length=20, description="candidate hyper-parameters tried in parallel; the best on validation goes on"
+    )
     seed: int = 20261126
 
 
 class QualityGates(_Strict):
+    metric: str | None = Field(default=None, description="primary metric for the champion comparison (default by task)")
     minimum: dict[str, float] = Field(default={}, description="metric -> lowest acceptable value, e.g. roc_auc")
     maximum: dict[str, float] = Field(default={}, description="metric -> highest acceptable value, e.g. rmse")
     min_improvement: float = Field(default=0.0, description="how much the candidate must beat the champion by")

@@ -1,5 +1,6 @@
 """The stores a handler uses, bound to the tables the environment names."""
 
+from mlops.audit import AuditLog
 from mlops.aws import table
 from mlops.dataset_versions import DatasetStore
 from mlops.registry import Registry
@@ -24,3 +25,7 @@ def spec_store() -> SpecStore:
 
 def dataset_store() -> DatasetStore:
     return DatasetStore(table(get_settings().models_table))
+
+
+def audit_log() -> AuditLog:
+    return AuditLog(table(get_settings().audit_table))

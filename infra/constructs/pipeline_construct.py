@@ -43,6 +43,7 @@ class PipelineConstruct(Construct):
         data = {env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name}
         models = {env.ENV_MODELS_TABLE: storage.models_table.table_name}
         artifacts = {env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name}
+        audit = {env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
         long_running = {"timeout": Duration.minutes(15), "memory_mb": 2048}
         # Validation and preparation stream the data through /tmp and use numpy (the serving layer).
         streaming = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
@@ -51,12 +52,12 @@ class PipelineConstruct(Construct):
             "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, **streaming),
             "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}),
             "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, **streaming),
+            "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs),
             "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}),
             "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}),
-            "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", runs),
-            "Register": functions.zip_function(
-                self, "Register", "handle_register", {**runs, **models, env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
-            ),
+            "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", {**runs, **models}),
+            "RequestApproval": functions.zip_function(self, "RequestApproval", "handle_request_approval", {**models, **audit}),
+            "Register": functions.zip_function(self, "Register", "handle_register", {**runs, **models, **audit}),
             "RecordSkipped": functions.zip_function(self, "RecordSkipped", "handle_record_skipped", runs),
             "RecordFailure": functions.zip_function(
                 self, "RecordFailure", "handle_record_failure", {**runs, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
@@ -64,16 +65,18 @@ class PipelineConstruct(Construct):
         }
         for step in steps.values():
             storage.runs_table.grant_read_write_data(step)
-        for name in ("Ingest", "Train", "ExportOnnx", "Evaluate"):
+        for name in ("Ingest", "TrainTrial", "Train", "ExportOnnx", "Evaluate"):
             storage.data_bucket.grant_read(steps[name])
         for name in ("Validate", "Version", "Prepare", "RecordFailure"):
             storage.data_bucket.grant_read_write(steps[name])
         for name in ("Train", "ExportOnnx", "Evaluate"):
             storage.artifacts_bucket.grant_read_write(steps[name])
         storage.models_table.grant_read_data(steps["Ingest"])
-        for name in ("Version", "Prepare", "Register"):
+        storage.models_table.grant_read_data(steps["Evaluate"])
+        for name in ("Version", "Prepare", "Register", "RequestApproval"):
             storage.models_table.grant_read_write_data(steps[name])
         storage.audit_table.grant_write_data(steps["Register"])
+        storage.audit_table.grant_write_data(steps["RequestApproval"])
         topic.grant_publish(steps["RecordFailure"])
         return steps
 
@@ -86,7 +89,8 @@ class PipelineConstruct(Construct):
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=execution_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
-            timeout=Duration.hours(2),
+            # Long enough for a person to approve (AwaitApproval waits up to 7 days).
+            timeout=Duration.days(8),
         )
         for step in self.steps.values():
             step.grant_invoke(state_machine)

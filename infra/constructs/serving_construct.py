@@ -52,6 +52,7 @@ class ServingConstruct(Construct):
         storage.audit_table.grant_read_write_data(function)
         storage.artifacts_bucket.grant_read(function)
         pipeline.grant_start_execution(function)
+        pipeline.grant_task_response(function)  # approve / reject answer the pipeline's task token
         return function
 
     def _build_api(self) -> apigw.LambdaRestApi:

@@ -102,3 +102,10 @@ def _wait_until_serving(process: subprocess.Popen, log: Path) -> None:
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)
     raise TimeoutError(f"local mode did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def executions(local_stack) -> set[str]:
+    """Executions already known when a test module starts; wait_for_execution waits for newer ones."""
+    sfn = local_stack.client("stepfunctions")
+    return {e["executionArn"] for e in sfn.list_executions(stateMachineArn=local_stack.outputs["TrainingPipelineArn"])["executions"]}

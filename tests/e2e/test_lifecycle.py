@@ -31,11 +31,6 @@ def notifications(local_stack) -> Inbox:
 
 
 @pytest.fixture(scope="module")
-def executions():
-    return set()
-
-
-@pytest.fixture(scope="module")
 def spec(local_stack):
     status, body = local_stack.api("PUT", "models/churn", CHURN_SPEC)
     assert status in (200, 201), body

@@ -49,7 +49,7 @@ def test_tables_have_point_in_time_recovery(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 13
+    assert len(functions) == 15
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -64,11 +64,22 @@ def test_function_environment_uses_only_the_shared_names(template):
         assert names - allowed <= {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}, logical_id
 
 
-def test_every_pipeline_task_retries_and_is_caught():
-    tasks = {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
-    assert len(tasks) == 10
+def all_states(states: dict) -> dict:
+    """Top-level states and those inside Map iterations."""
+    found = dict(states)
+    for state in states.values():
+        if state["Type"] == "Map":
+            found |= all_states(state["ItemProcessor"]["States"])
+    return found
+
+
+def test_every_pipeline_task_retries_and_every_failure_is_caught():
+    tasks = {name: state for name, state in all_states(ASL["States"]).items() if state["Type"] == "Task"}
+    assert len(tasks) == 12
     for name, state in tasks.items():
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
+    caught = {name: state for name, state in ASL["States"].items() if state["Type"] in ("Task", "Map")}
+    for name, state in caught.items():  # a failing trial fails its Map, which the Map's Catch takes
         assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
         assert state["Catch"][0]["Next"] == ("RunFailed" if name == "RecordFailure" else "RecordFailure"), name
 
@@ -88,7 +99,7 @@ def test_streaming_steps_get_disk_and_numpy(template):
 def test_the_state_machine_gets_every_step_function_it_names(template):
     (state_machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     substitutions = set(state_machine["Properties"]["DefinitionSubstitutions"])
-    named = {state["Parameters"]["FunctionName"][2:-1] for state in ASL["States"].values() if state["Type"] == "Task"}
+    named = {state["Parameters"]["FunctionName"][2:-1] for state in all_states(ASL["States"]).values() if state["Type"] == "Task"}
     assert named == substitutions
     assert state_machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
     assert state_machine["Properties"]["TracingConfiguration"] == {"Enabled": True}

@@ -37,20 +37,46 @@ def test_an_unknown_run_is_not_found(runs):
         runs.get("missing")
 
 
-def test_the_first_version_becomes_champion_and_later_ones_stay_candidates(registry):
-    artifact = {"key": "models/churn/r1/model.onnx", "sha256": "ab" * 32}
-    first = registry.register("churn", "r1", artifact, {"accuracy": 0.9})
-    second = registry.register("churn", "r2", artifact, {"accuracy": 0.8})
-    assert (first["version"], first["status"]) == (1, "champion")
-    assert (second["version"], second["status"]) == (2, "candidate")
-    assert registry.champion("churn") == 1
+def record(run: str) -> dict:
+    return {"artifact": {"key": f"models/churn/{run}/model.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": 0.9}}
+
+
+def test_the_first_approved_version_is_champion_the_next_challenger_and_older_challengers_archive(registry):
+    first = registry.register("churn", "r1", record("r1"))
+    second = registry.register("churn", "r2", record("r2"))
+    third = registry.register("churn", "r3", record("r3"))
+    assert [(v["version"], v["status"]) for v in (first, second, third)] == [(1, "champion"), (2, "challenger"), (3, "challenger")]
+    assert registry.version("churn", 2)["status"] == "archived"
+    assert registry.aliases("churn") == {"champion": 1, "challenger": 3}
+
+
+def test_a_pending_version_is_decided_once_and_every_change_is_audited(registry, model_tables):
+    from mlops.audit import AuditLog
+    from mlops.errors import Conflict
+
+    pending = registry.register("churn", "r1", {**record("r1"), "task_token": "token-1"}, status="pending_approval")
+    assert pending["status"] == "pending_approval" and registry.aliases("churn") == {}
+    decided = registry.decide("churn", 1, approve=True, by="arn:aws:iam::123456789012:user/alice", reason="looks good")
+    assert (decided["status"], decided["task_token"], decided["decided_by"]) == (
+        "approved",
+        "token-1",
+        "arn:aws:iam::123456789012:user/alice",
+    )
+    with pytest.raises(Conflict, match="is not pending_approval"):
+        registry.decide("churn", 1, approve=False, by="bob")
+    assert registry.settle("churn", 1)["status"] == "champion"
+    actions = [r["action"] for r in AuditLog(model_tables[1]).records("churn")]
+    assert sorted(actions) == sorted(["version.registered", "version.status", "alias.champion", "version.status"])
 
 
 def test_concurrent_registrations_get_distinct_numbers_and_one_champion(registry):
     # When eight pipelines register at once
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda i: registry.register("fraud", f"r{i}", {"key": f"k{i}"}, {}), range(8)))
+        results = list(pool.map(lambda i: registry.register("fraud", f"r{i}", record(f"r{i}")), range(8)))
     # Then every version number is used exactly once and exactly one version is champion
     assert sorted(r["version"] for r in results) == list(range(1, 9))
-    assert [r["status"] for r in results].count("champion") == 1
-    assert registry.champion("fraud") == next(r["version"] for r in results if r["status"] == "champion")
+    statuses = [registry.version("fraud", r["version"])["status"] for r in results]
+    assert statuses.count("champion") == 1 and statuses.count("challenger") <= 1
+    assert registry.champion("fraud") == next(
+        r["version"] for r in results if registry.version("fraud", r["version"])["status"] == "champion"
+    )

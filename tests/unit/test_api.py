@@ -24,8 +24,8 @@ class FakeRuns:
             raise NotFound(f"run {run_id!r} does not exist")
         return RUN
 
-    def list_for_model(self, model):
-        return [RUN] if model == "churn" else []
+    def list_for_model(self, model, status=None, sort=None):
+        return [RUN] if model == "churn" and status in (None, RUN["status"]) else []
 
 
 class FakeSpecs:

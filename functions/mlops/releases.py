@@ -1,0 +1,32 @@
+"""From a gated candidate to a registered version: directly, or through a person's approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops.registry import PENDING, Registry
+
+
+def version_record(state: dict[str, Any]) -> dict[str, Any]:
+    """What a version keeps: its immutable artifact and where it came from."""
+    artifact = state["artifact"]
+    return {
+        "artifact": {k: artifact[k] for k in ("bucket", "key", "sha256", "card_key")},
+        "inputs": artifact["inputs"],
+        "feature_schema": [{"name": f["name"], "type": f["type"]} for f in state["spec"]["features"]],
+        "metrics": state["metrics"],
+        "dataset_version": state["dataset"]["version"],
+        "spec_version": state["spec_version"],
+    }
+
+
+def request_approval(state: dict[str, Any], token: str, registry: Registry) -> dict[str, Any]:
+    version = registry.register(state["model"], state["run_id"], {**version_record(state), "task_token": token}, status=PENDING)
+    return {"pending_version": version["version"]}
+
+
+def register(state: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    approval = state.get("approval")
+    if approval:  # approved by a person: the pending version settles into its alias
+        return registry.settle(state["model"], approval["version"])
+    return registry.register(state["model"], state["run_id"], version_record(state))
