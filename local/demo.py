@@ -125,6 +125,16 @@ def run_demo(platform: LocalPlatform) -> int:
         f"dataset versions {versions}; {run.get('steps', {}).get('skipped', {}).get('reason')}",
     )
 
+    s3.put_object(Bucket=bucket, Key="datasets/churn/scrambled-labels.csv", Body=synthetic_dataset(seed=11, labels_lost=True))
+    execution = wait_for_new_execution(sfn, pipeline, known)
+    status, run = http_json(api + f"runs/{execution['name']}")
+    status, versions = http_json(api + "models/churn/versions")
+    check(
+        "worse data -> rejected by the gate, version 1 stays champion",
+        (run.get("failure") or {}).get("error") == "GateFailed" and versions.get("aliases", {}).get("champion") == 1,
+        str((run.get("failure") or {}).get("reason")),
+    )
+
     s3.put_object(Bucket=bucket, Key="datasets/churn/broken.csv", Body=BROKEN_DATASET)
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")

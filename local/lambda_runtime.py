@@ -24,6 +24,11 @@ WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 # Host variables a worker keeps: enough to run Python, nothing that could leak the host's AWS setup.
 PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 MAX_CONCURRENCY_PER_FUNCTION = 4
+# Faults local mode can inject (POST /_local/faults), each as the Lambda service would surface it.
+FAULTS = {
+    "throttle": {"errorType": "Lambda.TooManyRequestsException", "errorMessage": "Rate exceeded (injected)"},
+    "crash": {"errorType": "Runtime.ExitError", "errorMessage": "RequestId: local Error: Runtime exited with error: signal: killed"},
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,34 @@ class LambdaRuntime:
         self._slots: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
         self.listeners: list[Callable[[InvokeResult], None]] = []
+        self._faults: list[dict[str, Any]] = []
+
+    def inject_fault(self, function: str, fault: str, times: int = 1, after_ms: int = 500) -> dict[str, Any]:
+        """The next `times` invokes of functions whose name contains `function` fail with `fault`.
+
+        A crash kills the worker process `after_ms` into the invoke, mid-work, as an out-of-memory
+        kill would; a throttle answers before the handler runs.
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {sorted(FAULTS)}")
+        entry = {"function": function, "fault": fault, "remaining": int(times), "after_ms": int(after_ms)}
+        with self._lock:
+            self._faults.append(entry)
+        return entry
+
+    def clear_faults(self) -> int:
+        with self._lock:
+            armed = sum(entry["remaining"] for entry in self._faults)
+            self._faults.clear()
+        return armed
+
+    def _take_fault(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            for entry in self._faults:
+                if entry["function"] in name and entry["remaining"] > 0:
+                    entry["remaining"] -= 1
+                    return dict(entry)
+        return None
 
     def register(self, spec: FunctionSpec) -> None:
         with self._lock:
@@ -141,9 +174,14 @@ class LambdaRuntime:
 
     def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
         spec = self.spec(name_or_arn)
+        fault = self._take_fault(spec.name)
+        if fault is not None and fault["fault"] == "throttle":
+            return self._finish(spec, InvokeResult(payload=FAULTS["throttle"], errored=True, logs=[], duration_ms=0.0), False)
         with self._slots[spec.name]:
             worker, cold = self._take_worker(spec)
             started = time.monotonic()
+            if fault is not None:  # crash: kill the process while the handler is working
+                threading.Timer(fault["after_ms"] / 1000, worker.stop).start()
             request = {
                 "event": event,
                 "request_id": str(uuid.uuid4()),
@@ -153,16 +191,16 @@ class LambdaRuntime:
             duration_ms = (time.monotonic() - started) * 1000
             if reply is None:
                 worker.stop()
-                result = InvokeResult(
-                    payload={"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {spec.timeout_s} seconds"},
-                    errored=True,
-                    logs=[],
-                    duration_ms=duration_ms,
-                )
+                timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {spec.timeout_s} seconds"}
+                payload = FAULTS["crash"] if fault is not None else timed_out
+                result = InvokeResult(payload=payload, errored=True, logs=[], duration_ms=duration_ms)
             else:
                 with self._lock:
                     self._idle[spec.name].append(worker)
                 result = InvokeResult(payload=reply["payload"], errored=not reply["ok"], logs=reply["logs"], duration_ms=duration_ms)
+        return self._finish(spec, result, cold)
+
+    def _finish(self, spec: FunctionSpec, result: InvokeResult, cold: bool) -> InvokeResult:
         result.function, result.cold_start = spec.name, cold
         for listener in self.listeners:
             listener(result)

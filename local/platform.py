@@ -144,6 +144,10 @@ class LocalPlatform:
                 "outputs": deployment.outputs,
             },
             ("POST", "/_local/alarms/evaluate"): lambda _: {"changes": self.evaluate_alarms()},
+            ("POST", "/_local/faults"): lambda body: self.runtime.inject_fault(
+                body["function"], body["fault"], body.get("times", 1), body.get("after_ms", 500)
+            ),
+            ("POST", "/_local/faults/clear"): lambda _: {"cleared": self.runtime.clear_faults()},
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
             ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))},
         }

@@ -11,4 +11,7 @@ from mlops.stores import run_store
 @pipeline_step
 def lambda_handler(event, context):
     metrics.add_metric(name="PipelineRunsFailed", unit="Count", value=1)
-    return pipeline.record_failure(event, client("s3"), run_store(), client("sns"), get_settings().notification_topic_arn)
+    settings = get_settings()
+    return pipeline.record_failure(
+        event, client("s3"), run_store(), client("sns"), settings.notification_topic_arn, settings.artifacts_bucket
+    )

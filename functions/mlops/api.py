@@ -40,7 +40,7 @@ class Run(BaseModel):
     params: dict[str, Any] = Field(default={}, description="algorithm and hyper-parameters")
     metrics: dict[str, float] = Field(default={}, description="test-split metrics (validation for search trials)")
     steps: dict[str, Any] = Field(default={}, description="what each pipeline step recorded")
-    failure: dict[str, str] | None = Field(default=None, description="error and readable reason of a FAILED run")
+    failure: dict[str, Any] | None = Field(default=None, description="error, readable reason, what was quarantined or discarded")
 
 
 class RunList(BaseModel):

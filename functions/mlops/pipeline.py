@@ -19,7 +19,7 @@ from mlops.dataset_versions import DatasetStore
 from mlops.errors import DatasetRejected
 from mlops.preparation import SPLITS, split_rows
 from mlops.runs import STATUS_FAILED, STATUS_SUCCEEDED, RunStore, now_iso
-from mlops.settings import QUARANTINE_PREFIX, REPORTS_PREFIX, VERSIONS_PREFIX, Settings
+from mlops.settings import MODELS_PREFIX, QUARANTINE_PREFIX, REPORTS_PREFIX, VERSIONS_PREFIX, Settings
 from mlops.spec import ModelSpec
 from mlops.specs import SpecStore
 
@@ -249,7 +249,7 @@ def _split_and_baseline(s3: Any, dataset: dict[str, Any], spec: ModelSpec, folde
 # --- endings ----------------------------------------------------------------------------------
 
 
-def record_failure(state: dict[str, Any], s3: Any, runs: RunStore, sns: Any, topic_arn: str) -> dict[str, Any]:
+def record_failure(state: dict[str, Any], s3: Any, runs: RunStore, sns: Any, topic_arn: str, artifacts_bucket: str = "") -> dict[str, Any]:
     """Marks the run FAILED with a reason a person can act on, quarantines rejected data, notifies."""
     failure = state.get("failure", {})
     reason = _readable_cause(failure)
@@ -260,6 +260,8 @@ def record_failure(state: dict[str, Any], s3: Any, runs: RunStore, sns: Any, top
     source = state.get("source") or request.get("source")
     if detail["error"] == "DatasetRejected" and source:
         detail["quarantined"] = quarantine(s3, source, model, run_id)
+    if artifacts_bucket and detail["error"] != "Rejected":  # a rejected version keeps its artifact
+        detail["discarded_artifacts"] = discard_run_artifacts(s3, artifacts_bucket, model, run_id)
     runs.finish(run_id, STATUS_FAILED, failure=detail)
     sns.publish(
         TopicArn=topic_arn,
@@ -281,6 +283,17 @@ def quarantine(s3: Any, source: dict[str, Any], model: str, run_id: str) -> str:
         s3.copy_object(Bucket=bucket, Key=f"{folder}/quality.json", CopySource={"Bucket": bucket, "Key": report_key})
     s3.delete_object(Bucket=bucket, Key=key)  # a delete marker: the versioned bucket keeps the bytes too
     return target
+
+
+def discard_run_artifacts(s3: Any, bucket: str, model: str, run_id: str) -> int:
+    """A failed run leaves no half-made artifacts: its staging files and unregistered exports go."""
+    removed = 0
+    for prefix in (f"runs/{run_id}/", f"{MODELS_PREFIX}{model}/{run_id}/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+                removed += 1
+    return removed
 
 
 def record_success(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class PipelineConstruct(Construct):
             "Register": functions.zip_function(self, "Register", "handle_register", {**runs, **models, **audit}),
             "RecordSkipped": functions.zip_function(self, "RecordSkipped", "handle_record_skipped", runs),
             "RecordFailure": functions.zip_function(
-                self, "RecordFailure", "handle_record_failure", {**runs, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
+                self, "RecordFailure", "handle_record_failure", {**runs, **artifacts, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
             ),
         }
         for step in steps.values():
@@ -69,7 +69,7 @@ class PipelineConstruct(Construct):
             storage.data_bucket.grant_read(steps[name])
         for name in ("Validate", "Version", "Prepare", "RecordFailure"):
             storage.data_bucket.grant_read_write(steps[name])
-        for name in ("Train", "ExportOnnx", "Evaluate"):
+        for name in ("Train", "ExportOnnx", "Evaluate", "RecordFailure"):
             storage.artifacts_bucket.grant_read_write(steps[name])
         storage.models_table.grant_read_data(steps["Ingest"])
         storage.models_table.grant_read_data(steps["Evaluate"])

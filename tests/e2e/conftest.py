@@ -64,6 +64,29 @@ class LocalStack:
         raise TimeoutError("no new pipeline execution finished")
 
 
+class Inbox:
+    """An SQS queue subscribed to the platform's notification topic, as an operator would have."""
+
+    def __init__(self, local_stack) -> None:
+        self._sqs = local_stack.client("sqs")
+        self._url = self._sqs.create_queue(QueueName="e2e-operator-inbox")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        local_stack.client("sns").subscribe(TopicArn=local_stack.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=arn)
+        self.seen: list[dict] = []
+
+    def messages(self) -> list[dict]:
+        """Everything received so far (messages are kept across calls)."""
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            self.seen += [json.loads(m["Body"]) for m in batch]
+        return self.seen
+
+
+@pytest.fixture(scope="session")
+def notifications(local_stack) -> Inbox:
+    """Subscribed for the whole session, so no notification sent by an earlier module is missed."""
+    return local_stack.inbox
+
+
 def _json_or_text(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -85,7 +108,9 @@ def local_stack(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory):
         )
     try:
         _wait_until_serving(process, log)
-        yield LocalStack()
+        stack = LocalStack()
+        stack.inbox = Inbox(stack)  # subscribed before anything can notify
+        yield stack
     finally:
         process.terminate()
         process.wait(timeout=30)

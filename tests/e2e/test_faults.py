@@ -1,0 +1,56 @@
+"""Faults injected into the running pipeline: what each leaves behind."""
+
+import pytest
+
+from local.demo import CHURN_SPEC, synthetic_dataset
+
+MODEL = "churn-faults"
+
+
+@pytest.fixture(scope="module")
+def registered(local_stack):
+    assert local_stack.api("PUT", f"models/{MODEL}", CHURN_SPEC)[0] in (200, 201)
+
+
+@pytest.fixture(autouse=True)
+def no_fault_outlives_its_test(local_stack):
+    yield
+    local_stack.control("faults/clear")
+
+
+def upload(local_stack, name: str, seed: int) -> None:
+    local_stack.client("s3").put_object(
+        Bucket=local_stack.outputs["DataBucketName"], Key=f"datasets/{MODEL}/{name}", Body=synthetic_dataset(seed=seed)
+    )
+
+
+def artifacts_of(local_stack, run_id: str) -> list[str]:
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["ArtifactsBucketName"]
+    keys = []
+    for prefix in (f"runs/{run_id}/", f"models/{MODEL}/{run_id}/"):
+        keys += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    return keys
+
+
+def test_training_killed_mid_way_fails_the_run_and_leaves_no_partial_artifacts(local_stack, registered, executions):
+    # The export step's process is killed mid-way (after training wrote its staging estimator);
+    # a crash is not retried (it is not one of the transient errors), so the run fails.
+    local_stack.control("faults", {"function": "ExportOnnx", "fault": "crash", "times": 1, "after_ms": 300})
+    upload(local_stack, "first.csv", seed=21)
+    execution = local_stack.wait_for_execution(executions)
+    assert execution["status"] == "FAILED"
+    run = local_stack.api("GET", f"runs/{execution['name']}")[1]
+    assert run["failure"]["error"] == "Runtime.ExitError" and "Runtime exited" in run["failure"]["reason"]
+    assert run["failure"]["discarded_artifacts"] >= 1 and artifacts_of(local_stack, execution["name"]) == []
+    assert local_stack.api("GET", f"models/{MODEL}/versions")[1]["versions"] == []
+
+
+def test_a_throttled_step_is_retried_and_the_run_succeeds(local_stack, registered, executions):
+    local_stack.control("faults", {"function": "Train", "fault": "throttle", "times": 1})
+    upload(local_stack, "second.csv", seed=22)
+    execution = local_stack.wait_for_execution(executions)
+    assert execution["status"] == "SUCCEEDED"
+    history = local_stack.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])["events"]
+    failures = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    assert failures == ["Lambda.TooManyRequestsException"]
+    assert local_stack.api("GET", f"models/{MODEL}/versions")[1]["aliases"] == {"champion": 1}

@@ -1,0 +1,40 @@
+"""The validation gate's decision, metric by metric."""
+
+from mlops import gate
+from mlops.spec import ModelSpec
+from tests.unit.specs import CHURN_SPEC
+
+
+def spec(**gates) -> ModelSpec:
+    return ModelSpec.model_validate({**CHURN_SPEC, "gates": gates})
+
+
+def test_the_first_model_passes_on_absolute_thresholds_alone():
+    decision = gate.decide(spec(minimum={"roc_auc": 0.8}), {"roc_auc": 0.85, "accuracy": 0.9}, None)
+    assert decision["passed"] and decision["metric"] == "roc_auc" and "improvement" not in decision
+
+
+def test_absolute_thresholds_name_the_metric_and_the_bound():
+    decision = gate.decide(spec(minimum={"roc_auc": 0.8}, maximum={"log_loss": 0.4}), {"roc_auc": 0.7, "log_loss": 0.5}, None)
+    assert decision["reasons"] == ["roc_auc 0.7000 is below the minimum 0.8", "log_loss 0.5000 is above the maximum 0.4"]
+
+
+def test_a_metric_the_task_does_not_measure_is_a_failure_not_a_pass():
+    assert gate.decide(spec(minimum={"r2": 0.5}), {"roc_auc": 0.9}, None)["reasons"] == ["r2 is not measured for a binary model"]
+
+
+def test_the_candidate_must_beat_the_champion_by_the_required_margin():
+    better = gate.decide(spec(min_improvement=0.01), {"roc_auc": 0.90}, {"roc_auc": 0.88})
+    assert better["passed"] and abs(better["improvement"] - 0.02) < 1e-12
+    marginal = gate.decide(spec(min_improvement=0.05), {"roc_auc": 0.90}, {"roc_auc": 0.88})
+    assert not marginal["passed"] and "under the required +0.0500" in marginal["reasons"][0]
+
+
+def test_a_negative_margin_allows_a_bounded_regression_and_lower_is_better_metrics_flip():
+    assert gate.decide(spec(min_improvement=-0.02), {"roc_auc": 0.87}, {"roc_auc": 0.88})["passed"]
+    regression = ModelSpec.model_validate(
+        {**CHURN_SPEC, "target": {"name": "churned", "task": "regression"}, "training": {"algorithm": "ridge"}}
+    )
+    assert gate.primary_metric(regression) == "rmse"
+    assert gate.decide(regression, {"rmse": 1.0}, {"rmse": 1.2})["passed"]
+    assert not gate.decide(regression, {"rmse": 1.3}, {"rmse": 1.2})["passed"]
