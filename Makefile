@@ -59,6 +59,7 @@ format: dev
 # Benchmarks are never part of `make test` (timing on shared machines belongs here, not in asserts).
 bench: dev
 	$(PY) bench/ingest.py
+	$(PY) bench/training.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 deploy: synth
