@@ -39,6 +39,7 @@ class Run(BaseModel):
     trigger: dict[str, Any] = {}
     params: dict[str, Any] = Field(default={}, description="algorithm and hyper-parameters")
     metrics: dict[str, float] = Field(default={}, description="test-split metrics (validation for search trials)")
+    timings: dict[str, float] = Field(default={}, description="seconds each step's Lambda took")
     steps: dict[str, Any] = Field(default={}, description="what each pipeline step recorded")
     failure: dict[str, Any] | None = Field(default=None, description="error, readable reason, what was quarantined or discarded")
 

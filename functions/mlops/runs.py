@@ -89,6 +89,22 @@ class RunStore:
                 ExpressionAttributeValues=values,
             )
 
+    def record_timing(self, run_id: str, step: str, seconds: float) -> None:
+        """timings.<step> = seconds the step's Lambda took (the last attempt's, after retries)."""
+        with contextlib.suppress(self._conflict):
+            self._table.update_item(
+                Key={"run_id": run_id},
+                UpdateExpression="SET timings = if_not_exists(timings, :empty)",
+                ConditionExpression="attribute_exists(run_id)",
+                ExpressionAttributeValues={":empty": {}},
+            )
+            self._table.update_item(
+                Key={"run_id": run_id},
+                UpdateExpression="SET timings.#step = :s",
+                ExpressionAttributeNames={"#step": step},
+                ExpressionAttributeValues={":s": to_item(round(seconds, 3))},
+            )
+
     def set_params(self, run_id: str, params: dict[str, Any]) -> None:
         self._set(run_id, "params", params)
 

@@ -44,6 +44,8 @@ def test_an_upload_is_validated_versioned_split_trained_and_registered(local_sta
     assert status == 200 and run["status"] == "SUCCEEDED"
     assert run["trigger"]["source"]["key"] == "datasets/churn/2026-11-26.csv"
     assert set(run["steps"]) == {"ingest", "validate", "version", "prepare", "train", "export", "evaluate"}
+    steps = {"Ingest", "Validate", "Version", "Prepare", "Train", "ExportOnnx", "Evaluate", "Register"}
+    assert set(run["timings"]) == steps and all(seconds > 0 for seconds in run["timings"].values())
     validate = run["steps"]["validate"]
     assert validate["rows"]["invalid"] == 3 and "3 invalid rows were dropped (see examples)" in validate["warnings"]
     assert run["steps"]["evaluate"]["metrics"]["accuracy"] > 0.7
