@@ -13,9 +13,12 @@ from pydantic import BaseModel, Field
 from mlops import pipeline
 from mlops.aws import client
 from mlops.errors import Conflict, NotFound
+from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
 from mlops.settings import get_settings
 from mlops.spec import ModelSpec
-from mlops.stores import audit_log, dataset_store, registry, run_store, spec_store
+from mlops.stores import audit_log, dataset_store, predictor, registry, run_store, spec_store, traffic_store
+from mlops.telemetry import record_prediction_metrics
+from mlops.traffic import TrafficPolicy
 
 API_TITLE = "Serverless MLOps platform"
 API_VERSION = "0.1.0"
@@ -245,6 +248,89 @@ def get_audit(model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)]) -> Audit
     return AuditTrail(records=[AuditRecord.model_validate(r) for r in audit_log().records(model)])
 
 
+class PredictRequest(BaseModel):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_RECORDS, description="feature name -> value, per record")
+    routing_key: str | None = Field(default=None, max_length=256, description="the same key always gets the same variant")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    variant: str = Field(description="champion or challenger")
+    prediction_id: str = Field(description="send it back with ground truth to /feedback")
+    predictions: list[dict[str, Any]] = Field(description="label and probabilities, or value, per record")
+
+
+class TrafficRequest(BaseModel):
+    challenger_percent: int = Field(ge=0, le=100)
+    shadow: int | None = Field(default=None, ge=1)
+    expected_revision: int = Field(ge=0, description="the revision read last (optimistic concurrency)")
+
+
+class TrafficResponse(BaseModel):
+    aliases: dict[str, int]
+    policy: TrafficPolicy
+
+
+class RollbackRequest(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+@app.post(
+    "/models/<model>/predict",
+    summary="Predict for one record or a batch",
+    responses={
+        200: {"description": "Predictions"},
+        503: {"description": "No deployed model", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
+    answer = predictor().predict(model, request.records, request.routing_key)
+    record_prediction_metrics(model, answer)
+    return PredictResponse(
+        model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
+    )
+
+
+@app.get("/models/<model>/traffic", summary="Aliases and the traffic policy")
+def get_traffic(model: ModelName) -> TrafficResponse:
+    return TrafficResponse(aliases=registry().aliases(model), policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+@app.put(
+    "/models/<model>/traffic", summary="Change the challenger's share or the shadow", responses={409: {"description": "Stale revision"}}
+)
+def put_traffic(model: ModelName, request: Annotated[TrafficRequest, Body()]) -> TrafficResponse:
+    aliases = registry().aliases(model)
+    if request.challenger_percent and "challenger" not in aliases:
+        raise Conflict(f"model {model!r} has no challenger to send traffic to")
+    if request.shadow is not None:
+        registry().version(model, request.shadow)
+    policy = traffic_store().set(model, request.challenger_percent, request.shadow, request.expected_revision, by=_caller())
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy))
+
+
+@app.post("/models/<model>/promote", summary="The challenger becomes champion", responses={409: {"description": "Nothing to promote"}})
+def promote(model: ModelName) -> TrafficResponse:
+    aliases = registry().promote(model, by=_caller())
+    _reset_share(model)
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+@app.post("/models/<model>/rollback", summary="Drop the challenger, or restore the previous champion")
+def rollback(model: ModelName, request: Annotated[RollbackRequest, Body()]) -> TrafficResponse:
+    aliases = registry().rollback(model, by=_caller(), reason=request.reason)
+    _reset_share(model)
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+def _reset_share(model: str) -> None:
+    """After a promotion or rollback there is no challenger: its share goes back to zero."""
+    policy = traffic_store().policy(model)
+    if policy["challenger_percent"]:
+        traffic_store().set(model, 0, policy["shadow"], policy["revision"], by=_caller())
+
+
 @app.get("/models/<model>/datasets", summary="A model's dataset versions, newest first")
 def list_datasets(model: ModelName) -> DatasetList:
     return DatasetList(datasets=[DatasetVersion.model_validate(item) for item in dataset_store().list(model)])
@@ -253,6 +339,22 @@ def list_datasets(model: ModelName) -> DatasetList:
 @app.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})
 def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
     return Run.model_validate(run_store().get(run_id))
+
+
+@app.exception_handler(UnicodeDecodeError)
+def undecodable_body(error: UnicodeDecodeError) -> Response:
+    message = ErrorBody(message="the request body is not UTF-8 JSON").model_dump_json()
+    return Response(status_code=400, content_type=content_types.APPLICATION_JSON, body=message)
+
+
+@app.exception_handler(InvalidRecords)
+def invalid_records(error: InvalidRecords) -> Response:
+    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=json.dumps({"detail": error.errors}))
+
+
+@app.exception_handler(NoModel)
+def no_model(error: NoModel) -> Response:
+    return Response(status_code=503, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
 
 
 @app.exception_handler(Conflict)

@@ -62,6 +62,78 @@ class Registry:
                     self._set_status(model, previous, ARCHIVED, CHALLENGER)
         return self.version(model, number)
 
+    # --- promotion and rollback -------------------------------------------------------------
+
+    def promote(self, model: str, by: str) -> dict[str, int]:
+        """The challenger becomes champion; the old champion is archived and kept for rollback."""
+        aliases = self.aliases(model)
+        if CHALLENGER not in aliases:
+            raise Conflict(f"model {model!r} has no challenger to promote")
+        old, new = aliases.get(CHAMPION), aliases[CHALLENGER]
+        self._swap(model, {CHAMPION: new, "previous_champion": old}, remove=[CHALLENGER], expected={CHAMPION: old, CHALLENGER: new})
+        self._set_status(model, new, CHAMPION, CHALLENGER)
+        if old is not None:
+            self._set_status(model, old, ARCHIVED, CHAMPION)
+        self._audit.record(model, "traffic.promote", {"champion": new, "previous": old, "by": by})
+        return self.aliases(model)
+
+    def rollback(self, model: str, by: str, reason: str = "") -> dict[str, int]:
+        """Drops the challenger; without one, restores the champion that the last promotion replaced."""
+        aliases = self.aliases(model)
+        if CHALLENGER in aliases:
+            dropped = aliases[CHALLENGER]
+            self._swap(model, {}, remove=[CHALLENGER], expected={CHALLENGER: dropped})
+            self._set_status(model, dropped, ARCHIVED, CHALLENGER, extra={"rolled_back_by": by, "rollback_reason": reason})
+            self._audit.record(model, "traffic.rollback", {"dropped_challenger": dropped, "by": by, "reason": reason})
+            return self.aliases(model)
+        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
+        previous, current = state.get("previous_champion"), aliases.get(CHAMPION)
+        if previous is None:
+            raise Conflict(f"model {model!r} has neither a challenger nor a previous champion to roll back to")
+        previous = int(previous)
+        self._swap(model, {CHAMPION: previous}, remove=["previous_champion"], expected={CHAMPION: current})
+        self._set_status(model, previous, CHAMPION, ARCHIVED)
+        if current is not None:
+            self._set_status(model, current, ARCHIVED, CHAMPION, extra={"rolled_back_by": by, "rollback_reason": reason})
+        self._audit.record(model, "traffic.rollback", {"champion": previous, "replaced": current, "by": by, "reason": reason})
+        return self.aliases(model)
+
+    def _swap(self, model: str, values: dict[str, Any], remove: list[str], expected: dict[str, int | None]) -> None:
+        """Changes aliases in one conditional write: it fails if any expected alias moved meanwhile."""
+        names, conditions, bound = {}, [], {}
+        for i, (alias, value) in enumerate(expected.items()):
+            names[f"#e{i}"] = alias
+            if value is None:
+                conditions.append(f"attribute_not_exists(#e{i})")
+            else:
+                conditions.append(f"#e{i} = :e{i}")
+                bound[f":e{i}"] = value
+        sets = []
+        for i, (alias, value) in enumerate(values.items()):
+            names[f"#s{i}"] = alias
+            if value is None:
+                remove = [*remove, alias]
+            else:
+                sets.append(f"#s{i} = :s{i}")
+                bound[f":s{i}"] = value
+        removes = []
+        for i, alias in enumerate(remove):
+            names[f"#r{i}"] = alias
+            removes.append(f"#r{i}")
+        expression = " ".join(
+            part for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "") if part
+        )
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": bound} if bound else {}),
+            )
+        except self._conflict:
+            raise Conflict(f"the aliases of {model!r} changed meanwhile; read them again and retry") from None
+
     # --- manual approval --------------------------------------------------------------------
 
     def decide(self, model: str, number: int, approve: bool, by: str, reason: str = "") -> dict[str, Any]:

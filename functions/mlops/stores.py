@@ -1,12 +1,16 @@
 """The stores a handler uses, bound to the tables the environment names."""
 
+from functools import cache
+
 from mlops.audit import AuditLog
-from mlops.aws import table
+from mlops.aws import client, table
 from mlops.dataset_versions import DatasetStore
 from mlops.registry import Registry
 from mlops.runs import RunStore
+from mlops.serving import Predictor, SessionCache
 from mlops.settings import get_settings
 from mlops.specs import SpecStore
+from mlops.traffic import TrafficStore
 
 
 def run_store() -> RunStore:
@@ -29,3 +33,14 @@ def dataset_store() -> DatasetStore:
 
 def audit_log() -> AuditLog:
     return AuditLog(table(get_settings().audit_table))
+
+
+def traffic_store() -> TrafficStore:
+    settings = get_settings()
+    return TrafficStore(table(settings.models_table), table(settings.audit_table))
+
+
+@cache
+def predictor() -> Predictor:
+    """One per warm Lambda, so its sessions and policy cache live across requests."""
+    return Predictor(registry(), traffic_store(), spec_store(), SessionCache(client("s3")))

@@ -195,6 +195,9 @@ def to_onnx_bytes(model: Any, spec: ModelSpec) -> tuple[bytes, list[str]]:
     # ZipMap (probabilities as a list of dicts) made batches 13x slower; classifiers emit a tensor.
     options = {id(model.named_steps["estimator"]): {"zipmap": False}} if spec.is_classification else None
     onnx_model = to_onnx(model, initial_types=initial_types, options=options, target_opset=ONNX_OPSET)
+    if spec.is_classification:  # serving names the probability columns from this
+        entry = onnx_model.metadata_props.add()
+        entry.key, entry.value = "classes", "\x1f".join(str(c) for c in model.named_steps["estimator"].classes_)
     return onnx_model.SerializeToString(), [name for name, _ in initial_types]
 
 

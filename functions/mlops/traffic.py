@@ -1,0 +1,51 @@
+"""The traffic policy of a model: the challenger's share of requests and an optional shadow.
+
+Kept on the model's STATE item beside the aliases; every change is a conditional write on the
+policy's revision (so two operators cannot overwrite each other unknowingly) plus an audit record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from mlops.audit import AuditLog
+from mlops.errors import Conflict
+from mlops.registry import STATE_KEY
+from mlops.runs import from_item, to_item
+
+
+class TrafficPolicy(BaseModel):
+    challenger_percent: int = Field(default=0, ge=0, le=100, description="share of requests the challenger answers")
+    shadow: int | None = Field(default=None, ge=1, description="a version that gets a copy of each request; never answers")
+    revision: int = Field(default=0, ge=0, description="increments on every change; send it back to update")
+
+
+class TrafficStore:
+    def __init__(self, models_table: Any, audit_table: Any) -> None:
+        self._models = models_table
+        self._audit = AuditLog(audit_table)
+        self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
+
+    def policy(self, model: str) -> dict[str, Any]:
+        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
+        return TrafficPolicy.model_validate(from_item(state.get("traffic", {}))).model_dump()
+
+    def set(self, model: str, challenger_percent: int, shadow: int | None, expected_revision: int, by: str) -> dict[str, Any]:
+        policy = TrafficPolicy(challenger_percent=challenger_percent, shadow=shadow, revision=expected_revision + 1)
+        condition = "attribute_not_exists(traffic)" if expected_revision == 0 else "traffic.revision = :expected"
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET traffic = :policy",
+                ConditionExpression=f"attribute_exists(model) AND ({condition})" if expected_revision else condition,
+                ExpressionAttributeValues={
+                    ":policy": to_item(policy.model_dump()),
+                    **({":expected": expected_revision} if expected_revision else {}),
+                },
+            )
+        except self._conflict:
+            raise Conflict(f"the traffic policy of {model!r} is not at revision {expected_revision}; read it again") from None
+        self._audit.record(model, "traffic.policy", {**policy.model_dump(), "by": by})
+        return policy.model_dump()

@@ -1,0 +1,101 @@
+"""Predictions over HTTP: validation, routing between champion and challenger, promote and rollback."""
+
+import json
+import time
+
+import pytest
+
+from local.demo import CHURN_SPEC, synthetic_dataset
+from mlops.serving import POLICY_TTL_S
+
+MODEL = "churn-serving"
+# Any gated candidate may become the challenger: rollouts decide on live traffic, not the gate.
+SPEC = {**CHURN_SPEC, "gates": {"minimum": {"roc_auc": 0.75}, "min_improvement": -1.0}}
+RECORD = {"tenure_months": 3.0, "monthly_charges": 99.5, "support_calls": 6, "plan": "basic"}
+
+
+@pytest.fixture(scope="module")
+def two_versions(local_stack, executions):
+    assert local_stack.api("PUT", f"models/{MODEL}", SPEC)[0] in (200, 201)
+    status, _ = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD]})
+    assert status == 503  # a spec but nothing deployed yet
+    for seed in (31, 32):
+        local_stack.client("s3").put_object(
+            Bucket=local_stack.outputs["DataBucketName"], Key=f"datasets/{MODEL}/{seed}.csv", Body=synthetic_dataset(seed=seed)
+        )
+        assert local_stack.wait_for_execution(executions)["status"] == "SUCCEEDED"
+    # The serving Lambda caches "no champion" for up to POLICY_TTL_S seconds, as it caches the policy.
+    deadline = time.monotonic() + POLICY_TTL_S + 5
+    while local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD]})[0] == 503 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return local_stack.api("GET", f"models/{MODEL}/traffic")[1]
+
+
+def test_the_champion_answers_with_labels_probabilities_and_a_prediction_id(local_stack, two_versions):
+    assert two_versions["aliases"] == {"champion": 1, "challenger": 2}
+    status, body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD, {**RECORD, "monthly_charges": None}]})
+    assert status == 200 and (body["variant"], body["version"]) == ("champion", 1)
+    assert len(body["predictions"]) == 2 and len(body["prediction_id"]) == 36
+    first = body["predictions"][0]
+    assert set(first["probabilities"]) == {"no", "yes"} and abs(sum(first["probabilities"].values()) - 1) < 1e-5
+    assert first["label"] == max(first["probabilities"], key=first["probabilities"].get)
+
+
+def test_bad_records_get_a_422_naming_each_field(local_stack, two_versions):
+    bad = {"records": [{**RECORD, "tenure_months": -1, "plan": "gold"}, {"monthly_charges": "lots", "extra": 1}]}
+    status, body = local_stack.api("POST", f"models/{MODEL}/predict", bad)
+    assert status == 422
+    located = {tuple(error["loc"]) for error in body["detail"]}
+    assert {
+        ("body", "records", 0, "tenure_months"),
+        ("body", "records", 0, "plan"),
+        ("body", "records", 1, "monthly_charges"),
+        ("body", "records", 1, "tenure_months"),
+        ("body", "records", 1),
+    } <= located
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b'{"records": []}',
+        b'{"records": "x"}',
+        b'{"records": [1]}',
+        b'{"records": [{}]}',
+        b"\xff\xfe",
+        json.dumps({"records": [RECORD] * 1001}).encode(),
+        b'{"records": [{"tenure_months": 1e400}]}',
+    ],
+)
+def test_malformed_bodies_never_get_a_5xx(local_stack, two_versions, body):
+    status, _ = local_stack.http(
+        "POST", local_stack.outputs["ApiUrl"] + f"models/{MODEL}/predict", body, {"Content-Type": "application/json"}
+    )
+    assert 400 <= status < 500
+
+
+def test_a_split_routes_sticky_keys_to_both_variants_then_promote_and_rollback(local_stack, two_versions):
+    revision = two_versions["policy"]["revision"]
+    status, traffic = local_stack.api("PUT", f"models/{MODEL}/traffic", {"challenger_percent": 50, "expected_revision": revision})
+    assert status == 200 and traffic["policy"]["challenger_percent"] == 50
+    assert local_stack.api("PUT", f"models/{MODEL}/traffic", {"challenger_percent": 10, "expected_revision": revision})[0] == 409
+    time.sleep(POLICY_TTL_S + 0.5)  # the serving Lambda re-reads the policy every POLICY_TTL_S seconds
+    seen = {}
+    for key in range(40):
+        body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD], "routing_key": f"customer-{key}"})[1]
+        seen[key] = body["variant"]
+        again = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD], "routing_key": f"customer-{key}"})[1]
+        assert again["variant"] == body["variant"]
+    assert set(seen.values()) == {"champion", "challenger"}
+    status, promoted = local_stack.api("POST", f"models/{MODEL}/promote")
+    assert status == 200 and promoted["aliases"] == {"champion": 2} and promoted["policy"]["challenger_percent"] == 0
+    status, rolled = local_stack.api("POST", f"models/{MODEL}/rollback", {"reason": "p99 latency"})
+    assert status == 200 and rolled["aliases"] == {"champion": 1}
+    versions = {v["version"]: v["status"] for v in local_stack.api("GET", f"models/{MODEL}/versions")[1]["versions"]}
+    assert versions == {1: "champion", 2: "archived"}
+    assert local_stack.api("POST", f"models/{MODEL}/promote")[0] == 409
+    actions = [r["action"] for r in local_stack.api("GET", f"audit?model={MODEL}")[1]["records"]]
+    assert {"traffic.policy", "traffic.promote", "traffic.rollback"} <= set(actions)
