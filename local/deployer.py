@@ -46,6 +46,8 @@ SUPPORT = {
     "AWS::ApiGateway::Account": "account setting; nothing to emulate",
     "AWS::ApiGateway::RequestValidator": "created in moto",
     "Custom::S3BucketNotifications": "translated to put_bucket_notification_configuration",
+    "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination, one object per record, prefixes kept literally",
+    "AWS::Logs::LogStream": "emulated",
 }
 
 
@@ -113,7 +115,7 @@ class Deployer:
             raise UnsupportedResources(f"local mode does not emulate: {', '.join(unsupported)}")
         self.stack = stack
         parameters = {name: p.get("Default") for name, p in stack.template.get("Parameters", {}).items()}
-        self.resolver = Resolver(stack.name, parameters, stack.template.get("Conditions", {}))
+        self.resolver = Resolver(stack.name, parameters, stack.template.get("Conditions", {}), stack.template.get("Mappings", {}))
         self.deployment = Deployment(stack_name=stack.name)
         self._paths: dict[str, str] = {}  # API Gateway resource id -> its full path
         self._after_deploy: list[Callable[[], None]] = []
@@ -332,6 +334,24 @@ class Deployer:
         )["stateMachineArn"]
         self.deployment.state_machines.append(arn)
         return arn, {"Arn": arn, "Name": name}
+
+    def _kinesisfirehose_deliverystream(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        name = props.get("DeliveryStreamName") or self._name(logical_id, 64)
+        destination = props["ExtendedS3DestinationConfiguration"]
+        config = {
+            key: destination[key] for key in ("BucketARN", "RoleARN", "Prefix", "ErrorOutputPrefix", "BufferingHints") if key in destination
+        }
+        arn = self._client("firehose").create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType=props.get("DeliveryStreamType", "DirectPut"),
+            ExtendedS3DestinationConfiguration=config,
+        )["DeliveryStreamARN"]
+        return name, {"Arn": arn}
+
+    def _logs_logstream(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        name = props.get("LogStreamName") or self._name(logical_id, 200)
+        self._client("logs").create_log_stream(logGroupName=props["LogGroupName"], logStreamName=name)
+        return name, {}
 
     # --- events and messaging -----------------------------------------------------------------
 

@@ -17,7 +17,10 @@ class UnresolvedReference(KeyError):
 
 
 class Resolver:
-    def __init__(self, stack_name: str, parameters: dict[str, Any], conditions: dict[str, Any]) -> None:
+    def __init__(
+        self, stack_name: str, parameters: dict[str, Any], conditions: dict[str, Any], mappings: dict[str, Any] | None = None
+    ) -> None:
+        self.mappings = mappings or {}
         self.refs: dict[str, Any] = {
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Region": REGION,
@@ -124,6 +127,7 @@ _FUNCTIONS = {
     "Fn::Or": lambda r, a: any(r.resolve(a)),
     "Condition": lambda r, a: r.condition(a),
     "Fn::Base64": lambda r, a: base64.b64encode(str(r.resolve(a)).encode()).decode(),
+    "Fn::FindInMap": lambda r, a: r.mappings[r.resolve(a[0])][r.resolve(a[1])][r.resolve(a[2])],
     "Fn::GetAZs": lambda r, a: [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
 }
 

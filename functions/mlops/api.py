@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 
 from mlops import pipeline
 from mlops.aws import client
+from mlops.capture import feedback_record, prediction_record
 from mlops.errors import Conflict, NotFound
 from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
 from mlops.settings import get_settings
 from mlops.spec import ModelSpec
-from mlops.stores import audit_log, dataset_store, predictor, registry, run_store, spec_store, traffic_store
+from mlops.stores import audit_log, capture, dataset_store, predictor, registry, run_store, spec_store, traffic_store
 from mlops.telemetry import record_prediction_metrics
 from mlops.traffic import TrafficPolicy
 
@@ -286,10 +287,31 @@ class RollbackRequest(BaseModel):
 )
 def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
     answer = predictor().predict(model, request.records, request.routing_key)
-    record_prediction_metrics(model, answer)
+    captured = capture().send(prediction_record(model, request.records, answer), answer.capture_sample_rate)
+    record_prediction_metrics(model, answer, captured)
     return PredictResponse(
         model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
     )
+
+
+class FeedbackRequest(BaseModel):
+    prediction_id: str = Field(pattern=r"^[0-9a-f-]{36}$", description="as /predict returned it")
+    actual: str | float = Field(description="the true label (classification) or value (regression)")
+
+
+@app.post("/models/<model>/feedback", summary="Ground truth for an earlier prediction", responses={202: {"description": "Accepted"}})
+def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> Response[dict]:
+    _, spec = spec_store().current(model)
+    actual = request.actual
+    if spec.is_classification:
+        actual = str(actual)
+        if spec.target.classes and actual not in spec.target.classes:
+            raise InvalidRecords([{"loc": ["body", "actual"], "msg": f"{actual[:40]!r} is not one of {spec.target.classes}"}])
+    elif isinstance(actual, str):
+        raise InvalidRecords([{"loc": ["body", "actual"], "msg": "a regression target takes a number"}])
+    accepted = capture().send(feedback_record(model, request.prediction_id, actual))
+    body = {"accepted": accepted, "prediction_id": request.prediction_id}
+    return Response(status_code=202 if accepted else 503, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.get("/models/<model>/traffic", summary="Aliases and the traffic policy")

@@ -157,6 +157,7 @@ class Prediction:
     shadow: dict[str, Any] | None
     fell_back: bool
     seconds: float
+    capture_sample_rate: float = 1.0
 
 
 class Predictor:
@@ -190,7 +191,8 @@ class Predictor:
             session = self._sessions.get(model, self._registry.version(model, number))
         results = run_session(session, spec, rows)
         shadow = self._shadow(model, spec, rows, route.shadow, number)
-        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, spec.serving.capture_sample_rate)
 
     def _shadow(self, model: str, spec: ModelSpec, rows: list[list[str]], shadow: int | None, served: int) -> dict[str, Any] | None:
         """The shadow's answer is captured, never returned; its failure never fails the request."""

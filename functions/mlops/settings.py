@@ -21,6 +21,7 @@ ENV_AUDIT_TABLE = "AUDIT_TABLE"
 ENV_TRAINING_PIPELINE_ARN = "TRAINING_PIPELINE_ARN"
 ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
 ENV_MAX_DATASET_BYTES = "MAX_DATASET_BYTES"
+ENV_CAPTURE_STREAM = "CAPTURE_STREAM"
 
 # S3 layout inside the data bucket: uploads land under DATASETS_PREFIX/<model>/.
 DATASETS_PREFIX = "datasets/"
@@ -46,6 +47,7 @@ class Settings(BaseModel):
     audit_table: str = Field(default="", alias=ENV_AUDIT_TABLE)
     training_pipeline_arn: str = Field(default="", alias=ENV_TRAINING_PIPELINE_ARN)
     notification_topic_arn: str = Field(default="", alias=ENV_NOTIFICATION_TOPIC_ARN)
+    capture_stream: str = Field(default="", alias=ENV_CAPTURE_STREAM)
     max_dataset_bytes: int = Field(default=DEFAULT_MAX_DATASET_BYTES, alias=ENV_MAX_DATASET_BYTES, gt=0)
 
 

@@ -88,6 +88,10 @@ class Rollout(_Strict):
     bake_minutes: int = Field(default=10, ge=0, le=1440)
 
 
+class Serving(_Strict):
+    capture_sample_rate: float = Field(default=1.0, ge=0, le=1, description="share of predictions captured with inputs and outputs")
+
+
 class ModelSpec(_Strict):
     description: str = Field(default="", max_length=1000)
     target: Target
@@ -96,6 +100,7 @@ class ModelSpec(_Strict):
     training: Training = Training()
     gates: QualityGates = QualityGates()
     rollout: Rollout = Rollout()
+    serving: Serving = Serving()
 
     @model_validator(mode="after")
     def _columns_are_distinct(self) -> ModelSpec:

@@ -4,6 +4,7 @@ from functools import cache
 
 from mlops.audit import AuditLog
 from mlops.aws import client, table
+from mlops.capture import Capture
 from mlops.dataset_versions import DatasetStore
 from mlops.registry import Registry
 from mlops.runs import RunStore
@@ -44,3 +45,7 @@ def traffic_store() -> TrafficStore:
 def predictor() -> Predictor:
     """One per warm Lambda, so its sessions and policy cache live across requests."""
     return Predictor(registry(), traffic_store(), spec_store(), SessionCache(client("s3")))
+
+
+def capture() -> Capture:
+    return Capture(client("firehose"), get_settings().capture_stream)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -14,6 +15,7 @@ from infra.nag import acknowledge
 from mlops import settings as env
 
 STAGE_NAME = "api"
+CAPTURE_PREFIX = "captured/"
 THROTTLE_RATE_PER_SECOND = 500
 THROTTLE_BURST = 1000
 
@@ -28,6 +30,7 @@ class ServingConstruct(Construct):
         pipeline: sfn.StateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.capture_stream = self._build_capture_stream(storage)
         self.api_function = self._build_api_function(storage, functions, pipeline)
         self.api = self._build_api()
 
@@ -43,6 +46,7 @@ class ServingConstruct(Construct):
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
                 env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine_arn,
+                env.ENV_CAPTURE_STREAM: self.capture_stream.delivery_stream_name,
             },
             layers=("common", "serving"),
             memory_mb=1024,
@@ -53,7 +57,29 @@ class ServingConstruct(Construct):
         storage.artifacts_bucket.grant_read(function)
         pipeline.grant_start_execution(function)
         pipeline.grant_task_response(function)  # approve / reject answer the pipeline's task token
+        self.capture_stream.grant_put_records(function)
         return function
+
+    def _build_capture_stream(self, storage: StorageConstruct) -> firehose.DeliveryStream:
+        """Predictions and feedback as JSON lines into the capture bucket, buffered by Firehose."""
+        stream = firehose.DeliveryStream(
+            self,
+            "CaptureStream",
+            destination=firehose.S3Bucket(
+                storage.capture_bucket,
+                data_output_prefix=CAPTURE_PREFIX,
+                error_output_prefix="capture-errors/",
+                buffering_interval=Duration.seconds(60),
+                buffering_size=Size.mebibytes(5),
+            ),
+            encryption=firehose.StreamEncryption.aws_owned_key(),
+        )
+        acknowledge(
+            Stack.of(self),
+            "CloudFormation-Validate::W7001",
+            "CDK's Firehose construct maps regional CIDR blocks for Redshift/Splunk destinations; this S3 one never reads them.",
+        )
+        return stream
 
     def _build_api(self) -> apigw.LambdaRestApi:
         access_logs = log_group(self, "ApiAccessLogs")

@@ -11,6 +11,9 @@ def exists(local_stack, resource_type: str, physical: str) -> bool:
         "AWS::S3::Bucket": lambda: local_stack.client("s3").head_bucket(Bucket=physical),
         "AWS::SNS::Topic": lambda: local_stack.client("sns").get_topic_attributes(TopicArn=physical),
         "AWS::StepFunctions::StateMachine": lambda: local_stack.client("stepfunctions").describe_state_machine(stateMachineArn=physical),
+        "AWS::KinesisFirehose::DeliveryStream": lambda: local_stack.client("firehose").describe_delivery_stream(
+            DeliveryStreamName=physical
+        ),
     }
     checks[resource_type]()
     return True

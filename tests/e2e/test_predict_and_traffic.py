@@ -99,3 +99,19 @@ def test_a_split_routes_sticky_keys_to_both_variants_then_promote_and_rollback(l
     assert local_stack.api("POST", f"models/{MODEL}/promote")[0] == 409
     actions = [r["action"] for r in local_stack.api("GET", f"audit?model={MODEL}")[1]["records"]]
     assert {"traffic.policy", "traffic.promote", "traffic.rollback"} <= set(actions)
+
+
+def test_predictions_and_feedback_are_captured_as_json_lines(local_stack, two_versions):
+    status, body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD]})
+    assert status == 200
+    status, accepted = local_stack.api("POST", f"models/{MODEL}/feedback", {"prediction_id": body["prediction_id"], "actual": "yes"})
+    assert status == 202 and accepted["accepted"] is True, accepted
+    assert local_stack.api("POST", f"models/{MODEL}/feedback", {"prediction_id": body["prediction_id"], "actual": "maybe"})[0] == 422
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["CaptureBucketName"]
+    lines = []
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix="captured/").get("Contents", []):
+        lines += s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode().splitlines()
+    captured = [json.loads(line) for line in lines if body["prediction_id"] in line]
+    kinds = {record["kind"]: record for record in captured}
+    assert kinds["prediction"]["inputs"] == [RECORD] and kinds["prediction"]["outputs"] == body["predictions"]
+    assert (kinds["prediction"]["variant"], kinds["feedback"]["actual"]) == (body["variant"], "yes")

@@ -50,3 +50,8 @@ def test_references_and_deploy_order_put_dependencies_first():
 def test_circular_dependencies_are_reported():
     with pytest.raises(ValueError, match="circular"):
         deploy_order({"A": {"Properties": {"x": {"Ref": "B"}}}, "B": {"Properties": {"x": {"Ref": "A"}}}})
+
+
+def test_find_in_map_reads_the_templates_mappings():
+    r = Resolver("Stack", {}, {}, {"Blocks": {"us-east-1": {"Cidr": "10.0.0.0/8"}}})
+    assert r.resolve({"Fn::FindInMap": ["Blocks", {"Ref": "AWS::Region"}, "Cidr"]}) == "10.0.0.0/8"
