@@ -12,6 +12,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from mlops.aws import query_all
 from mlops.errors import NotFound
 from mlops.registry import STATE_KEY
 from mlops.runs import from_item, now_iso, to_item
@@ -65,13 +66,8 @@ class DatasetStore:
         return self.get(model, state["latest_dataset"])
 
     def list(self, model: str) -> list[dict[str, Any]]:
-        items, args = [], {"KeyConditionExpression": Key("model").eq(model) & Key("sk").begins_with(DATASET_PREFIX)}
-        while True:
-            page = self._models.query(**args)
-            items += [from_item(i) for i in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return sorted(items, key=lambda i: i["created_at"], reverse=True)
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(self._models, KeyConditionExpression=Key("model").eq(model) & Key("sk").begins_with(DATASET_PREFIX))
+        return sorted((from_item(i) for i in items), key=lambda i: i["created_at"], reverse=True)
 
     def set_prepared(self, model: str, version: str, prepared: dict[str, Any]) -> None:
         self._models.update_item(

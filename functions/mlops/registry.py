@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from mlops.audit import AuditLog
+from mlops.aws import query_all
 from mlops.errors import Conflict, NotFound
 from mlops.runs import from_item, now_iso, to_item
 
@@ -151,13 +152,8 @@ class Registry:
         return from_item(item)
 
     def versions(self, model: str) -> list[dict[str, Any]]:
-        items, args = [], {"KeyConditionExpression": Key("model").eq(model) & Key("sk").begins_with(VERSION_PREFIX)}
-        while True:
-            page = self._models.query(**args)
-            items += [from_item(i) for i in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return items
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(self._models, KeyConditionExpression=Key("model").eq(model) & Key("sk").begins_with(VERSION_PREFIX))
+        return [from_item(i) for i in items]
 
     def aliases(self, model: str) -> dict[str, int]:
         state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
