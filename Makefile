@@ -60,6 +60,7 @@ format: dev
 bench: dev
 	$(PY) bench/ingest.py
 	$(PY) bench/training.py
+	$(PY) bench/serving.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 deploy: synth

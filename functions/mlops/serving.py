@@ -108,11 +108,12 @@ class SessionCache:
         self._sessions: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, model: str, version: dict[str, Any]) -> Any:
-        key = (model, int(version["version"]))
+    def get(self, model: str, number: int, lookup: Any) -> Any:
+        """The session for a version; `lookup(model, number)` reads its registry record only on a miss."""
+        key = (model, number)
         with self._lock:
             if key not in self._sessions:
-                self._sessions[key] = self._load(version)
+                self._sessions[key] = self._load(lookup(model, number))
             return self._sessions[key]
 
     def _load(self, version: dict[str, Any]) -> Any:
@@ -182,13 +183,13 @@ class Predictor:
         route = choose_variant(policy, aliases, routing_key, model)
         variant, number, fell_back = route.variant, route.version, False
         try:
-            session = self._sessions.get(model, self._registry.version(model, number))
+            session = self._sessions.get(model, number, self._registry.version)
         except Exception:
             if variant != CHALLENGER:
                 raise
             # A challenger that cannot load must not fail the request: the champion answers.
             variant, number, fell_back = CHAMPION, aliases[CHAMPION], True
-            session = self._sessions.get(model, self._registry.version(model, number))
+            session = self._sessions.get(model, number, self._registry.version)
         results = run_session(session, spec, rows)
         shadow = self._shadow(model, spec, rows, route.shadow, number)
         elapsed = time.perf_counter() - started
@@ -199,7 +200,7 @@ class Predictor:
         if shadow is None or shadow == served:
             return None
         try:
-            session = self._sessions.get(model, self._registry.version(model, shadow))
+            session = self._sessions.get(model, shadow, self._registry.version)
             return {"version": shadow, "results": run_session(session, spec, rows)}
         except Exception as error:  # noqa: BLE001 - a broken shadow is reported, not raised
             return {"version": shadow, "error": str(error)}

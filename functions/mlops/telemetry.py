@@ -1,18 +1,20 @@
-"""Serving metrics (EMF) per model and variant: requests, records, latency, fallbacks, captures."""
+"""Serving metrics (EMF) per model and variant: requests, records, latency, fallbacks, captures.
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+They join the invocation's one EMF document (flushed by the handler's log_metrics), with model and
+variant as dimensions; one Lambda invocation serves one request, so the dimensions never mix.
+"""
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from mlops.observability import metrics
 from mlops.serving import Prediction
 
 
 def record_prediction_metrics(model: str, answer: Prediction, captured: bool) -> None:
-    for name, unit, value in (
-        ("PredictionRequests", MetricUnit.Count, 1),
-        ("PredictedRecords", MetricUnit.Count, len(answer.results)),
-        ("PredictionLatency", MetricUnit.Milliseconds, answer.seconds * 1000),
-        ("ChallengerFallbacks", MetricUnit.Count, int(answer.fell_back)),
-        ("PredictionsCaptured", MetricUnit.Count, int(captured)),
-    ):
-        with single_metric(name=name, unit=unit, value=value) as metric:
-            metric.add_dimension(name="model", value=model)
-            metric.add_dimension(name="variant", value=answer.variant)
+    metrics.add_dimension(name="model", value=model)
+    metrics.add_dimension(name="variant", value=answer.variant)
+    metrics.add_metric(name="PredictionRequests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="PredictedRecords", unit=MetricUnit.Count, value=len(answer.results))
+    metrics.add_metric(name="PredictionLatency", unit=MetricUnit.Milliseconds, value=answer.seconds * 1000)
+    metrics.add_metric(name="ChallengerFallbacks", unit=MetricUnit.Count, value=int(answer.fell_back))
+    metrics.add_metric(name="PredictionsCaptured", unit=MetricUnit.Count, value=int(captured))

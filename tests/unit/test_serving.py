@@ -44,7 +44,7 @@ def test_an_artifact_that_does_not_match_its_hash_is_never_loaded():
     data = b"not really onnx"
     version = {"version": 3, "artifact": {"bucket": "b", "key": "m.onnx", "sha256": hashlib.sha256(b"other").hexdigest()}}
     with pytest.raises(serving.ArtifactTampered, match="does not match its recorded SHA-256"):
-        serving.SessionCache(FakeS3({"m.onnx": data})).get("m", version)
+        serving.SessionCache(FakeS3({"m.onnx": data})).get("m", 3, lambda model, number: version)
 
 
 def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
@@ -56,8 +56,8 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
             return {"version": number}
 
     class Sessions:
-        def get(self, model, version):
-            if version["version"] == 2:
+        def get(self, model, number, lookup):
+            if lookup(model, number)["version"] == 2:
                 raise serving.ArtifactTampered("broken")
             return "champion-session"
 
