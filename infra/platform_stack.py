@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.monitoring_construct import MonitoringConstruct, NotificationsConstruct
 from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.rollout_construct import RolloutConstruct
 from infra.constructs.serving_construct import ServingConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.iam_acknowledgements import acknowledge_generated_grants
@@ -21,7 +22,8 @@ class PlatformStack(Stack):
         storage = StorageConstruct(self, "Storage")
         functions = FunctionFactory(self, "Functions")
         notifications = NotificationsConstruct(self, "Notifications", alarm_email)
-        pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic)
+        rollout = RolloutConstruct(self, "Rollout", storage, functions)
+        pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic, rollout.state_machine)
         serving = ServingConstruct(self, "Serving", storage, functions, pipeline.state_machine)
         monitoring = MonitoringConstruct(
             self, "Monitoring", storage, functions, notifications.topic, pipeline.state_machine, serving.api_function
@@ -35,6 +37,7 @@ class PlatformStack(Stack):
             RunsTableName=storage.runs_table.table_name,
             AuditTableName=storage.audit_table.table_name,
             TrainingPipelineArn=pipeline.state_machine.state_machine_arn,
+            RolloutArn=rollout.state_machine.state_machine_arn,
             ApiUrl=serving.api.url,
             NotificationTopicArn=notifications.topic.topic_arn,
             PlatformDashboardName=monitoring.dashboard.dashboard_name,

@@ -9,7 +9,9 @@ AlarmEvaluator compares each alarm's metric with its threshold, sets the state, 
 from __future__ import annotations
 
 import json
+import math
 import operator
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import InvokeResult
 
+RAW_VALUES_KEPT = 10_000
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": operator.ge,
     "GreaterThanThreshold": operator.gt,
@@ -57,6 +60,8 @@ def emf_metric_data(line: str) -> list[dict[str, Any]]:
 class MetricsSink:
     def __init__(self, clients: Callable[[str], Any]) -> None:
         self._client = clients
+        # Raw values per metric: moto stores datapoints but computes no percentiles (p99 alarms).
+        self.raw: dict[tuple, deque] = defaultdict(lambda: deque(maxlen=RAW_VALUES_KEPT))
 
     def on_invoke(self, result: InvokeResult) -> None:
         """Called by the Lambda runtime after every invoke."""
@@ -73,10 +78,22 @@ class MetricsSink:
     def put(self, data: list[dict[str, Any]]) -> None:
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         for item in data:
+            self.raw[metric_key(item["Namespace"], item["MetricName"], item["Dimensions"])].append((item["Timestamp"], item["Value"]))
             by_namespace.setdefault(item["Namespace"], []).append({k: v for k, v in item.items() if k != "Namespace"})
         for namespace, items in by_namespace.items():
             for start in range(0, len(items), 20):
                 self._client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=items[start : start + 20])
+
+
+def metric_key(namespace: str, name: str, dimensions: list[dict[str, str]]) -> tuple:
+    return namespace, name, tuple(sorted((d["Name"], d["Value"]) for d in dimensions))
+
+
+def percentile(values: list[float], statistic: str) -> float:
+    """p99 -> the 99th percentile (nearest rank), as CloudWatch reports it."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(float(statistic[1:]) / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def _datum(namespace: str, name: str, dimensions: list[dict[str, str]], value: float, unit: str, at: datetime) -> dict[str, Any]:
@@ -91,9 +108,9 @@ def _datum(namespace: str, name: str, dimensions: list[dict[str, str]], value: f
 
 
 class AlarmEvaluator:
-    def __init__(self, clients: Callable[[str], Any], alarm_names: list[str]) -> None:
+    def __init__(self, clients: Callable[[str], Any], sink: MetricsSink) -> None:
         self._client = clients
-        self._alarm_names = alarm_names
+        self._sink = sink
         self.transitions: list[dict[str, Any]] = []
 
     def evaluate(self, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -101,7 +118,9 @@ class AlarmEvaluator:
         now = now or datetime.now(UTC)
         cloudwatch = self._client("cloudwatch")
         changes = []
-        for alarm in cloudwatch.describe_alarms(AlarmNames=self._alarm_names)["MetricAlarms"]:
+        # Every alarm, not only the template's: rollouts create alarms per model at run time.
+        alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate() for a in page["MetricAlarms"]]
+        for alarm in alarms:
             new_state, reason = self._state_for(alarm, now)
             if new_state != alarm["StateValue"]:
                 cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=new_state, StateReason=reason)
@@ -114,16 +133,21 @@ class AlarmEvaluator:
     def _state_for(self, alarm: dict[str, Any], now: datetime) -> tuple[str, str]:
         period = int(alarm["Period"])
         periods = int(alarm["EvaluationPeriods"])
-        statistics = self._client("cloudwatch").get_metric_statistics(
-            Namespace=alarm["Namespace"],
-            MetricName=alarm["MetricName"],
-            Dimensions=alarm.get("Dimensions", []),
-            StartTime=now - timedelta(seconds=period * periods),
-            EndTime=now + timedelta(seconds=1),
-            Period=period,
-            Statistics=[alarm.get("Statistic", "Sum")],
-        )["Datapoints"]
-        values = [point[alarm.get("Statistic", "Sum")] for point in statistics]
+        window = {
+            "Namespace": alarm["Namespace"],
+            "MetricName": alarm["MetricName"],
+            "Dimensions": alarm.get("Dimensions", []),
+            "StartTime": now - timedelta(seconds=period * periods),
+            "EndTime": now + timedelta(seconds=1),
+            "Period": period,
+        }
+        if "ExtendedStatistic" in alarm:  # a percentile such as p99, from the raw values local mode kept
+            raw = self._sink.raw.get(metric_key(alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", [])), [])
+            window_values = [value for at, value in raw if window["StartTime"] <= at <= window["EndTime"]]
+            values = [percentile(window_values, alarm["ExtendedStatistic"])] if window_values else []
+        else:
+            points = self._client("cloudwatch").get_metric_statistics(**window, Statistics=[alarm.get("Statistic", "Sum")])["Datapoints"]
+            values = [point[alarm.get("Statistic", "Sum")] for point in points]
         if not values:
             missing = alarm.get("TreatMissingData", "missing")
             return ("ALARM", "no data, treated as breaching") if missing == "breaching" else ("OK", "no data")

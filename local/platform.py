@@ -92,7 +92,7 @@ class LocalPlatform:
         self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
         publish_stack(self.client("cloudformation"), self.deployment)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules)
-        self.alarms = AlarmEvaluator(self.client, self.deployment.alarms)
+        self.alarms = AlarmEvaluator(self.client, self.metrics)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
         self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics)
         self.gateway.controls = self._controls()

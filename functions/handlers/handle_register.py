@@ -1,7 +1,9 @@
 """Training pipeline step: the gated (and, if asked, approved) candidate becomes a registered version."""
 
 from mlops import pipeline, releases
+from mlops.aws import client
 from mlops.observability import metrics, pipeline_step
+from mlops.settings import get_settings
 from mlops.stores import registry, run_store
 
 
@@ -9,4 +11,6 @@ from mlops.stores import registry, run_store
 def lambda_handler(event, context):
     version = releases.register(event, registry())
     metrics.add_metric(name="ModelVersionsRegistered", unit="Count", value=1)
+    if version["status"] == "challenger":
+        releases.start_rollout(client("stepfunctions"), get_settings().rollout_arn, event["model"], version["version"])
     return pipeline.record_success({**event, "registered": {"version": version["version"], "status": version["status"]}}, run_store())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlops.registry import PENDING, Registry
@@ -30,3 +31,14 @@ def register(state: dict[str, Any], registry: Registry) -> dict[str, Any]:
     if approval:  # approved by a person: the pending version settles into its alias
         return registry.settle(state["model"], approval["version"])
     return registry.register(state["model"], state["run_id"], version_record(state))
+
+
+def start_rollout(sfn: Any, rollout_arn: str, model: str, version: int) -> str:
+    """One rollout per challenger version: the execution is named after it, so a retry starts nothing new."""
+    name = f"{model[:60]}-v{version}"
+    try:
+        return sfn.start_execution(stateMachineArn=rollout_arn, name=name, input=json.dumps({"model": model, "version": version}))[
+            "executionArn"
+        ]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return f"{rollout_arn.replace(':stateMachine:', ':execution:')}:{name}"

@@ -183,14 +183,13 @@ class Predictor:
         route = choose_variant(policy, aliases, routing_key, model)
         variant, number, fell_back = route.variant, route.version, False
         try:
-            session = self._sessions.get(model, number, self._registry.version)
+            results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
         except Exception:
             if variant != CHALLENGER:
                 raise
-            # A challenger that cannot load must not fail the request: the champion answers.
+            # A challenger that fails must not fail the request: the champion answers, a metric says so.
             variant, number, fell_back = CHAMPION, aliases[CHAMPION], True
-            session = self._sessions.get(model, number, self._registry.version)
-        results = run_session(session, spec, rows)
+            results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
         shadow = self._shadow(model, spec, rows, route.shadow, number)
         elapsed = time.perf_counter() - started
         return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, spec.serving.capture_sample_rate)

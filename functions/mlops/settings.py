@@ -22,6 +22,10 @@ ENV_TRAINING_PIPELINE_ARN = "TRAINING_PIPELINE_ARN"
 ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
 ENV_MAX_DATASET_BYTES = "MAX_DATASET_BYTES"
 ENV_CAPTURE_STREAM = "CAPTURE_STREAM"
+ENV_ROLLOUT_ARN = "ROLLOUT_ARN"
+
+# The API Lambda's construct id, which is also its Powertools service name (a metric dimension).
+API_SERVICE = "Api"
 
 # S3 layout inside the data bucket: uploads land under DATASETS_PREFIX/<model>/.
 DATASETS_PREFIX = "datasets/"
@@ -48,6 +52,7 @@ class Settings(BaseModel):
     training_pipeline_arn: str = Field(default="", alias=ENV_TRAINING_PIPELINE_ARN)
     notification_topic_arn: str = Field(default="", alias=ENV_NOTIFICATION_TOPIC_ARN)
     capture_stream: str = Field(default="", alias=ENV_CAPTURE_STREAM)
+    rollout_arn: str = Field(default="", alias=ENV_ROLLOUT_ARN)
     max_dataset_bytes: int = Field(default=DEFAULT_MAX_DATASET_BYTES, alias=ENV_MAX_DATASET_BYTES, gt=0)
 
 

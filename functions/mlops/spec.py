@@ -83,9 +83,11 @@ class QualityGates(_Strict):
 
 
 class Rollout(_Strict):
-    strategy: Literal["all_at_once", "canary", "linear", "ab", "shadow"] = "canary"
+    strategy: Literal["all_at_once", "canary", "linear", "ab", "shadow", "manual"] = Field(
+        default="canary", description="manual: no automatic rollout; traffic moves by PUT /traffic, promote, rollback"
+    )
     canary_percent: int = Field(default=10, ge=1, le=99)
-    bake_minutes: int = Field(default=10, ge=0, le=1440)
+    bake_seconds: int = Field(default=600, ge=0, le=86400, description="how long each traffic step serves before it is judged")
 
 
 class Serving(_Strict):

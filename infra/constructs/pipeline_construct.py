@@ -29,10 +29,14 @@ class PipelineConstruct(Construct):
         storage: StorageConstruct,
         functions: FunctionFactory,
         topic: sns.ITopic,
+        rollout: sfn.StateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
         self._storage = storage
         self.steps = self._build_steps(functions, topic)
+        # A version that becomes challenger starts its rollout.
+        self.steps["Register"].add_environment(env.ENV_ROLLOUT_ARN, rollout.state_machine_arn)
+        rollout.grant_start_execution(self.steps["Register"])
         self.state_machine = self._build_state_machine()
         self.dead_letter_queue = dead_letter_queue(self, "TriggerDeadLetters")
         self.trigger_rule = self._build_trigger(functions)

@@ -37,7 +37,7 @@ class ServingConstruct(Construct):
     def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: sfn.StateMachine) -> lambda_.Function:
         function = functions.zip_function(
             self,
-            "Api",
+            env.API_SERVICE,
             "handle_api",
             {
                 env.ENV_RUNS_TABLE: storage.runs_table.table_name,

@@ -58,5 +58,9 @@ def test_rules_and_alarms_are_all_deployed(local_stack, template):
     for logical_id, rule in resources(template, "AWS::Events::Rule").items():
         deployed = deployed_rules[f"MlopsPlatform-{logical_id}"]
         assert deployed.get("ScheduleExpression") == rule["Properties"].get("ScheduleExpression")
-    alarms = {a["AlarmName"] for a in local_stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    alarms = {
+        a["AlarmName"]
+        for a in local_stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        if a["AlarmName"].startswith("MlopsPlatform-")
+    }
     assert alarms == {f"MlopsPlatform-{logical_id}" for logical_id in resources(template, "AWS::CloudWatch::Alarm")}

@@ -10,7 +10,7 @@ from mlops.serving import POLICY_TTL_S
 
 MODEL = "churn-serving"
 # Any gated candidate may become the challenger: rollouts decide on live traffic, not the gate.
-SPEC = {**CHURN_SPEC, "gates": {"minimum": {"roc_auc": 0.75}, "min_improvement": -1.0}}
+SPEC = {**CHURN_SPEC, "gates": {"minimum": {"roc_auc": 0.75}, "min_improvement": -1.0}, "rollout": {"strategy": "manual"}}
 RECORD = {"tenure_months": 3.0, "monthly_charges": 99.5, "support_calls": 6, "plan": "basic"}
 
 
@@ -80,7 +80,7 @@ def test_malformed_bodies_never_get_a_5xx(local_stack, two_versions, body):
 def test_a_split_routes_sticky_keys_to_both_variants_then_promote_and_rollback(local_stack, two_versions):
     revision = two_versions["policy"]["revision"]
     status, traffic = local_stack.api("PUT", f"models/{MODEL}/traffic", {"challenger_percent": 50, "expected_revision": revision})
-    assert status == 200 and traffic["policy"]["challenger_percent"] == 50
+    assert status == 200 and traffic["policy"]["challenger_percent"] == 50, traffic
     assert local_stack.api("PUT", f"models/{MODEL}/traffic", {"challenger_percent": 10, "expected_revision": revision})[0] == 409
     time.sleep(POLICY_TTL_S + 0.5)  # the serving Lambda re-reads the policy every POLICY_TTL_S seconds
     seen = {}

@@ -49,7 +49,7 @@ def test_tables_have_point_in_time_recovery(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 15
+    assert len(functions) == 16
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -97,7 +97,7 @@ def test_streaming_steps_get_disk_and_numpy(template):
 
 
 def test_the_state_machine_gets_every_step_function_it_names(template):
-    (state_machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    (state_machine,) = [r for k, r in resources(template, "AWS::StepFunctions::StateMachine").items() if k.startswith("PipelineTraining")]
     substitutions = set(state_machine["Properties"]["DefinitionSubstitutions"])
     named = {state["Parameters"]["FunctionName"][2:-1] for state in all_states(ASL["States"]).values() if state["Type"] == "Task"}
     assert named == substitutions
@@ -152,3 +152,16 @@ def test_api_methods_require_iam_and_the_stage_is_throttled_and_logged(template)
 )
 def test_stack_outputs_name_what_a_user_needs(template, output):
     assert output in template["Outputs"]
+
+
+ROLLOUT = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/rollout.asl.json").read_text())
+
+
+def test_every_rollout_step_retries_and_a_failing_step_ends_in_finish_which_rolls_back():
+    tasks = {name: state for name, state in ROLLOUT["States"].items() if state["Type"] == "Task"}
+    assert set(tasks) == {"Plan", "Shift", "Check", "Finish"}
+    for name, state in tasks.items():
+        assert state["Retry"], name
+        if name != "Finish":
+            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}], name
+    assert ROLLOUT["States"]["Bake"] == {**ROLLOUT["States"]["Bake"], "Type": "Wait", "SecondsPath": "$.bake_seconds"}

@@ -51,3 +51,10 @@ def test_target_input_forms():
 def test_a_quoted_placeholder_takes_the_string_as_is():
     transformer = {"InputPathsMap": {"bucket": "$.detail.bucket.name"}, "InputTemplate": '{"b": "s3://<bucket>/"}'}
     assert target_input({"InputTransformer": transformer}, EVENT) == {"b": "s3://b/"}
+
+
+def test_percentiles_are_nearest_rank_like_cloudwatch():
+    from local.cloudwatch import percentile
+
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, "p99"), percentile(values, "p50"), percentile([7.0], "p99")) == (99.0, 50.0, 7.0)

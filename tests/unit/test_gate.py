@@ -38,3 +38,30 @@ def test_a_negative_margin_allows_a_bounded_regression_and_lower_is_better_metri
     assert gate.primary_metric(regression) == "rmse"
     assert gate.decide(regression, {"rmse": 1.0}, {"rmse": 1.2})["passed"]
     assert not gate.decide(regression, {"rmse": 1.3}, {"rmse": 1.2})["passed"]
+
+
+def test_rollout_plans_follow_the_strategy():
+    from mlops import rollout
+
+    class Alarms:
+        def __init__(self):
+            self.names = []
+
+        def put_metric_alarm(self, **alarm):
+            self.names.append(alarm["AlarmName"])
+
+    expected = {
+        "all_at_once": ([], False),
+        "canary": ([10], False),
+        "linear": ([10, 25, 50, 75], False),
+        "ab": ([50], True),
+        "shadow": ([], True),
+        "manual": ([], True),
+    }
+    for strategy, (steps, hold) in expected.items():
+        alarms = Alarms()
+        planned = rollout.plan(
+            {"model": "m", "version": 2}, ModelSpec.model_validate({**CHURN_SPEC, "rollout": {"strategy": strategy}}), alarms, "ns"
+        )
+        assert (planned["steps"], planned["hold"]) == (steps, hold), strategy
+        assert alarms.names == rollout.alarm_names("m")

@@ -1,0 +1,47 @@
+"""The rollout state machine (ASL next to this file) and the Lambda that does its steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.constructs.function_factory import FunctionFactory, log_group
+from infra.constructs.storage_construct import StorageConstruct
+from infra.nag import acknowledge
+from mlops import settings as env
+from mlops.rollout import ALARM_PREFIX
+
+ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "rollout.asl.json"
+
+
+class RolloutConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str, storage: StorageConstruct, functions: FunctionFactory) -> None:
+        super().__init__(scope, construct_id)
+        tables = {env.ENV_MODELS_TABLE: storage.models_table.table_name, env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
+        self.function = functions.zip_function(self, "Rollout", "handle_rollout", tables)
+        storage.models_table.grant_read_write_data(self.function)
+        storage.audit_table.grant_write_data(self.function)
+        stack = Stack.of(self)
+        alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{ALARM_PREFIX}*"
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"], resources=[alarms])
+        )
+        acknowledge(
+            self.function,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{ALARM_PREFIX}*]",
+            "The rollout creates and reads each model's challenger alarms, all named with this prefix.",
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "RolloutStateMachine",
+            definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
+            definition_substitutions={"RolloutFunctionArn": self.function.function_arn},
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group(self, "RolloutExecutionLogs"), level=sfn.LogLevel.ALL, include_execution_data=True),
+            timeout=Duration.days(2),
+        )
+        self.function.grant_invoke(self.state_machine)
