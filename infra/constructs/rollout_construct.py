@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge
+from infra.nag import acknowledge, arn_in_finding
 from mlops import settings as env
 from mlops.rollout import ALARM_PREFIX
 
@@ -32,7 +32,7 @@ class RolloutConstruct(Construct):
         )
         acknowledge(
             self.function,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{ALARM_PREFIX}*]",
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', f'alarm:{ALARM_PREFIX}*')}]",
             "The rollout creates and reads each model's challenger alarms, all named with this prefix.",
         )
         self.state_machine = sfn.StateMachine(

@@ -20,3 +20,14 @@ def test_no_wildcard_action_is_acknowledged_beyond_cdks_bucket_grants(cloud_asse
     ids = {v["acknowledgedId"] for plugin in report["pluginReports"] for v in plugin.get("suppressedViolations", [])}
     actions = {i.split("[Action::", 1)[1].rstrip("]") for i in ids if "[Action::" in i}
     assert actions <= set(S3_GRANT_ACTIONS)
+
+
+def test_synth_also_passes_as_the_cdk_cli_runs_it_with_a_resolved_account_and_region(tmp_path, monkeypatch):
+    # `cdk synth` sets CDK_DEFAULT_*; findings then name literal regions instead of <AWS::Region>.
+    from infra.app_builder import build_app
+
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    build_app(outdir=str(tmp_path)).synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert all(plugin["conclusion"] == "success" for plugin in report["pluginReports"])
