@@ -114,6 +114,15 @@ def run_demo(platform: LocalPlatform) -> int:
         f"{time.monotonic() - started:.1f} s, warnings {warnings}, test metrics {metrics}",
     )
 
+    customer = {"tenure_months": 2.0, "monthly_charges": 110.0, "support_calls": 7, "plan": "basic"}
+    status, answer = http_json(api + "models/churn/predict", "POST", {"records": [customer]})
+    prediction = (answer.get("predictions") or [{}])[0]
+    check(
+        "POST /models/churn/predict answers from the champion",
+        status == 200 and answer.get("version") == 1 and "label" in prediction,
+        f"{status}: {prediction.get('label')} {prediction.get('probabilities')} (v{answer.get('version')}, {answer.get('variant')})",
+    )
+
     s3.put_object(Bucket=bucket, Key="datasets/churn/same-again.csv", Body=synthetic_dataset())
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")
