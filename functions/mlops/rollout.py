@@ -51,32 +51,24 @@ def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
     # The same dimensions the API Lambda's metrics carry (Powertools adds the service).
     dimensions = [{"Name": "model", "Value": model}, {"Name": "variant", "Value": CHALLENGER}, {"Name": "service", "Value": API_SERVICE}]
     errors, latency = alarm_names(model)
-    cloudwatch.put_metric_alarm(
-        AlarmName=errors,
-        Namespace=namespace,
-        MetricName="PredictionErrors",
-        Dimensions=dimensions,
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
-        AlarmDescription=f"the challenger of {model} fails requests",
-    )
-    cloudwatch.put_metric_alarm(
-        AlarmName=latency,
-        Namespace=namespace,
-        MetricName="PredictionLatency",
-        Dimensions=dimensions,
-        ExtendedStatistic="p99",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=P99_LATENCY_MS,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-        AlarmDescription=f"the challenger of {model} answers slowly (p99)",
-    )
+    alarms = [
+        (errors, "PredictionErrors", {"Statistic": "Sum"}, 1.0, "GreaterThanOrEqualToThreshold", "fails requests"),
+        (latency, "PredictionLatency", {"ExtendedStatistic": "p99"}, P99_LATENCY_MS, "GreaterThanThreshold", "answers slowly (p99)"),
+    ]
+    for name, metric, statistic, threshold, comparison, meaning in alarms:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=dimensions,
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=threshold,
+            ComparisonOperator=comparison,
+            TreatMissingData="notBreaching",
+            AlarmDescription=f"the challenger of {model} {meaning}",
+            **statistic,
+        )
 
 
 def shift(state: dict[str, Any], traffic: TrafficStore, by: str) -> dict[str, Any]:
