@@ -24,6 +24,9 @@ from local.lambda_runtime import LambdaRuntime
 
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# AWS retries a target up to 185 times over 24 h; locally two retries show the behaviour without the wait.
+DEFAULT_RETRIES = 185
+LOCAL_MAX_RETRIES = 2
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
 
@@ -137,9 +140,9 @@ class EventRouter:
 
     def _deliver_to_target(self, rule: RuleSpec, target: dict[str, Any], event: dict[str, Any]) -> Any:
         payload = target_input(target, event)
-        attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
+        retries = int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", DEFAULT_RETRIES))
         error: str = ""
-        for _ in range(min(attempts, 3)):
+        for _ in range(1 + min(retries, LOCAL_MAX_RETRIES)):
             try:
                 outcome = self._send(target["Arn"], payload)
                 self._record(rule, target, "delivered", outcome)

@@ -335,22 +335,15 @@ def put_traffic(model: ModelName, request: Annotated[TrafficRequest, Body()]) ->
 @app.post("/models/<model>/promote", summary="The challenger becomes champion", responses={409: {"description": "Nothing to promote"}})
 def promote(model: ModelName) -> TrafficResponse:
     aliases = registry().promote(model, by=_caller())
-    _reset_share(model)
+    traffic_store().reset_share(model, by=_caller())
     return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
 
 
 @app.post("/models/<model>/rollback", summary="Drop the challenger, or restore the previous champion")
 def rollback(model: ModelName, request: Annotated[RollbackRequest, Body()]) -> TrafficResponse:
     aliases = registry().rollback(model, by=_caller(), reason=request.reason)
-    _reset_share(model)
+    traffic_store().reset_share(model, by=_caller())
     return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
-
-
-def _reset_share(model: str) -> None:
-    """After a promotion or rollback there is no challenger: its share goes back to zero."""
-    policy = traffic_store().policy(model)
-    if policy["challenger_percent"]:
-        traffic_store().set(model, 0, policy["shadow"], policy["revision"], by=_caller())
 
 
 @app.get("/models/<model>/datasets", summary="A model's dataset versions, newest first")
@@ -363,10 +356,13 @@ def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
     return Run.model_validate(run_store().get(run_id))
 
 
+def _error(status: int, message: str) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=message).model_dump_json())
+
+
 @app.exception_handler(UnicodeDecodeError)
 def undecodable_body(error: UnicodeDecodeError) -> Response:
-    message = ErrorBody(message="the request body is not UTF-8 JSON").model_dump_json()
-    return Response(status_code=400, content_type=content_types.APPLICATION_JSON, body=message)
+    return _error(400, "the request body is not UTF-8 JSON")
 
 
 @app.exception_handler(InvalidRecords)
@@ -374,16 +370,10 @@ def invalid_records(error: InvalidRecords) -> Response:
     return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=json.dumps({"detail": error.errors}))
 
 
-@app.exception_handler(NoModel)
-def no_model(error: NoModel) -> Response:
-    return Response(status_code=503, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
+# Typed domain errors and the HTTP answer each gets.
+ERROR_STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, NoModel: 503}
 
 
-@app.exception_handler(Conflict)
-def conflict(error: Conflict) -> Response:
-    return Response(status_code=409, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
-
-
-@app.exception_handler(NotFound)
-def not_found(error: NotFound) -> Response:
-    return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body=ErrorBody(message=str(error)).model_dump_json())
+@app.exception_handler(list(ERROR_STATUS))
+def domain_error(error: Exception) -> Response:
+    return _error(ERROR_STATUS[type(error)], str(error))

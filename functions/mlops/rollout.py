@@ -91,7 +91,7 @@ def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by:
     if state.get("healthy") is False or "error" in state:
         why = f"alarm: {', '.join(state['firing'])}" if state.get("firing") else "a rollout step failed"
         aliases = registry.rollback(model, by=by, reason=why)
-        _reset(traffic, model, by)
+        traffic.reset_share(model, by)
         return {**state, "outcome": "rolled_back", "aliases": aliases}
     if state["hold"]:
         if state["strategy"] == "shadow":
@@ -99,11 +99,5 @@ def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by:
             traffic.set(model, 0, state["version"], policy["revision"], by=by)
         return {**state, "outcome": "holding", "aliases": registry.aliases(model)}
     aliases = registry.promote(model, by=by)
-    _reset(traffic, model, by)
+    traffic.reset_share(model, by)
     return {**state, "outcome": "promoted", "aliases": aliases}
-
-
-def _reset(traffic: TrafficStore, model: str, by: str) -> None:
-    policy = traffic.policy(model)
-    if policy["challenger_percent"]:
-        traffic.set(model, 0, policy["shadow"], policy["revision"], by=by)

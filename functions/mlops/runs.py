@@ -61,6 +61,7 @@ class RunStore:
             "started_at": now_iso(),
             "updated_at": now_iso(),
             "steps": {},
+            "timings": {},
         }
         with contextlib.suppress(self._conflict):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(run_id)")
@@ -91,16 +92,12 @@ class RunStore:
 
     def record_timing(self, run_id: str, step: str, seconds: float) -> None:
         """timings.<step> = seconds the step's Lambda took (the last attempt's, after retries)."""
+        # One write: start() creates the timings map, so the nested path always has a parent.
         with contextlib.suppress(self._conflict):
             self._table.update_item(
                 Key={"run_id": run_id},
-                UpdateExpression="SET timings = if_not_exists(timings, :empty)",
-                ConditionExpression="attribute_exists(run_id)",
-                ExpressionAttributeValues={":empty": {}},
-            )
-            self._table.update_item(
-                Key={"run_id": run_id},
                 UpdateExpression="SET timings.#step = :s",
+                ConditionExpression="attribute_exists(timings)",
                 ExpressionAttributeNames={"#step": step},
                 ExpressionAttributeValues={":s": to_item(round(seconds, 3))},
             )

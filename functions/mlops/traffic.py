@@ -49,3 +49,9 @@ class TrafficStore:
             raise Conflict(f"the traffic policy of {model!r} is not at revision {expected_revision}; read it again") from None
         self._audit.record(model, "traffic.policy", {**policy.model_dump(), "by": by})
         return policy.model_dump()
+
+    def reset_share(self, model: str, by: str) -> None:
+        """After a promotion or rollback there is no challenger: its share goes back to zero."""
+        policy = self.policy(model)
+        if policy["challenger_percent"]:
+            self.set(model, 0, policy["shadow"], policy["revision"], by=by)

@@ -15,16 +15,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.nag import acknowledge
+from layers.build import LAYERS_DIR, ZIP_LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = ROOT / "functions"
-LAYERS_DIR = ROOT / "layers"
 TRAINING_DOCKERFILE = "layers/training/Dockerfile"
 # The image's build context is the repository root reduced to what the Dockerfile copies.
 TRAINING_IMAGE_CONTEXT = ["*", "!functions", "!layers/training", "**/__pycache__", "**/*.pyc"]
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
 METRICS_NAMESPACE = "MLOps"
-ZIP_LAYERS = ("common", "serving")
 
 
 def layer_build_dir(name: str) -> Path:
