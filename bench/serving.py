@@ -1,8 +1,8 @@
 """Serving benchmark: the API Lambda's handler in-process, API Gateway event in, response out.
 
 A 100-tree, depth-10 random forest on 20 numeric features is trained, exported with the platform's
-own code and registered as champion (and a challenger at 10%), in moto in-process. Firehose capture
-is replaced by a no-op client so that the number is the handler's own cost, not the emulator's.
+own code and registered as champion (and a challenger at 10%), in moto in-process. Capture lines
+are written to /dev/null (in Lambda they go to the log pipe), so the number is the handler's own cost.
 Reports p50/p99 per single-record request after warm-up. Usage: python bench/serving.py [--requests 3000]
 """
 
@@ -30,7 +30,6 @@ os.environ.update(
         "MODELS_TABLE": "models",
         "AUDIT_TABLE": "audit",
         "RUNS_TABLE": "runs",
-        "CAPTURE_STREAM": "capture",
     }
 )
 
@@ -93,11 +92,6 @@ def setup() -> dict:
     return {f"x{i}": float(v) for i, v in enumerate(x[0])}
 
 
-class NoCapture:
-    def put_record(self, **_: object) -> dict:
-        return {"RecordId": "bench"}
-
-
 def event(body: dict, key: int) -> dict:
     return {
         "resource": "/{proxy+}",
@@ -127,14 +121,11 @@ def main() -> None:
 
     with mock_aws():
         record = setup()
-        import mlops.aws
+        import mlops.api
+        from mlops.capture import Capture
 
-        mlops.aws.client.cache_clear()
-        original = mlops.aws.client
-        mlops.aws.client = lambda service: NoCapture() if service == "firehose" else original(service)  # type: ignore[assignment]
-        import mlops.stores
-
-        mlops.stores.client = mlops.aws.client
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
+        mlops.api.capture = lambda: Capture(devnull)  # type: ignore[assignment]
         from handlers.handle_api import lambda_handler
 
         body = {"records": [record]}

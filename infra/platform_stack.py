@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.constructs.batch_construct import BatchInferenceConstruct
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.monitoring_construct import MonitoringConstruct, NotificationsConstruct
 from infra.constructs.pipeline_construct import PipelineConstruct
@@ -24,7 +25,8 @@ class PlatformStack(Stack):
         notifications = NotificationsConstruct(self, "Notifications", alarm_email)
         rollout = RolloutConstruct(self, "Rollout", storage, functions)
         pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic, rollout.state_machine)
-        serving = ServingConstruct(self, "Serving", storage, functions, pipeline.state_machine)
+        batch = BatchInferenceConstruct(self, "Batch", storage, functions)
+        serving = ServingConstruct(self, "Serving", storage, functions, pipeline.state_machine, batch.state_machine)
         monitoring = MonitoringConstruct(
             self, "Monitoring", storage, functions, notifications.topic, pipeline.state_machine, serving.api_function
         )
@@ -38,6 +40,7 @@ class PlatformStack(Stack):
             AuditTableName=storage.audit_table.table_name,
             TrainingPipelineArn=pipeline.state_machine.state_machine_arn,
             RolloutArn=rollout.state_machine.state_machine_arn,
+            BatchInferenceArn=batch.state_machine.state_machine_arn,
             ApiUrl=serving.api.url,
             NotificationTopicArn=notifications.topic.topic_arn,
             PlatformDashboardName=monitoring.dashboard.dashboard_name,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import operator
+import queue
+import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -58,10 +60,19 @@ def emf_metric_data(line: str) -> list[dict[str, Any]]:
 
 
 class MetricsSink:
+    """Keeps raw values at once and publishes to moto from a background thread.
+
+    In AWS, metrics leave the request path (EMF is extracted from logs later); publishing inline
+    cost each local request two PutMetricData round trips (~4 ms of a 6 ms /health). flush()
+    waits for what is queued: alarm evaluation calls it first.
+    """
+
     def __init__(self, clients: Callable[[str], Any]) -> None:
         self._client = clients
         # Raw values per metric: moto stores datapoints but computes no percentiles (p99 alarms).
         self.raw: dict[tuple, deque] = defaultdict(lambda: deque(maxlen=RAW_VALUES_KEPT))
+        self._pending: queue.Queue[list[dict[str, Any]]] = queue.Queue()
+        threading.Thread(target=self._publish_forever, daemon=True, name="local-metrics").start()
 
     def on_invoke(self, result: InvokeResult) -> None:
         """Called by the Lambda runtime after every invoke."""
@@ -76,13 +87,33 @@ class MetricsSink:
         self.put(data)
 
     def put(self, data: list[dict[str, Any]]) -> None:
-        by_namespace: dict[str, list[dict[str, Any]]] = {}
         for item in data:
             self.raw[metric_key(item["Namespace"], item["MetricName"], item["Dimensions"])].append((item["Timestamp"], item["Value"]))
+        self._pending.put(data)
+
+    def flush(self) -> None:
+        self._pending.join()
+
+    def _publish_forever(self) -> None:
+        while True:
+            batch = [self._pending.get()]
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            try:
+                self._publish([item for data in batch for item in data])
+            except Exception as error:  # noqa: BLE001 - a lost datapoint must not stop the thread
+                print(f"local metrics: {error!r}", flush=True)
+            finally:
+                for _ in batch:
+                    self._pending.task_done()
+
+    def _publish(self, data: list[dict[str, Any]]) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for item in data:
             by_namespace.setdefault(item["Namespace"], []).append({k: v for k, v in item.items() if k != "Namespace"})
         for namespace, items in by_namespace.items():
-            for start in range(0, len(items), 20):
-                self._client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=items[start : start + 20])
+            for start in range(0, len(items), 1000):  # PutMetricData takes up to 1000 datapoints
+                self._client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=items[start : start + 1000])
 
 
 def metric_key(namespace: str, name: str, dimensions: list[dict[str, str]]) -> tuple:
@@ -115,6 +146,7 @@ class AlarmEvaluator:
 
     def evaluate(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Evaluates every alarm once; returns the state changes it made."""
+        self._sink.flush()
         now = now or datetime.now(UTC)
         cloudwatch = self._client("cloudwatch")
         changes = []

@@ -18,6 +18,7 @@ from typing import Any
 from local.assembly import StackArtifact
 from local.intrinsics import ACCOUNT_ID, REGION, Resolver, references
 from local.lambda_runtime import FunctionSpec
+from local.log_subscriptions import Subscription
 
 # What local mode does with each resource type the platform's template uses.
 SUPPORT = {
@@ -48,6 +49,7 @@ SUPPORT = {
     "Custom::S3BucketNotifications": "translated to put_bucket_notification_configuration",
     "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination, one object per record, prefixes kept literally",
     "AWS::Logs::LogStream": "emulated",
+    "AWS::Logs::SubscriptionFilter": "run by local mode: matching log lines go to the Firehose stream (local/log_subscriptions.py)",
 }
 
 
@@ -101,6 +103,7 @@ class Deployment:
     rules: list[RuleSpec] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     state_machines: list[str] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
     resolved_properties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -347,6 +350,11 @@ class Deployer:
             ExtendedS3DestinationConfiguration=config,
         )["DeliveryStreamARN"]
         return name, {"Arn": arn}
+
+    def _logs_subscriptionfilter(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        subscription = Subscription.parse(props["LogGroupName"], props["FilterPattern"], props["DestinationArn"])
+        self.deployment.subscriptions.append(subscription)
+        return props.get("FilterName") or self._name(logical_id, 512), {}
 
     def _logs_logstream(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         name = props.get("LogStreamName") or self._name(logical_id, 200)

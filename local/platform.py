@@ -29,6 +29,7 @@ from local.events import EventRouter
 from local.gateway import LocalGateway
 from local.intrinsics import REGION
 from local.lambda_runtime import LambdaRuntime
+from local.log_subscriptions import LogSubscriptions
 from local.outputs import publish_stack
 
 DEFAULT_HOST = "127.0.0.1"
@@ -91,6 +92,9 @@ class LocalPlatform:
         self.deployment = Deployer(self.client, self.runtime.register).deploy(stack)
         self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
         publish_stack(self.client("cloudformation"), self.deployment)
+        log_groups = {spec.name: spec.log_group for spec in self.deployment.functions.values()}
+        self.log_subscriptions = LogSubscriptions(self.client, self.deployment.subscriptions, log_groups)
+        self.runtime.listeners.append(self.log_subscriptions.on_invoke)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules)
         self.alarms = AlarmEvaluator(self.client, self.metrics)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
@@ -149,8 +153,15 @@ class LocalPlatform:
             ),
             ("POST", "/_local/faults/clear"): lambda _: {"cleared": self.runtime.clear_faults()},
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
-            ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.events.fire_schedule(self.events.rule(body["rule"]))},
+            ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self._fire(body["rule"])},
         }
+
+    def _fire(self, rule: str) -> list[Any]:
+        """Runs a schedule's targets now, on everything captured so far; their metrics are in CloudWatch when this returns."""
+        self.log_subscriptions.flush()  # what was served so far is in the capture bucket first
+        outcomes = self.events.fire_schedule(self.events.rule(rule))
+        self.metrics.flush()
+        return outcomes
 
     def evaluate_alarms(self) -> list[dict[str, Any]]:
         """Publishes what finished since the last look, then evaluates every alarm once."""

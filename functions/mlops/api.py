@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
-from mlops import pipeline
+from mlops import batch, pipeline
 from mlops.aws import client
-from mlops.capture import feedback_record, prediction_record
+from mlops.capture import feedback_record, prediction_records
 from mlops.errors import Conflict, NotFound
 from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
 from mlops.settings import get_settings
@@ -207,6 +207,33 @@ def start_run(model: ModelName) -> Response[StartedRun]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+class BatchRequest(BaseModel):
+    prefix: str = Field(max_length=1024, description="batch/<model>/... in the data bucket; every CSV under it is scored")
+    version: int | None = Field(default=None, ge=1, description="the version to score with; the champion when left out")
+
+
+class BatchJob(BaseModel):
+    execution_arn: str = Field(description="the batch inference execution; x.csv gets x.predictions.csv beside it")
+    version: int
+
+
+@app.post(
+    "/models/<model>/batch",
+    summary="Score every CSV under an S3 prefix",
+    responses={202: {"description": "Started"}, **NOT_FOUND, 503: {"description": "No champion and no version named"}},
+)
+def start_batch(model: ModelName, request: Annotated[BatchRequest, Body()]) -> Response[BatchJob]:
+    try:
+        job = batch.resolve({"model": model, **request.model_dump()}, registry(), get_settings().data_bucket)
+    except batch.BatchRejected as error:
+        raise InvalidRecords([{"loc": ["body", "prefix"], "msg": str(error)}]) from None
+    execution = client("stepfunctions").start_execution(
+        stateMachineArn=get_settings().batch_inference_arn, name=f"{model[:40]}-batch-{uuid.uuid4().hex[:16]}", input=json.dumps(job)
+    )
+    body = BatchJob(execution_arn=execution["executionArn"], version=job["version"])
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
 @app.get("/models/<model>/versions", summary="A model's versions and aliases")
 def list_versions(model: ModelName) -> VersionList:
     store = registry()
@@ -268,9 +295,35 @@ class TrafficRequest(BaseModel):
     expected_revision: int = Field(ge=0, description="the revision read last (optimistic concurrency)")
 
 
+class ArmResult(BaseModel):
+    n: int = Field(description="predictions with feedback so far")
+    mean: float | None = Field(description="accuracy, or mean absolute error for regression")
+    interval: list[float] = Field(description="confidence interval of the mean at 1 - alpha")
+
+
+class Experiment(BaseModel):
+    status: Literal["collecting", "promote", "rollback", "keep_champion"]
+    reason: str
+    champion_version: int
+    challenger_version: int
+    metric: str = Field(description="accuracy (higher is better) or mae (lower is better)")
+    baseline: float = Field(description="the champion's accuracy or RMSE at training time, which sized the test")
+    minimum_detectable_effect: float
+    alpha: float
+    power: float
+    required_per_arm: int = Field(description="fixed before the test started; no decision before both arms reach it")
+    started_at: str
+    checked_at: str | None = None
+    arms: dict[str, ArmResult] = {}
+    difference: float | None = Field(default=None, description="challenger minus champion, at the decision")
+    interval: list[float] | None = Field(default=None, description="confidence interval of the difference")
+    p_value: float | None = None
+
+
 class TrafficResponse(BaseModel):
     aliases: dict[str, int]
     policy: TrafficPolicy
+    experiment: Experiment | None = Field(default=None, description="the latest A/B test, running or decided")
 
 
 class RollbackRequest(BaseModel):
@@ -287,7 +340,7 @@ class RollbackRequest(BaseModel):
 )
 def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
     answer = predictor().predict(model, request.records, request.routing_key)
-    captured = capture().send(prediction_record(model, request.records, answer), answer.capture_sample_rate)
+    captured = capture().send(prediction_records(model, request.records, answer), answer.capture_sample_rate)
     record_prediction_metrics(model, answer, captured)
     return PredictResponse(
         model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
@@ -297,6 +350,7 @@ def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> Pre
 class FeedbackRequest(BaseModel):
     prediction_id: str = Field(pattern=r"^[0-9a-f-]{36}$", description="as /predict returned it")
     actual: str | float = Field(description="the true label (classification) or value (regression)")
+    index: int = Field(default=0, ge=0, lt=MAX_RECORDS, description="which record of a batch prediction it is for")
 
 
 @app.post("/models/<model>/feedback", summary="Ground truth for an earlier prediction", responses={202: {"description": "Accepted"}})
@@ -309,14 +363,16 @@ def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> R
             raise InvalidRecords([{"loc": ["body", "actual"], "msg": f"{actual[:40]!r} is not one of {spec.target.classes}"}])
     elif isinstance(actual, str):
         raise InvalidRecords([{"loc": ["body", "actual"], "msg": "a regression target takes a number"}])
-    accepted = capture().send(feedback_record(model, request.prediction_id, actual))
-    body = {"accepted": accepted, "prediction_id": request.prediction_id}
-    return Response(status_code=202 if accepted else 503, content_type=content_types.APPLICATION_JSON, body=body)
+    capture().send([feedback_record(model, request.prediction_id, actual, request.index)])
+    body = {"accepted": True, "prediction_id": request.prediction_id}
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.get("/models/<model>/traffic", summary="Aliases and the traffic policy")
 def get_traffic(model: ModelName) -> TrafficResponse:
-    return TrafficResponse(aliases=registry().aliases(model), policy=TrafficPolicy(**traffic_store().policy(model)))
+    store = traffic_store()
+    policy, experiment = TrafficPolicy(**store.policy(model)), store.experiment(model)
+    return TrafficResponse(aliases=registry().aliases(model), policy=policy, experiment=experiment)
 
 
 @app.put(

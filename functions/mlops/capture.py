@@ -1,49 +1,66 @@
-"""Capture of what was served, and of ground truth sent back later, through Kinesis Data Firehose.
+"""Capture of what was served, and of ground truth sent back later: JSON lines on stdout.
 
-Firehose buffers and writes to the capture bucket itself, so a request waits for one quick
-PutRecord and never on S3. Capture must never fail a prediction: errors are counted, not raised.
-Each record is one JSON line: kind "prediction" (inputs, outputs, variant, version, shadow) or
-"feedback" (prediction_id and the actual value). Drift and performance checks read these.
+A request never waits for capture. The API Lambda writes each record as one JSON log line; Lambda
+ships its logs asynchronously, a CloudWatch Logs subscription filter (`capture_schema = 1`) hands
+those lines to Kinesis Data Firehose, which decompresses them, extracts the messages and writes
+them to s3://<capture bucket>/captured/YYYY/MM/DD/HH/, one record per line (ServingConstruct).
+An inline Firehose PutRecord cost every request a network round trip (bench/http_serving.py).
+
+Records: kind "prediction" (inputs, outputs, variant, version, shadow) or "feedback" (prediction_id,
+index and the actual value). A large batch is split into several lines (first_index says where
+each starts) so no line comes near CloudWatch Logs' 256 KB event limit.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sys
 from typing import Any
 
 from mlops.runs import now_iso
 from mlops.serving import Prediction
+from mlops.settings import CAPTURE_SCHEMA
+
+# Well below CloudWatch Logs' 256 KB per event, which would truncate a longer line.
+MAX_LINE_BYTES = 128 * 1024
 
 
-def prediction_record(model: str, records: list[dict[str, Any]], answer: Prediction) -> dict[str, Any]:
-    return {
-        "kind": "prediction",
-        "prediction_id": answer.prediction_id,
-        "model": model,
-        "version": answer.version,
-        "variant": answer.variant,
-        "at": now_iso(),
-        "inputs": records,
-        "outputs": answer.results,
-        **({"shadow": answer.shadow} if answer.shadow else {}),
-    }
+def prediction_records(model: str, records: list[dict[str, Any]], answer: Prediction) -> list[dict[str, Any]]:
+    """The capture of one request: one record, or several for a large batch."""
+    head = {"kind": "prediction", "prediction_id": answer.prediction_id, "model": model, "version": answer.version}
+    head |= {"variant": answer.variant, "at": now_iso()}
+    chunks, start, size = [], 0, 0
+    for index, (inputs, outputs) in enumerate(zip(records, answer.results, strict=True)):
+        size += len(json.dumps(inputs)) + len(json.dumps(outputs))
+        if size > MAX_LINE_BYTES and index > start:
+            chunks.append((start, index))
+            start, size = index, len(json.dumps(inputs)) + len(json.dumps(outputs))
+    chunks.append((start, len(records)))
+    captured = []
+    for first, end in chunks:
+        record = {**head, "first_index": first, "inputs": records[first:end], "outputs": answer.results[first:end]}
+        if answer.shadow:
+            shadow = answer.shadow
+            record["shadow"] = {**shadow, "results": shadow["results"][first:end]} if "results" in shadow else shadow
+        captured.append(record)
+    return captured
 
 
-def feedback_record(model: str, prediction_id: str, actual: Any) -> dict[str, Any]:
-    return {"kind": "feedback", "prediction_id": prediction_id, "model": model, "actual": actual, "at": now_iso()}
+def feedback_record(model: str, prediction_id: str, actual: Any, index: int = 0) -> dict[str, Any]:
+    return {"kind": "feedback", "prediction_id": prediction_id, "index": index, "model": model, "actual": actual, "at": now_iso()}
 
 
 class Capture:
-    def __init__(self, firehose: Any, stream: str) -> None:
-        self._firehose, self._stream = firehose, stream
+    def __init__(self, stream: Any = None) -> None:
+        self._stream = stream  # None: the stdout of the moment (Lambda's log pipe)
 
-    def send(self, record: dict[str, Any], sample_rate: float = 1.0) -> bool:
-        """True when the record went to Firehose; False when sampled out or when Firehose failed."""
-        if not self._stream or random.random() >= sample_rate:
+    def send(self, records: list[dict[str, Any]], sample_rate: float = 1.0) -> bool:
+        """True when the records were captured, False when sampled out."""
+        if random.random() >= sample_rate:
             return False
-        try:
-            self._firehose.put_record(DeliveryStreamName=self._stream, Record={"Data": (json.dumps(record) + "\n").encode()})
-        except Exception:  # noqa: BLE001 - capture is best effort; the caller counts the miss
-            return False
+        lines = "".join(json.dumps({"capture_schema": CAPTURE_SCHEMA, **record}, separators=(",", ":")) + "\n" for record in records)
+        stream = self._stream or sys.stdout
+        stream.write(lines)
+        stream.flush()
         return True

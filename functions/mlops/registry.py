@@ -65,7 +65,7 @@ class Registry:
 
     # --- promotion and rollback -------------------------------------------------------------
 
-    def promote(self, model: str, by: str) -> dict[str, int]:
+    def promote(self, model: str, by: str, reason: str = "") -> dict[str, int]:
         """The challenger becomes champion; the old champion is archived and kept for rollback."""
         aliases = self.aliases(model)
         if CHALLENGER not in aliases:
@@ -75,7 +75,7 @@ class Registry:
         self._set_status(model, new, CHAMPION, CHALLENGER)
         if old is not None:
             self._set_status(model, old, ARCHIVED, CHAMPION)
-        self._audit.record(model, "traffic.promote", {"champion": new, "previous": old, "by": by})
+        self._audit.record(model, "traffic.promote", {"champion": new, "previous": old, "by": by, "reason": reason})
         return self.aliases(model)
 
     def rollback(self, model: str, by: str, reason: str = "") -> dict[str, int]:

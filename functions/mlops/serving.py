@@ -141,12 +141,14 @@ def run_session(session: Any, spec: ModelSpec, rows: list[list[str]]) -> list[di
     ]
 
 
-def _classes(session: Any, spec: ModelSpec, outputs: list[np.ndarray]) -> list[str]:
+def model_classes(session: Any) -> list[str] | None:
     """Class names in the order of the probability columns, as export wrote them into the model."""
     metadata = session.get_modelmeta().custom_metadata_map
-    if "classes" in metadata:
-        return metadata["classes"].split("\x1f")
-    return [str(i) for i in range(outputs[1].shape[1])]
+    return metadata["classes"].split("\x1f") if "classes" in metadata else None
+
+
+def _classes(session: Any, spec: ModelSpec, outputs: list[np.ndarray]) -> list[str]:
+    return model_classes(session) or [str(i) for i in range(outputs[1].shape[1])]
 
 
 @dataclass

@@ -21,8 +21,8 @@ ENV_AUDIT_TABLE = "AUDIT_TABLE"
 ENV_TRAINING_PIPELINE_ARN = "TRAINING_PIPELINE_ARN"
 ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
 ENV_MAX_DATASET_BYTES = "MAX_DATASET_BYTES"
-ENV_CAPTURE_STREAM = "CAPTURE_STREAM"
 ENV_ROLLOUT_ARN = "ROLLOUT_ARN"
+ENV_BATCH_INFERENCE_ARN = "BATCH_INFERENCE_ARN"
 
 # The API Lambda's construct id, which is also its Powertools service name (a metric dimension).
 API_SERVICE = "Api"
@@ -31,8 +31,15 @@ API_SERVICE = "Api"
 DATASETS_PREFIX = "datasets/"
 VERSIONS_PREFIX = "versions/"
 QUARANTINE_PREFIX = "quarantine/"
+# Batch inference input: batch/<model>/...; predictions are written beside each CSV.
+BATCH_PREFIX = "batch/"
+BATCH_RESULTS_PREFIX = "batch-results/"
 MODELS_PREFIX = "models/"
 REPORTS_PREFIX = "reports/"
+# In the capture bucket: Firehose writes captured/YYYY/MM/DD/HH/<stream>-... (UTC hours).
+CAPTURE_PREFIX = "captured/"
+# Capture records are log lines carrying this field; the log subscription to Firehose matches it.
+CAPTURE_SCHEMA = 1
 
 # One gibibyte: larger uploads are refused with a clear reason rather than read (see README).
 DEFAULT_MAX_DATASET_BYTES = 1024**3
@@ -51,8 +58,8 @@ class Settings(BaseModel):
     audit_table: str = Field(default="", alias=ENV_AUDIT_TABLE)
     training_pipeline_arn: str = Field(default="", alias=ENV_TRAINING_PIPELINE_ARN)
     notification_topic_arn: str = Field(default="", alias=ENV_NOTIFICATION_TOPIC_ARN)
-    capture_stream: str = Field(default="", alias=ENV_CAPTURE_STREAM)
     rollout_arn: str = Field(default="", alias=ENV_ROLLOUT_ARN)
+    batch_inference_arn: str = Field(default="", alias=ENV_BATCH_INFERENCE_ARN)
     max_dataset_bytes: int = Field(default=DEFAULT_MAX_DATASET_BYTES, alias=ENV_MAX_DATASET_BYTES, gt=0)
 
 

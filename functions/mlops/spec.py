@@ -82,12 +82,24 @@ class QualityGates(_Strict):
     manual_approval: bool = False
 
 
+class ABTest(_Strict):
+    challenger_percent: int = Field(default=50, ge=1, le=99, description="the challenger's share while the test runs")
+    minimum_detectable_effect: float = Field(
+        default=0.02, gt=0, description="smallest difference worth detecting: in accuracy, or in mean absolute error for regression"
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="false-positive rate of the two-sided test")
+    power: float = Field(default=0.8, ge=0.5, lt=1, description="chance to detect a difference of the minimum effect")
+    check_seconds: int = Field(default=3600, ge=1, le=86400, description="how often feedback is counted")
+    max_seconds: int = Field(default=14 * 86400, ge=60, le=28 * 86400, description="without enough feedback by then the champion stays")
+
+
 class Rollout(_Strict):
     strategy: Literal["all_at_once", "canary", "linear", "ab", "shadow", "manual"] = Field(
         default="canary", description="manual: no automatic rollout; traffic moves by PUT /traffic, promote, rollback"
     )
     canary_percent: int = Field(default=10, ge=1, le=99)
     bake_seconds: int = Field(default=600, ge=0, le=86400, description="how long each traffic step serves before it is judged")
+    ab: ABTest = ABTest()
 
 
 class Serving(_Strict):

@@ -42,10 +42,16 @@ def traffic_store() -> TrafficStore:
 
 
 @cache
+def session_cache() -> SessionCache:
+    """One per warm Lambda: each model version is fetched, verified and loaded once."""
+    return SessionCache(client("s3"))
+
+
+@cache
 def predictor() -> Predictor:
     """One per warm Lambda, so its sessions and policy cache live across requests."""
-    return Predictor(registry(), traffic_store(), spec_store(), SessionCache(client("s3")))
+    return Predictor(registry(), traffic_store(), spec_store(), session_cache())
 
 
 def capture() -> Capture:
-    return Capture(client("firehose"), get_settings().capture_stream)
+    return Capture()

@@ -55,3 +55,19 @@ class TrafficStore:
         policy = self.policy(model)
         if policy["challenger_percent"]:
             self.set(model, 0, policy["shadow"], policy["revision"], by=by)
+
+    def experiment(self, model: str) -> dict[str, Any] | None:
+        """The latest A/B test of the model (running or decided), as the rollout last wrote it."""
+        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
+        return from_item(state["experiment"]) if "experiment" in state else None
+
+    def save_experiment(self, model: str, record: dict[str, Any]) -> None:
+        """Only the model's one rollout writes it; a decision is audited when it is taken."""
+        self._models.update_item(
+            Key={"model": model, "sk": STATE_KEY},
+            UpdateExpression="SET experiment = :record",
+            ConditionExpression="attribute_exists(model)",
+            ExpressionAttributeValues={":record": to_item(record)},
+        )
+        if record["status"] != "collecting":
+            self._audit.record(model, "traffic.ab_decision", record)

@@ -21,10 +21,16 @@ ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "rollout.a
 class RolloutConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, storage: StorageConstruct, functions: FunctionFactory) -> None:
         super().__init__(scope, construct_id)
-        tables = {env.ENV_MODELS_TABLE: storage.models_table.table_name, env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
-        self.function = functions.zip_function(self, "Rollout", "handle_rollout", tables)
+        environment = {
+            env.ENV_MODELS_TABLE: storage.models_table.table_name,
+            env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
+            env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
+        }
+        # Judging an A/B test reads the feedback captured since it started: minutes, not seconds.
+        self.function = functions.zip_function(self, "Rollout", "handle_rollout", environment, timeout=Duration.minutes(5))
         storage.models_table.grant_read_write_data(self.function)
         storage.audit_table.grant_write_data(self.function)
+        storage.capture_bucket.grant_read(self.function)
         stack = Stack.of(self)
         alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{ALARM_PREFIX}*"
         self.function.add_to_role_policy(
@@ -42,6 +48,6 @@ class RolloutConstruct(Construct):
             definition_substitutions={"RolloutFunctionArn": self.function.function_arn},
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group(self, "RolloutExecutionLogs"), level=sfn.LogLevel.ALL, include_execution_data=True),
-            timeout=Duration.days(2),
+            timeout=Duration.days(30),  # an A/B test may collect feedback for up to 28 days
         )
         self.function.grant_invoke(self.state_machine)

@@ -6,6 +6,8 @@ from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_logs_destinations as logs_destinations
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -15,7 +17,6 @@ from infra.nag import acknowledge
 from mlops import settings as env
 
 STAGE_NAME = "api"
-CAPTURE_PREFIX = "captured/"
 THROTTLE_RATE_PER_SECOND = 500
 THROTTLE_BURST = 1000
 
@@ -28,10 +29,13 @@ class ServingConstruct(Construct):
         storage: StorageConstruct,
         functions: FunctionFactory,
         pipeline: sfn.StateMachine,
+        batch: sfn.StateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
         self.capture_stream = self._build_capture_stream(storage)
         self.api_function = self._build_api_function(storage, functions, pipeline)
+        self.api_function.add_environment(env.ENV_BATCH_INFERENCE_ARN, batch.state_machine_arn)
+        batch.grant_start_execution(self.api_function)
         self.api = self._build_api()
 
     def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: sfn.StateMachine) -> lambda_.Function:
@@ -46,7 +50,6 @@ class ServingConstruct(Construct):
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
                 env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine_arn,
-                env.ENV_CAPTURE_STREAM: self.capture_stream.delivery_stream_name,
             },
             layers=("common", "serving"),
             memory_mb=1024,
@@ -57,20 +60,29 @@ class ServingConstruct(Construct):
         storage.artifacts_bucket.grant_read(function)
         pipeline.grant_start_execution(function)
         pipeline.grant_task_response(function)  # approve / reject answer the pipeline's task token
-        self.capture_stream.grant_put_records(function)
+        self._subscribe_capture(function)
         return function
 
     def _build_capture_stream(self, storage: StorageConstruct) -> firehose.DeliveryStream:
-        """Predictions and feedback as JSON lines into the capture bucket, buffered by Firehose."""
+        """Predictions and feedback as JSON lines into the capture bucket, buffered by Firehose.
+
+        Its input is the API Lambda's capture log lines (see mlops.capture): Firehose unzips the
+        CloudWatch Logs batches, keeps each message and ends it with a newline.
+        """
         stream = firehose.DeliveryStream(
             self,
             "CaptureStream",
             destination=firehose.S3Bucket(
                 storage.capture_bucket,
-                data_output_prefix=CAPTURE_PREFIX,
+                data_output_prefix=env.CAPTURE_PREFIX,
                 error_output_prefix="capture-errors/",
                 buffering_interval=Duration.seconds(60),
                 buffering_size=Size.mebibytes(5),
+                processors=[
+                    firehose.DecompressionProcessor(),
+                    firehose.CloudWatchLogProcessor(data_message_extraction=True),
+                    firehose.AppendDelimiterToRecordProcessor(),
+                ],
             ),
             encryption=firehose.StreamEncryption.aws_owned_key(),
         )
@@ -80,6 +92,16 @@ class ServingConstruct(Construct):
             "CDK's Firehose construct maps regional CIDR blocks for Redshift/Splunk destinations; this S3 one never reads them.",
         )
         return stream
+
+    def _subscribe_capture(self, function: lambda_.Function) -> None:
+        """Only the capture lines of the API's log group go to Firehose (not Powertools logs or EMF)."""
+        logs.SubscriptionFilter(
+            self,
+            "CaptureSubscription",
+            log_group=function.log_group,
+            destination=logs_destinations.FirehoseDestination(self.capture_stream),
+            filter_pattern=logs.FilterPattern.number_value("$.capture_schema", "=", env.CAPTURE_SCHEMA),
+        )
 
     def _build_api(self) -> apigw.LambdaRestApi:
         access_logs = log_group(self, "ApiAccessLogs")

@@ -63,6 +63,25 @@ class LocalStack:
             time.sleep(0.3)
         raise TimeoutError("no new pipeline execution finished")
 
+    def train(self, known: set[str], model: str, name: str, body: bytes) -> dict[str, Any]:
+        """Uploads a dataset for `model` and returns its pipeline execution, finished."""
+        self.client("s3").put_object(Bucket=self.outputs["DataBucketName"], Key=f"datasets/{model}/{name}", Body=body)
+        return self.wait_for_execution(known)
+
+    def wait_for_rollout(self, model: str, version: int, timeout_s: float = 120) -> dict[str, Any]:
+        """The rollout execution of a version (named model-vN), once finished."""
+        arn = self.outputs["RolloutArn"].replace(":stateMachine:", ":execution:") + f":{model}-v{version}"
+        sfn, deadline = self.client("stepfunctions"), time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                execution = sfn.describe_execution(executionArn=arn)
+                if execution["status"] != "RUNNING":
+                    return execution
+            except sfn.exceptions.ExecutionDoesNotExist:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"rollout of {model} v{version} did not finish")
+
 
 class Inbox:
     """An SQS queue subscribed to the platform's notification topic, as an operator would have."""

@@ -33,9 +33,10 @@ def artifacts_of(local_stack, run_id: str) -> list[str]:
 
 
 def test_training_killed_mid_way_fails_the_run_and_leaves_no_partial_artifacts(local_stack, registered, executions):
-    # The export step's process is killed mid-way (after training wrote its staging estimator);
-    # a crash is not retried (it is not one of the transient errors), so the run fails.
-    local_stack.control("faults", {"function": "ExportOnnx", "fault": "crash", "times": 1, "after_ms": 300})
+    # The export step's process is killed as soon as it gets the event, after training wrote its
+    # staging estimator. (A delay would race the step: a warm export of this model takes ~40 ms.)
+    # A crash is not retried (it is not one of the transient errors), so the run fails.
+    local_stack.control("faults", {"function": "ExportOnnx", "fault": "crash", "times": 1, "after_ms": 0})
     upload(local_stack, "first.csv", seed=21)
     execution = local_stack.wait_for_execution(executions)
     assert execution["status"] == "FAILED"

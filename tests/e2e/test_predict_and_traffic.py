@@ -101,17 +101,27 @@ def test_a_split_routes_sticky_keys_to_both_variants_then_promote_and_rollback(l
     assert {"traffic.policy", "traffic.promote", "traffic.rollback"} <= set(actions)
 
 
+def captured_records(local_stack, prediction_id: str, expected: int, timeout_s: float = 15) -> dict[str, dict]:
+    """The capture bucket's records about one prediction, by kind. Capture leaves the request
+    path (log line -> subscription -> Firehose), so it arrives a little after the answer."""
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["CaptureBucketName"]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = []
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix="captured/").get("Contents", []):
+            lines += s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode().splitlines()
+        found = {record["kind"]: record for record in map(json.loads, (line for line in lines if prediction_id in line))}
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def test_predictions_and_feedback_are_captured_as_json_lines(local_stack, two_versions):
     status, body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD]})
     assert status == 200
     status, accepted = local_stack.api("POST", f"models/{MODEL}/feedback", {"prediction_id": body["prediction_id"], "actual": "yes"})
     assert status == 202 and accepted["accepted"] is True, accepted
     assert local_stack.api("POST", f"models/{MODEL}/feedback", {"prediction_id": body["prediction_id"], "actual": "maybe"})[0] == 422
-    s3, bucket = local_stack.client("s3"), local_stack.outputs["CaptureBucketName"]
-    lines = []
-    for item in s3.list_objects_v2(Bucket=bucket, Prefix="captured/").get("Contents", []):
-        lines += s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode().splitlines()
-    captured = [json.loads(line) for line in lines if body["prediction_id"] in line]
-    kinds = {record["kind"]: record for record in captured}
+    kinds = captured_records(local_stack, body["prediction_id"], expected=2)
     assert kinds["prediction"]["inputs"] == [RECORD] and kinds["prediction"]["outputs"] == body["predictions"]
     assert (kinds["prediction"]["variant"], kinds["feedback"]["actual"]) == (body["variant"], "yes")

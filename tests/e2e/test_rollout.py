@@ -18,24 +18,11 @@ RECORD = {"tenure_months": 3.0, "monthly_charges": 99.5, "support_calls": 6, "pl
 
 
 def train(local_stack, executions, seed: int) -> None:
-    local_stack.client("s3").put_object(
-        Bucket=local_stack.outputs["DataBucketName"], Key=f"datasets/{MODEL}/{seed}.csv", Body=synthetic_dataset(seed=seed)
-    )
-    assert local_stack.wait_for_execution(executions)["status"] == "SUCCEEDED"
+    assert local_stack.train(executions, MODEL, f"{seed}.csv", synthetic_dataset(seed=seed))["status"] == "SUCCEEDED"
 
 
-def rollout_of(local_stack, version: int, timeout_s: float = 120) -> dict:
-    arn = local_stack.outputs["RolloutArn"].replace(":stateMachine:", ":execution:") + f":{MODEL}-v{version}"
-    sfn, deadline = local_stack.client("stepfunctions"), time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            execution = sfn.describe_execution(executionArn=arn)
-            if execution["status"] != "RUNNING":
-                return execution
-        except sfn.exceptions.ExecutionDoesNotExist:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"rollout of v{version} did not finish")
+def rollout_of(local_stack, version: int) -> dict:
+    return local_stack.wait_for_rollout(MODEL, version)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def test_tables_have_point_in_time_recovery(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 16
+    assert len(functions) == 17
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -159,7 +159,7 @@ ROLLOUT = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines
 
 def test_every_rollout_step_retries_and_a_failing_step_ends_in_finish_which_rolls_back():
     tasks = {name: state for name, state in ROLLOUT["States"].items() if state["Type"] == "Task"}
-    assert set(tasks) == {"Plan", "Shift", "Check", "Finish"}
+    assert set(tasks) == {"Plan", "Shift", "Check", "Judge", "Finish"}
     for name, state in tasks.items():
         assert state["Retry"], name
         if name != "Finish":

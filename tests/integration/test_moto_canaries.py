@@ -24,6 +24,14 @@ def test_the_lambda_invoke_seam_is_where_the_patch_expects_it():
     assert "save_logs" in dir(LambdaFunction)
 
 
+def test_distributed_map_still_ignores_its_tolerated_failure_threshold():
+    # local/moto_patches.py wraps _map_run(self, env, eval_input) to fail the map run as AWS does.
+    # When moto evaluates the threshold itself, this fails and the patch can go.
+    component = moto_patches.DistributedIterationComponent
+    assert list(inspect.signature(moto_patches._original_map_run).parameters) == ["self", "env", "eval_input"]
+    assert "tolerated_failure" not in inspect.getsource(component._map_run) + inspect.getsource(component._eval_body)
+
+
 def test_step_functions_calls_lambda_on_moto_port():
     # Local mode sets MOTO_PORT so the engine's lambda:invoke reaches the local server.
     assert "moto_server_port()" in inspect.getsource(boto_client.boto_client_for)

@@ -1,0 +1,123 @@
+"""The A/B test of a challenger against the champion, judged on ground truth sent to /feedback.
+
+A fixed-horizon design. The sample size per arm is fixed when the test starts, before any
+feedback is seen, from the champion's metric at training time, the smallest effect worth
+detecting, alpha and power. Until both arms reach it the verdict is "collecting", however far
+apart the arms look: stopping the first time a difference looks significant (peeking) multiplies
+the false-positive rate. The first check after both arms are full runs one two-sided test and
+decides; that stopping rule depends on counts only, never on outcomes, so it adds no bias.
+
+Per prediction the outcome is 1 or 0 for a right or wrong label (metric: accuracy, higher is
+better) or the absolute error of a value (metric: mean absolute error, lower is better).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+# Below this many outcomes per arm the normal approximations behind the test are not trusted.
+MIN_PER_ARM = 30
+NORMAL = NormalDist()
+
+
+@dataclass
+class Arm:
+    """Running sums of per-prediction outcomes: enough for a mean, a variance and an interval."""
+
+    n: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+
+    def add(self, outcome: float) -> None:
+        self.n += 1
+        self.total += outcome
+        self.squares += outcome * outcome
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    @property
+    def variance(self) -> float:
+        if self.n < 2:
+            return math.nan
+        return max(self.squares - self.n * self.mean**2, 0.0) / (self.n - 1)
+
+
+def outcome_of(predicted: dict[str, Any], actual: Any, classification: bool) -> float:
+    if classification:
+        return 1.0 if str(predicted.get("label")) == str(actual) else 0.0
+    return abs(float(predicted["value"]) - float(actual))
+
+
+def required_per_arm(baseline: float, effect: float, alpha: float, power: float, classification: bool) -> int:
+    """Outcomes each arm needs to detect `effect` with this power at this alpha (two-sided).
+
+    classification: baseline is the champion's accuracy, the two-proportion formula applies.
+    regression: baseline is the champion's RMSE, which bounds the spread of absolute errors
+    (Var|e| = RMSE^2 - MAE^2), so the size errs on the safe side.
+    """
+    z_alpha, z_power = NORMAL.inv_cdf(1 - alpha / 2), NORMAL.inv_cdf(power)
+    if classification:
+        p1 = min(max(baseline, 0.0), 1.0)
+        p2 = p1 + effect if p1 + effect <= 1 else p1 - effect
+        mean = (p1 + p2) / 2
+        spread = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+        n = spread**2 / effect**2
+    else:
+        n = 2 * (z_alpha + z_power) ** 2 * baseline**2 / effect**2
+    return max(MIN_PER_ARM, math.ceil(n))
+
+
+def interval(arm: Arm, alpha: float, classification: bool) -> list[float]:
+    """Wilson score interval for an accuracy; the normal interval for a mean error."""
+    if arm.n == 0:
+        return []
+    z = NORMAL.inv_cdf(1 - alpha / 2)
+    if classification:
+        p, n = arm.mean, arm.n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return [centre - half, centre + half]
+    if arm.n < 2:
+        return []
+    half = z * math.sqrt(arm.variance / arm.n)
+    return [arm.mean - half, arm.mean + half]
+
+
+def compare(champion: Arm, challenger: Arm, alpha: float, classification: bool) -> dict[str, Any]:
+    """Challenger minus champion: the difference, its interval, and the two-sided p-value.
+
+    Accuracy: a pooled two-proportion z-test (the interval uses unpooled variances). Mean error:
+    Welch's test, read from the normal distribution (both arms hold at least MIN_PER_ARM).
+    """
+    difference = challenger.mean - champion.mean
+    z_alpha = NORMAL.inv_cdf(1 - alpha / 2)
+    if classification:
+        pooled = (champion.total + challenger.total) / (champion.n + challenger.n)
+        test_se = math.sqrt(pooled * (1 - pooled) * (1 / champion.n + 1 / challenger.n))
+        se = math.sqrt(champion.mean * (1 - champion.mean) / champion.n + challenger.mean * (1 - challenger.mean) / challenger.n)
+    else:
+        se = test_se = math.sqrt(champion.variance / champion.n + challenger.variance / challenger.n)
+    if test_se == 0:
+        p_value = 1.0 if difference == 0 else 0.0
+    else:
+        p_value = 2 * (1 - NORMAL.cdf(abs(difference) / test_se))
+    return {"difference": difference, "interval": [difference - z_alpha * se, difference + z_alpha * se], "p_value": p_value}
+
+
+def verdict(champion: Arm, challenger: Arm, required: int, alpha: float, classification: bool) -> tuple[str, str, dict[str, Any]]:
+    """(decision, why, comparison): decision is collecting, promote, rollback or keep_champion."""
+    if min(champion.n, challenger.n) < required:
+        why = f"{champion.n} and {challenger.n} of {required} outcomes per arm; no decision before both are full"
+        return "collecting", why, {}
+    comparison = compare(champion, challenger, alpha, classification)
+    metric = "accuracy" if classification else "mean absolute error"
+    better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
+    stated = f"challenger {metric} {challenger.mean:.4g} vs champion {champion.mean:.4g}, p = {comparison['p_value']:.3g}"
+    if comparison["p_value"] >= alpha:
+        return "keep_champion", f"no significant difference ({stated}); the champion stays", comparison
+    return ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)

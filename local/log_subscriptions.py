@@ -1,0 +1,96 @@
+"""CloudWatch Logs subscription filters to Firehose, as local mode runs them.
+
+In AWS a function's log lines reach CloudWatch Logs, a subscription filter picks the matching
+ones and hands them to Firehose in gzipped batches, and the stream's processors (decompression,
+message extraction, a newline delimiter) write each message as one line. Local mode does the same
+in one step: after each invoke the matching lines are queued, and a background thread puts them
+to the stream (moto writes each batch as one S3 object). The filter patterns supported are JSON
+equality tests, `{ $.field = value }`; anything else stops the deploy with its text.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from local.lambda_runtime import InvokeResult
+
+JSON_EQUALS = re.compile(r'^\{\s*\$\.([A-Za-z0-9_]+)\s*=\s*("?)([^"\s}]*)\2\s*\}$')
+FIREHOSE_BATCH = 500  # PutRecordBatch takes up to 500 records
+
+
+class UnsupportedFilterPattern(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Subscription:
+    log_group: str
+    field: str
+    value: str
+    quoted: bool
+    stream: str
+
+    @classmethod
+    def parse(cls, log_group: str, pattern: str, destination_arn: str) -> Subscription:
+        match = JSON_EQUALS.match(pattern.strip())
+        if not match or ":firehose:" not in destination_arn:
+            raise UnsupportedFilterPattern(f"local mode runs JSON equality filters to Firehose only, not {pattern!r} -> {destination_arn}")
+        field, quote, value = match.groups()
+        return cls(log_group, field, value, bool(quote), destination_arn.rsplit("/", 1)[-1])
+
+    def matches(self, line: str) -> bool:
+        if f'"{self.field}"' not in line:  # cheap test before parsing
+            return False
+        try:
+            document = json.loads(line)
+        except ValueError:
+            return False
+        if not isinstance(document, dict) or self.field not in document:
+            return False
+        actual = document[self.field]
+        if self.quoted or isinstance(actual, str):
+            return str(actual) == self.value
+        try:
+            return float(actual) == float(self.value)
+        except (TypeError, ValueError):
+            return False
+
+
+class LogSubscriptions:
+    def __init__(self, clients: Callable[[str], Any], subscriptions: list[Subscription], log_groups: dict[str, str]) -> None:
+        self._client = clients
+        self._by_function: dict[str, list[Subscription]] = {}
+        for function, group in log_groups.items():
+            found = [s for s in subscriptions if s.log_group == group]
+            if found:
+                self._by_function[function] = found
+        self._pending: queue.Queue[tuple[str, list[str]]] = queue.Queue()
+        threading.Thread(target=self._deliver_forever, daemon=True, name="local-log-subscriptions").start()
+
+    def on_invoke(self, result: InvokeResult) -> None:
+        """Called by the Lambda runtime after every invoke."""
+        for subscription in self._by_function.get(result.function, []):
+            lines = [line for line in result.logs if subscription.matches(line)]
+            if lines:
+                self._pending.put((subscription.stream, lines))
+
+    def flush(self) -> None:
+        self._pending.join()
+
+    def _deliver_forever(self) -> None:
+        while True:
+            stream, lines = self._pending.get()
+            try:
+                for start in range(0, len(lines), FIREHOSE_BATCH):
+                    records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
+                    self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
+            except Exception as error:  # noqa: BLE001 - one failed delivery must not stop the thread
+                print(f"local log subscriptions: {error!r}", flush=True)
+            finally:
+                self._pending.task_done()

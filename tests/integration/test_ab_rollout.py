@@ -1,0 +1,114 @@
+"""The A/B rollout steps against moto: feedback joined from the capture bucket decides the test."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from mlops import captured, rollout
+from mlops.capture import feedback_record
+from mlops.spec import ModelSpec
+from mlops.traffic import TrafficStore
+from tests.unit.specs import CHURN_SPEC
+
+CAPTURE = "capture-bucket"
+MODEL = "churn"
+AB = {"strategy": "ab", "ab": {"minimum_detectable_effect": 0.25, "check_seconds": 60}}
+
+
+class FakeCloudWatch:
+    def put_metric_alarm(self, **alarm):
+        pass
+
+
+@pytest.fixture
+def setup(aws, registry, model_tables):
+    boto3.client("s3").create_bucket(Bucket=CAPTURE)
+    for run, accuracy in (("r1", 0.6), ("r2", 0.9)):
+        registry.register(MODEL, run, {"artifact": {"key": f"{run}.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": accuracy}})
+    spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": AB})
+    traffic = TrafficStore(*model_tables)
+    state = rollout.plan({"model": MODEL, "version": 2}, spec, registry, FakeCloudWatch(), "ns")
+    state = rollout.shift(state, traffic, by="test")
+    return spec, traffic, state
+
+
+def capture(records: list[dict]) -> None:
+    """One object per batch, under the UTC hour prefix Firehose would use."""
+    key = f"{captured.hour_prefixes(datetime.now(UTC), datetime.now(UTC))[0]}stream-{uuid.uuid4().hex}"
+    boto3.client("s3").put_object(Bucket=CAPTURE, Key=key, Body="".join(json.dumps(r) + "\n" for r in records).encode())
+
+
+def served(version: int, labels: list[str], model: str = MODEL, at: str | None = None) -> dict:
+    return {
+        "kind": "prediction",
+        "prediction_id": str(uuid.uuid4()),
+        "model": model,
+        "version": version,
+        "variant": "champion" if version == 1 else "challenger",
+        "at": at or datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "outputs": [{"label": label, "probabilities": {}} for label in labels],
+    }
+
+
+def labelled(version: int, right: int, wrong: int) -> None:
+    predictions = [served(version, ["yes"]) for _ in range(right + wrong)]
+    truths = [feedback_record(MODEL, p["prediction_id"], "yes" if i < right else "no") for i, p in enumerate(predictions)]
+    capture(predictions + truths)
+
+
+def judge(setup) -> dict:
+    spec, traffic, state = setup
+    return rollout.judge(state, spec, boto3.client("s3"), CAPTURE, traffic)
+
+
+def test_the_plan_fixes_the_sample_size_from_the_champions_accuracy(setup):
+    _, traffic, state = setup
+    planned = state["experiment"]
+    assert planned["champion_version"] == 1 and planned["baseline"] == 0.6 and planned["required_per_arm"] == 49
+    assert traffic.policy(MODEL)["challenger_percent"] == 50
+    assert traffic.experiment(MODEL)["status"] == "collecting"
+
+
+def test_only_feedback_for_the_tests_versions_since_it_started_counts(setup):
+    old = served(2, ["yes"], at="2020-01-01T00:00:00.000+00:00")
+    other_model, other_version, batch = served(2, ["yes"], model="other"), served(3, ["yes"]), served(1, ["no", "yes"])
+    capture([old, other_model, other_version, batch])
+    capture([feedback_record(MODEL, p["prediction_id"], "yes") for p in (old, other_version)])
+    capture([feedback_record("other", other_model["prediction_id"], "yes"), feedback_record(MODEL, batch["prediction_id"], "yes", 1)])
+    joined = list(
+        captured.outcomes(boto3.client("s3"), CAPTURE, MODEL, datetime.fromisoformat(setup[2]["experiment"]["started_at"]), {1, 2})
+    )
+    assert [(o.version, o.predicted["label"], o.actual) for o in joined] == [(1, "yes", "yes")]
+
+
+def test_a_better_challenger_is_promoted_once_both_arms_are_full(setup, registry, model_tables):
+    labelled(1, right=24, wrong=16)
+    labelled(2, right=40, wrong=0)
+    early = judge(setup)
+    assert early["decision"] == "collecting" and "40 and 40 of 49" in early["reason"]
+    labelled(1, right=16, wrong=14)
+    labelled(2, right=28, wrong=2)
+    state = judge(setup)
+    assert state["decision"] == "promote"
+    experiment = setup[1].experiment(MODEL)
+    assert experiment["arms"]["champion"]["n"] == 70 and experiment["arms"]["challenger"]["n"] == 70
+    assert experiment["p_value"] < 0.05 and experiment["interval"][0] > 0
+    finished = rollout.finish(state, registry, setup[1], by="test")
+    assert finished["outcome"] == "promoted" and registry.aliases(MODEL) == {"champion": 2}
+    assert setup[1].policy(MODEL)["challenger_percent"] == 0
+    actions = [r["action"] for r in registry._audit.records(MODEL)]
+    assert "traffic.ab_decision" in actions and "traffic.promote" in actions
+
+
+def test_without_a_significant_difference_the_champion_stays(setup, registry):
+    labelled(1, right=40, wrong=20)
+    labelled(2, right=41, wrong=19)
+    state = judge(setup)
+    assert state["decision"] == "keep_champion"
+    finished = rollout.finish(state, registry, setup[1], by="test")
+    assert finished["outcome"] == "kept_champion" and registry.aliases(MODEL) == {"champion": 1}
+    assert registry.version(MODEL, 2)["status"] == "archived"
+    assert "A/B test: no significant difference" in registry.version(MODEL, 2)["rollback_reason"]

@@ -1,0 +1,111 @@
+"""The A/B test's statistics: planned sample sizes, intervals, and error rates by simulation."""
+
+import random
+
+import numpy as np
+import pytest
+
+from mlops import abtest
+from mlops.abtest import Arm
+
+
+def bernoulli_arm(successes: int, n: int) -> Arm:
+    return Arm(n=n, total=float(successes), squares=float(successes))
+
+
+def test_sample_size_matches_the_two_proportion_formula():
+    # 50% vs 60% at alpha 0.05 and power 0.8: the textbook answer is 388 per arm.
+    assert abtest.required_per_arm(0.5, 0.1, 0.05, 0.8, classification=True) == 388
+    # A smaller effect needs quadratically more.
+    assert abtest.required_per_arm(0.5, 0.05, 0.05, 0.8, classification=True) > 4 * 388 * 0.95
+
+
+def test_sample_size_near_perfect_accuracy_looks_downwards_and_never_goes_below_the_floor():
+    near_perfect = abtest.required_per_arm(0.99, 0.05, 0.05, 0.8, classification=True)
+    assert near_perfect >= abtest.MIN_PER_ARM
+    assert abtest.required_per_arm(0.6, 0.5, 0.05, 0.8, classification=True) == abtest.MIN_PER_ARM
+
+
+def test_regression_sample_size_grows_with_the_champions_rmse():
+    small = abtest.required_per_arm(1.0, 0.2, 0.05, 0.8, classification=False)
+    assert small == pytest.approx(2 * (1.959964 + 0.841621) ** 2 / 0.04, abs=1)
+    assert abtest.required_per_arm(2.0, 0.2, 0.05, 0.8, classification=False) == pytest.approx(4 * small, abs=4)
+
+
+def test_wilson_interval_of_eight_out_of_ten():
+    low, high = abtest.interval(bernoulli_arm(8, 10), 0.05, classification=True)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_running_sums_give_the_sample_mean_and_variance():
+    values = [random.Random(3).gauss(2, 0.5) for _ in range(200)]
+    arm = Arm()
+    for value in values:
+        arm.add(value)
+    assert arm.mean == pytest.approx(np.mean(values)) and arm.variance == pytest.approx(np.var(values, ddof=1))
+
+
+def test_no_decision_before_both_arms_are_full_however_large_the_gap():
+    decision, why, _ = abtest.verdict(bernoulli_arm(10, 100), bernoulli_arm(99, 99), 100, 0.05, classification=True)
+    assert decision == "collecting" and "99 of 100" in why
+
+
+def test_a_clear_win_promotes_a_clear_loss_rolls_back_a_tie_keeps_the_champion():
+    champion = bernoulli_arm(600, 1000)
+    assert abtest.verdict(champion, bernoulli_arm(700, 1000), 400, 0.05, True)[0] == "promote"
+    assert abtest.verdict(champion, bernoulli_arm(500, 1000), 400, 0.05, True)[0] == "rollback"
+    decision, why, comparison = abtest.verdict(champion, bernoulli_arm(610, 1000), 400, 0.05, True)
+    assert decision == "keep_champion" and comparison["p_value"] > 0.05
+    low, high = comparison["interval"]
+    assert low < 0.01 < high
+
+
+def test_for_regression_lower_error_wins():
+    rng = np.random.default_rng(5)
+    champion, challenger = Arm(), Arm()
+    for value in np.abs(rng.normal(0, 1.0, 500)):
+        champion.add(float(value))
+    for value in np.abs(rng.normal(0, 0.6, 500)):
+        challenger.add(float(value))
+    decision, _, comparison = abtest.verdict(champion, challenger, 100, 0.05, classification=False)
+    assert decision == "promote" and comparison["difference"] < 0
+
+
+def simulated_decisions(p_champion: float, p_challenger: float, required: int, trials: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    champions, challengers = rng.binomial(required, p_champion, trials), rng.binomial(required, p_challenger, trials)
+    return [
+        abtest.verdict(bernoulli_arm(int(a), required), bernoulli_arm(int(b), required), required, 0.05, True)[0]
+        for a, b in zip(champions, challengers, strict=True)
+    ]
+
+
+def test_with_no_true_difference_the_false_decision_rate_is_alpha():
+    required = abtest.required_per_arm(0.7, 0.05, 0.05, 0.8, classification=True)
+    decisions = simulated_decisions(0.7, 0.7, required, trials=4000, seed=11)
+    false_rate = sum(d != "keep_champion" for d in decisions) / len(decisions)
+    # 4000 trials: the rate's standard error is 0.0034, so this band is about +-3 of them.
+    assert 0.04 <= false_rate <= 0.06
+
+
+def test_with_the_minimum_effect_the_test_has_its_planned_power():
+    required = abtest.required_per_arm(0.7, 0.05, 0.05, 0.8, classification=True)
+    decisions = simulated_decisions(0.7, 0.75, required, trials=4000, seed=12)
+    power = sum(d == "promote" for d in decisions) / len(decisions)
+    assert 0.77 <= power <= 0.83
+
+
+def test_checking_every_hour_does_not_inflate_false_decisions_the_way_peeking_does():
+    """A/A tests checked every 100 outcomes per arm: stopping at the first p < alpha (peeking)
+    decides wrongly far more often than alpha; the verdict, asked just as often, does not."""
+    required, looks, trials = 1000, range(100, 1001, 100), 1000
+    rng = np.random.default_rng(13)
+    peeking_wrong = verdict_wrong = 0
+    for _ in range(trials):
+        a, b = rng.random(required) < 0.7, rng.random(required) < 0.7
+        arms = [(bernoulli_arm(int(a[:n].sum()), n), bernoulli_arm(int(b[:n].sum()), n)) for n in looks]
+        peeking_wrong += any(abtest.compare(x, y, 0.05, True)["p_value"] < 0.05 for x, y in arms)
+        decisions = [abtest.verdict(x, y, required, 0.05, True)[0] for x, y in arms]
+        verdict_wrong += next(d for d in decisions if d != "collecting") != "keep_champion"
+    assert peeking_wrong / trials > 0.12
+    assert verdict_wrong / trials < 0.07
