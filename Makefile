@@ -61,6 +61,7 @@ bench: dev
 	$(PY) bench/ingest.py
 	$(PY) bench/training.py
 	$(PY) bench/serving.py
+	$(PY) bench/http_serving.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 deploy: synth

@@ -148,6 +148,8 @@ def test_api_methods_require_iam_and_the_stage_is_throttled_and_logged(template)
         "ModelsTableName",
         "AuditTableName",
         "PlatformDashboardName",
+        "RolloutArn",
+        "BatchInferenceArn",
     ],
 )
 def test_stack_outputs_name_what_a_user_needs(template, output):
@@ -165,3 +167,28 @@ def test_every_rollout_step_retries_and_a_failing_step_ends_in_finish_which_roll
         if name != "Finish":
             assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}], name
     assert ROLLOUT["States"]["Bake"] == {**ROLLOUT["States"]["Bake"], "Type": "Wait", "SecondsPath": "$.bake_seconds"}
+
+
+def test_capture_lines_of_the_api_log_reach_firehose_which_unpacks_them(template):
+    (subscription,) = resources(template, "AWS::Logs::SubscriptionFilter").values()
+    assert subscription["Properties"]["FilterPattern"] == f"{{ $.capture_schema = {settings.CAPTURE_SCHEMA} }}"
+    (stream,) = resources(template, "AWS::KinesisFirehose::DeliveryStream").values()
+    assert subscription["Properties"]["DestinationArn"] == {
+        "Fn::GetAtt": [next(iter(resources(template, "AWS::KinesisFirehose::DeliveryStream"))), "Arn"]
+    }
+    destination = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+    processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
+    assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
+    assert destination["Prefix"] == settings.CAPTURE_PREFIX
+
+
+BATCH = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/batch_inference.asl.json").read_text())
+
+
+def test_batch_inference_is_a_distributed_map_over_the_prefix_with_retried_tasks():
+    score_files = BATCH["States"]["ScoreFiles"]
+    assert score_files["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert score_files["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert "ToleratedFailurePercentage" not in score_files  # the default, 0: a file that fails, fails the job
+    for task in (BATCH["States"]["Resolve"], score_files["ItemProcessor"]["States"]["Score"]):
+        assert task["Retry"][0]["ErrorEquals"][-1] == "TransientError"
