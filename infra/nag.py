@@ -8,12 +8,12 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
-def arn_in_finding(stack: Stack, service: str, resource: str) -> str:
+def arn_in_finding(stack: Stack, service: str, resource: str, regional: bool = True) -> str:
     """An ARN as cdk-nag prints it: pseudo parameters stay <AWS::...> unless synth resolved them
     (the CDK CLI sets CDK_DEFAULT_REGION/ACCOUNT, a bare `python app.py` does not)."""
 
     def shown(value: str, pseudo: str) -> str:
         return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
 
-    region, account = shown(stack.region, "Region"), shown(stack.account, "AccountId")
+    region, account = shown(stack.region, "Region") if regional else "", shown(stack.account, "AccountId")
     return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.constructs.batch_construct import BatchInferenceConstruct
 from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.model_checks_construct import ModelChecksConstruct
 from infra.constructs.monitoring_construct import MonitoringConstruct, NotificationsConstruct
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.rollout_construct import RolloutConstruct
@@ -26,9 +27,17 @@ class PlatformStack(Stack):
         rollout = RolloutConstruct(self, "Rollout", storage, functions)
         pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic, rollout.state_machine)
         batch = BatchInferenceConstruct(self, "Batch", storage, functions)
-        serving = ServingConstruct(self, "Serving", storage, functions, pipeline.state_machine, batch.state_machine)
+        serving = ServingConstruct(self, "Serving", storage, functions, pipeline, batch.state_machine)
+        checks = ModelChecksConstruct(self, "ModelChecks", storage, functions, notifications.topic, pipeline)
         monitoring = MonitoringConstruct(
-            self, "Monitoring", storage, functions, notifications.topic, pipeline.state_machine, serving.api_function
+            self,
+            "Monitoring",
+            storage,
+            functions,
+            notifications.topic,
+            {"Pipeline": pipeline.state_machine, "Rollout": rollout.state_machine, "BatchInference": batch.state_machine},
+            serving.api,
+            [serving.api_function, pipeline.start_run, checks.check_function, checks.retrain_function],
         )
         acknowledge_generated_grants(self)
         self._outputs(

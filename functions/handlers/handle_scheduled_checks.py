@@ -1,16 +1,23 @@
-"""Runs on the monitoring schedule: publishes which models serve a champion."""
+"""Runs on the platform schedule: publishes which models serve, and asks for the checks that are due."""
+
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from mlops.aws import table
+from mlops import model_checks
+from mlops.aws import client, table
 from mlops.monitoring import models_with_champion
 from mlops.observability import logger, metrics, pipeline_step
 from mlops.settings import get_settings
+from mlops.stores import spec_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
-    champions = models_with_champion(table(get_settings().models_table))
+    models = table(get_settings().models_table)
+    champions = models_with_champion(models)
     metrics.add_metric(name="ModelsServing", unit=MetricUnit.Count, value=len(champions))
-    logger.info("scheduled checks", extra={"champions": champions})
-    return {"models_serving": champions}
+    due = model_checks.due_models(models, spec_store(), datetime.now(UTC))
+    model_checks.announce(client("events"), model_checks.CHECK_DUE, [{"model": model} for model in due])
+    logger.info("scheduled checks", extra={"champions": champions, "checks_due": due})
+    return {"models_serving": champions, "checks_due": due}

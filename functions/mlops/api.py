@@ -17,7 +17,7 @@ from mlops.errors import Conflict, NotFound
 from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
 from mlops.settings import get_settings
 from mlops.spec import ModelSpec
-from mlops.stores import audit_log, capture, dataset_store, predictor, registry, run_store, spec_store, traffic_store
+from mlops.stores import audit_log, capture, dataset_store, model_checker, predictor, registry, run_store, spec_store, traffic_store
 from mlops.telemetry import record_prediction_metrics
 from mlops.traffic import TrafficPolicy
 
@@ -400,6 +400,31 @@ def rollback(model: ModelName, request: Annotated[RollbackRequest, Body()]) -> T
     aliases = registry().rollback(model, by=_caller(), reason=request.reason)
     traffic_store().reset_share(model, by=_caller())
     return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+class MonitoringReport(BaseModel):
+    model: str
+    version: int = Field(description="the champion that was checked")
+    check_id: str
+    checked_at: str
+    window_start: str = Field(description="captured traffic from here on was compared with the training baseline")
+    drift: dict[str, Any] = Field(description="verdict, drifted_features, per feature: test, adjusted p, effect size, histograms")
+    performance: dict[str, Any] = Field(description="per serving version: labelled predictions, live metrics, decay, verdict")
+    report_key: str = Field(description="this report in the artifacts bucket")
+    html_key: str = Field(description="the same as a page with a chart per feature")
+
+
+@app.get(
+    "/models/<model>/drift",
+    summary="The latest drift and performance check",
+    responses={200: {"description": "The report"}, **NOT_FOUND},
+)
+def get_drift(model: ModelName) -> MonitoringReport:
+    spec_store().current(model)
+    report = model_checker().latest(model)
+    if report is None:
+        raise NotFound(f"model {model!r} has not been checked yet")
+    return MonitoringReport.model_validate(report)
 
 
 @app.get("/models/<model>/datasets", summary="A model's dataset versions, newest first")

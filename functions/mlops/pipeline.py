@@ -50,9 +50,12 @@ def start_upload_run(event: dict[str, Any], sfn: Any, pipeline_arn: str) -> dict
     return _start(sfn, pipeline_arn, upload_run_name(model, detail), {"model": model, "trigger": "upload", "source": source})
 
 
-def start_requested_run(model: str, sfn: Any, pipeline_arn: str, run_id: str, requested_by: str) -> dict[str, Any]:
-    """POST /models/{model}/runs: train again on the latest dataset version."""
-    return _start(sfn, pipeline_arn, run_id, {"model": model, "trigger": "api", "requested_by": requested_by})
+def start_requested_run(
+    model: str, sfn: Any, pipeline_arn: str, run_id: str, requested_by: str, trigger: str = "api", **details: Any
+) -> dict[str, Any]:
+    """Train again on the latest dataset version: POST /models/{model}/runs (trigger "api"), or a
+    model check's finding (trigger "drift" or "performance", with the check's details)."""
+    return _start(sfn, pipeline_arn, run_id, {"model": model, "trigger": trigger, "requested_by": requested_by, **details})
 
 
 def _start(sfn: Any, pipeline_arn: str, name: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 One streaming pass over a normalized dataset version. Each stratum (a class, or the whole table for
 regression) is assigned by a seeded permutation of its row positions, so the same version and seed
 always give the same split and every class keeps its share. The baseline describes the training
-split: per numeric feature, decile bin edges and the counts in each bin (from a seeded reservoir of
-at most RESERVOIR_SIZE values, exact below that); per categorical feature and the target,
-frequencies.
+split: per numeric feature, decile and percentile bin edges and the counts in each bin (from a
+seeded reservoir of at most RESERVOIR_SIZE values, exact below that); per categorical feature and
+the target, frequencies. The drift check compares captured traffic with it (mlops.drift).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ SPLITS = ("train", "validation", "test")
 FRACTIONS = (0.7, 0.15, 0.15)
 RESERVOIR_SIZE = 100_000
 BIN_QUANTILES = np.linspace(0.1, 0.9, 9)
+FINE_QUANTILES = np.linspace(0.01, 0.99, 99)
 MAX_TRACKED_CATEGORIES = 1000
 
 
@@ -82,21 +83,31 @@ class BaselineBuilder:
     def build(self) -> dict[str, Any]:
         features: dict[str, Any] = {}
         for i in self._numeric:
-            values = np.asarray(self._reservoirs[i], dtype=np.float64)
-            edges = np.unique(np.quantile(values, BIN_QUANTILES)) if len(values) else np.array([])
-            counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-            features[self._spec.features[i].name] = {
-                "type": "numeric",
-                "bin_edges": edges.tolist(),
-                "bin_counts": counts.tolist(),
-                "sample_size": int(len(values)),
-                "count": self._seen[i],
-                "nulls": self._nulls[i],
-            }
+            profile = numeric_profile(np.asarray(self._reservoirs[i], dtype=np.float64))
+            features[self._spec.features[i].name] = {**profile, "count": self._seen[i], "nulls": self._nulls[i]}
         for i in self._categorical:
             features[self._spec.features[i].name] = {"type": "categorical", "frequencies": dict(self._frequencies[i])}
         target = {"frequencies": dict(self._target)} if self._spec.is_classification else {}
         return {"rows": self.rows, "features": features, "target": target}
+
+
+def numeric_profile(values: np.ndarray) -> dict[str, Any]:
+    """Decile bins (for PSI) and percentile bins (for the KS test) of a sample, with their counts."""
+
+    def binned(quantiles: np.ndarray) -> tuple[list[float], list[int]]:
+        edges = np.unique(np.quantile(values, quantiles)) if len(values) else np.array([])
+        return edges.tolist(), np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1).tolist()
+
+    bin_edges, bin_counts = binned(BIN_QUANTILES)
+    fine_edges, fine_counts = binned(FINE_QUANTILES)
+    return {
+        "type": "numeric",
+        "bin_edges": bin_edges,
+        "bin_counts": bin_counts,
+        "fine_edges": fine_edges,
+        "fine_counts": fine_counts,
+        "sample_size": int(len(values)),
+    }
 
 
 def split_rows(spec: ModelSpec, report: dict[str, Any], rows: Any, outputs: dict[str, IO[str]]) -> tuple[dict[str, int], dict[str, Any]]:

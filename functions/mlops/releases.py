@@ -16,6 +16,8 @@ def version_record(state: dict[str, Any]) -> dict[str, Any]:
         "inputs": artifact["inputs"],
         "feature_schema": [{"name": f["name"], "type": f["type"]} for f in state["spec"]["features"]],
         "metrics": state["metrics"],
+        "baseline_key": state.get("baseline_key"),
+        "prediction_baseline": state.get("prediction_baseline"),
         "dataset_version": state["dataset"]["version"],
         "spec_version": state["spec_version"],
     }

@@ -102,6 +102,37 @@ class Rollout(_Strict):
     ab: ABTest = ABTest()
 
 
+class DriftRules(_Strict):
+    min_samples: int = Field(default=500, ge=30, description="fewer captured rows than this: 'not enough data', no verdict")
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="family-wise significance level over all features' tests")
+    correction: Literal["bonferroni", "holm"] = Field(default="holm", description="multiple-testing correction across features")
+    psi_threshold: float = Field(default=0.2, gt=0, description="numeric features: smallest PSI that counts as drift")
+    js_threshold: float = Field(default=0.1, gt=0, le=1, description="categorical features: smallest Jensen-Shannon distance")
+    min_drifted_features: int = Field(default=1, ge=1, description="this many drifted features make the model's verdict drift")
+
+
+class PerformanceRules(_Strict):
+    min_samples: int = Field(default=200, ge=10, description="fewer labelled predictions than this: no verdict")
+    window_hours: int = Field(default=24, ge=1, le=24 * 30, description="feedback from this far back is judged")
+    max_decay: float = Field(default=0.05, ge=0, description="largest acceptable drop of the primary metric from training")
+
+
+class Retraining(_Strict):
+    on: list[Literal["drift", "performance"]] = Field(default=["drift", "performance"], description="what starts a retraining run")
+    data: Literal["latest", "latest_plus_feedback"] = Field(
+        default="latest", description="train on the newest dataset version, or on it plus the labelled captured traffic"
+    )
+    cooldown_minutes: int = Field(default=360, ge=0, description="no automatic run sooner than this after the last one")
+    max_per_day: int = Field(default=2, ge=0, description="automatic runs per model per UTC day; 0 turns them off")
+
+
+class Monitoring(_Strict):
+    check_every_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60, description="how often drift and performance are checked")
+    drift: DriftRules = DriftRules()
+    performance: PerformanceRules = PerformanceRules()
+    retraining: Retraining = Retraining()
+
+
 class Serving(_Strict):
     capture_sample_rate: float = Field(default=1.0, ge=0, le=1, description="share of predictions captured with inputs and outputs")
 
@@ -115,6 +146,7 @@ class ModelSpec(_Strict):
     gates: QualityGates = QualityGates()
     rollout: Rollout = Rollout()
     serving: Serving = Serving()
+    monitoring: Monitoring = Monitoring()
 
     @model_validator(mode="after")
     def _columns_are_distinct(self) -> ModelSpec:

@@ -6,6 +6,7 @@ from mlops.audit import AuditLog
 from mlops.aws import client, table
 from mlops.capture import Capture
 from mlops.dataset_versions import DatasetStore
+from mlops.model_checks import ModelChecker
 from mlops.registry import Registry
 from mlops.runs import RunStore
 from mlops.serving import Predictor, SessionCache
@@ -55,3 +56,9 @@ def predictor() -> Predictor:
 
 def capture() -> Capture:
     return Capture()
+
+
+def model_checker() -> ModelChecker:
+    settings = get_settings()
+    buckets = {"data": settings.data_bucket, "capture": settings.capture_bucket, "artifacts": settings.artifacts_bucket}
+    return ModelChecker(client("s3"), registry(), table(settings.models_table), buckets)

@@ -18,6 +18,7 @@ import numpy as np
 from mlops import gate
 from mlops.errors import GateFailed
 from mlops.model_inputs import CATEGORICAL_INPUT, NUMERIC_INPUT, as_matrix, feature_groups, load_split
+from mlops.preparation import numeric_profile
 from mlops.runs import STATUS_SUCCEEDED, RunStore, now_iso
 from mlops.settings import MODELS_PREFIX
 from mlops.spec import ModelSpec
@@ -217,7 +218,9 @@ def parity_of(spec: ModelSpec, model: Any, matrix: np.ndarray, outputs: list[np.
     return {"max_abs_diff": float(np.abs(outputs[1] - expected).max()), "labels_equal": bool(same.all()), "ties": int((~decided).sum())}
 
 
-def score_onnx(spec: ModelSpec, onnx_bytes: bytes, inputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
+def score_onnx(spec: ModelSpec, onnx_bytes: bytes, inputs: dict[str, np.ndarray], y: np.ndarray) -> tuple[dict[str, float], dict[str, Any]]:
+    """The model's metrics on these rows, and the distribution of its predictions (the drift
+    check's reference for prediction drift: labels' frequencies, or the values' bins)."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
@@ -225,8 +228,12 @@ def score_onnx(spec: ModelSpec, onnx_bytes: bytes, inputs: dict[str, np.ndarray]
     outputs = session.run(None, {name: value for name, value in inputs.items() if name in wanted})
     labels = outputs[0].ravel()
     if spec.is_classification:
-        return metrics_for(spec, y, labels.astype(str), outputs[1])
-    return metrics_for(spec, y, labels.astype(np.float64), None)
+        predicted = labels.astype(str)
+        names, counts = np.unique(predicted, return_counts=True)
+        profile = {"type": "categorical", "frequencies": {str(n): int(c) for n, c in zip(names, counts, strict=True)}}
+        return metrics_for(spec, y, predicted, outputs[1]), profile
+    values = labels.astype(np.float64)
+    return metrics_for(spec, y, values, None), numeric_profile(values)
 
 
 def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str, Any] | None) -> dict[str, Any]:
@@ -234,12 +241,12 @@ def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str,
     spec = ModelSpec.model_validate(state["spec"])
     artifact = state["artifact"]
     inputs, y = load_split(s3, state["dataset"]["bucket"], state["splits"]["test"]["key"], spec)
-    candidate = score_onnx(spec, _read(s3, artifact["bucket"], artifact["key"]), inputs, y)
+    candidate, predictions = score_onnx(spec, _read(s3, artifact["bucket"], artifact["key"]), inputs, y)
     champion_metrics, champion_note = None, None
     if champion is not None:
         if champion.get("inputs") == artifact["inputs"] and champion.get("feature_schema") == _schema(spec):
             onnx = _read(s3, champion["artifact"]["bucket"], champion["artifact"]["key"])
-            champion_metrics = score_onnx(spec, onnx, inputs, y)
+            champion_metrics, _ = score_onnx(spec, onnx, inputs, y)
         else:
             champion_note = f"champion v{champion['version']} has other features; compared on absolute gates only"
     decision = {**gate.decide(spec, candidate, champion_metrics), "test_rows": len(y)}
@@ -252,7 +259,8 @@ def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str,
     _write_card(s3, state, spec, candidate)
     if not decision["passed"]:
         raise GateFailed("validation gate: " + "; ".join(decision["reasons"]))
-    return {**state, "metrics": candidate, "gate": {"passed": True, "metric": decision["metric"]}}
+    gate_passed = {"passed": True, "metric": decision["metric"]}
+    return {**state, "metrics": candidate, "gate": gate_passed, "prediction_baseline": predictions}
 
 
 def _schema(spec: ModelSpec) -> list[dict[str, Any]]:

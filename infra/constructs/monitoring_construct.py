@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -11,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -19,7 +21,9 @@ from infra.constructs.function_factory import METRICS_NAMESPACE, FunctionFactory
 from infra.constructs.storage_construct import StorageConstruct
 from mlops import settings as env
 
-SCHEDULED_CHECKS_RATE = Duration.hours(1)
+# Each model's own interval (spec monitoring.check_every_minutes) is honoured at this granularity.
+SCHEDULED_CHECKS_RATE = Duration.minutes(15)
+API_P99_LATENCY_MS = 1000
 
 
 class NotificationsConstruct(Construct):
@@ -39,6 +43,12 @@ class NotificationsConstruct(Construct):
 
 
 class MonitoringConstruct(Construct):
+    """The platform schedule, the platform's alarms (all notify the topic) and its dashboard.
+
+    Built last, so it can alarm on every function's throttles and every dead-letter queue in the
+    stack. Per-model alarms and dashboards are made at run time by the model checks and rollouts.
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -46,17 +56,24 @@ class MonitoringConstruct(Construct):
         storage: StorageConstruct,
         functions: FunctionFactory,
         topic: sns.ITopic,
-        pipeline: sfn.StateMachine,
-        api_function: lambda_.IFunction,
+        state_machines: dict[str, sfn.StateMachine],
+        api: apigw.RestApi,
+        entry_functions: list[lambda_.Function],
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
         self.scheduled_checks = functions.zip_function(
-            self, "ScheduledChecks", "handle_scheduled_checks", {env.ENV_MODELS_TABLE: storage.models_table.table_name}
+            self,
+            "ScheduledChecks",
+            "handle_scheduled_checks",
+            {env.ENV_MODELS_TABLE: storage.models_table.table_name, env.ENV_AUDIT_TABLE: storage.audit_table.table_name},
         )
         storage.models_table.grant_read_data(self.scheduled_checks)
+        # Each model whose checks are due gets a ModelCheckDue event (ModelChecksConstruct).
+        events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(self.scheduled_checks)
         self.schedule_rule = self._build_schedule()
-        self.pipeline_failures_alarm = self._alarm(
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._alarm(
             "PipelineRunsFailed",
             cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
@@ -67,23 +84,42 @@ class MonitoringConstruct(Construct):
             ),
             "A training run failed (see GET /runs/{run} for the reason)",
         )
-        self.pipeline_executions_alarm = self._alarm(
-            "PipelineExecutionsFailed",
-            pipeline.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-            "The training pipeline state machine had failed executions",
+        for name, machine in state_machines.items():
+            self._alarm(
+                f"{name}ExecutionsFailed", machine.metric_failed(period=Duration.minutes(5), statistic="Sum"), f"{name}: failed executions"
+            )
+        self._alarm("Api5xx", api.metric_server_error(period=Duration.minutes(5), statistic="Sum"), "The API answered 5xx")
+        self._alarm(
+            "ApiLatencyP99",
+            api.metric_latency(period=Duration.minutes(5), statistic="p99"),
+            f"The API's p99 latency is over {API_P99_LATENCY_MS} ms",
+            threshold=API_P99_LATENCY_MS,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
-        self.api_errors_alarm = self._alarm(
-            "ApiFunctionErrors",
-            api_function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-            "The API Lambda raised unhandled errors",
-        )
-        self.dashboard = self._build_dashboard(pipeline, api_function)
+        for function in [*entry_functions, self.scheduled_checks]:
+            self._alarm(
+                f"{function.node.id}Errors",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                f"{function.node.id} raised errors",
+            )
+        stack = Stack.of(self)
+        for function in [n for n in stack.node.find_all() if isinstance(n, lambda_.Function)]:
+            label = f"{function.node.scope.node.id}{function.node.id}"  # type: ignore[union-attr]
+            self._alarm(
+                f"{label}Throttles", function.metric_throttles(period=Duration.minutes(5), statistic="Sum"), f"{label} was throttled"
+            )
+        self.dead_letter_queues = [n for n in stack.node.find_all() if isinstance(n, sqs.Queue)]
+        for queue in self.dead_letter_queues:
+            label = f"{queue.node.scope.node.id}{queue.node.id}"  # type: ignore[union-attr]
+            depth = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum")
+            self._alarm(f"{label}Depth", depth, f"Undelivered events wait in {label}")
+        self.dashboard = self._build_dashboard(state_machines, api, entry_functions)
 
     def _build_schedule(self) -> events.Rule:
         rule = events.Rule(
             self,
             "ScheduledChecksRule",
-            description="Periodic platform checks (models serving; drift and performance checks join here)",
+            description="Platform checks: models serving, and each model's drift and performance checks when due",
             schedule=events.Schedule.rate(SCHEDULED_CHECKS_RATE),
         )
         rule.add_target(
@@ -95,36 +131,70 @@ class MonitoringConstruct(Construct):
         )
         return rule
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        threshold: float = 1,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self._topic))
         alarm.add_ok_action(cw_actions.SnsAction(self._topic))
+        self.alarms.append(alarm)
         return alarm
 
-    def _build_dashboard(self, pipeline: sfn.StateMachine, api_function: lambda_.IFunction) -> cloudwatch.Dashboard:
+    def _build_dashboard(
+        self, state_machines: dict[str, sfn.StateMachine], api: apigw.RestApi, entry_functions: list[lambda_.Function]
+    ) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(self, "PlatformDashboard", default_interval=Duration.hours(24))
+        by_model = "SEARCH('{{{namespace},model,service}} MetricName=\"{metric}\"', '{statistic}', 3600)"
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Training pipeline executions",
-                left=[pipeline.metric_started(), pipeline.metric_succeeded(), pipeline.metric_failed()],
+                title="State machine executions (started, failed)",
+                left=[m for machine in state_machines.values() for m in (machine.metric_started(), machine.metric_failed())],
             ),
             cloudwatch.GraphWidget(
-                title="API Lambda",
-                left=[api_function.metric_invocations(), api_function.metric_errors()],
-                right=[api_function.metric_duration(statistic="p99")],
+                title="API: requests, 4xx, 5xx; p99 latency",
+                left=[api.metric_count(), api.metric_client_error(), api.metric_server_error()],
+                right=[api.metric_latency(statistic="p99")],
             ),
-            cloudwatch.AlarmStatusWidget(
-                title="Alarms",
-                alarms=[self.pipeline_failures_alarm, self.pipeline_executions_alarm, self.api_errors_alarm],
+            cloudwatch.GraphWidget(
+                title="Entry functions: errors",
+                left=[function.metric_errors() for function in entry_functions],
             ),
         )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Drift verdicts by model (1 = drift)",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=by_model.format(namespace=METRICS_NAMESPACE, metric="DataDrift", statistic="Maximum"), label=""
+                    )
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Performance decay by model (1 = decayed)",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=by_model.format(namespace=METRICS_NAMESPACE, metric="PerformanceDecay", statistic="Maximum"), label=""
+                    )
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Dead-letter queues: waiting events",
+                left=[q.metric_approximate_number_of_messages_visible() for q in self.dead_letter_queues],
+            ),
+        )
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard

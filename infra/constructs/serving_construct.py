@@ -12,6 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.function_factory import FunctionFactory, log_group
+from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge
 from mlops import settings as env
@@ -28,7 +29,7 @@ class ServingConstruct(Construct):
         construct_id: str,
         storage: StorageConstruct,
         functions: FunctionFactory,
-        pipeline: sfn.StateMachine,
+        pipeline: PipelineConstruct,
         batch: sfn.StateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -38,7 +39,7 @@ class ServingConstruct(Construct):
         batch.grant_start_execution(self.api_function)
         self.api = self._build_api()
 
-    def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: sfn.StateMachine) -> lambda_.Function:
+    def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: PipelineConstruct) -> lambda_.Function:
         function = functions.zip_function(
             self,
             env.API_SERVICE,
@@ -49,7 +50,7 @@ class ServingConstruct(Construct):
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
-                env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine_arn,
+                env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine.state_machine_arn,
             },
             layers=("common", "serving"),
             memory_mb=1024,
@@ -58,8 +59,8 @@ class ServingConstruct(Construct):
         storage.models_table.grant_read_write_data(function)
         storage.audit_table.grant_read_write_data(function)
         storage.artifacts_bucket.grant_read(function)
-        pipeline.grant_start_execution(function)
-        pipeline.grant_task_response(function)  # approve / reject answer the pipeline's task token
+        pipeline.grant_start_run(function)
+        pipeline.state_machine.grant_task_response(function)  # approve / reject answer the pipeline's task token
         self._subscribe_capture(function)
         return function
 

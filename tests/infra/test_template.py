@@ -49,7 +49,7 @@ def test_tables_have_point_in_time_recovery(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 17
+    assert len(functions) == 19
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -107,7 +107,7 @@ def test_the_state_machine_gets_every_step_function_it_names(template):
 
 def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(template):
     rules = resources(template, "AWS::Events::Rule")
-    (upload_rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]
+    (upload_rule,) = [r for r in rules.values() if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]]
     pattern = upload_rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": settings.DATASETS_PREFIX}]
@@ -116,14 +116,48 @@ def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(temp
     assert target["Arn"]["Fn::GetAtt"][0].startswith("PipelineStartRun")
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
     schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
-    assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 hour)"]
+    assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(15 minutes)"]
 
 
 def test_alarms_notify_the_topic(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 3
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "NotificationsTopicAE679CBD"}], logical_id
+        assert alarm["Properties"]["OKActions"] == [{"Ref": "NotificationsTopicAE679CBD"}], logical_id
+
+
+def alarmed(template: dict, namespace: str, metric: str) -> list[dict]:
+    return [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) == (namespace, metric)
+    ]
+
+
+def test_every_function_is_alarmed_on_throttles_and_every_dead_letter_queue_on_depth(template):
+    functions = platform_functions(template)  # CDK's own deploy-time handler is not the platform's
+    throttled = {a["Dimensions"][0]["Value"]["Ref"] for a in alarmed(template, "AWS/Lambda", "Throttles")}
+    assert throttled == set(functions)
+    queues = resources(template, "AWS::SQS::Queue")
+    depth = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+    assert depth == set(queues) and len(queues) >= 4
+
+
+def test_the_api_pipelines_and_entry_functions_are_alarmed(template):
+    assert (
+        alarmed(template, "AWS/ApiGateway", "5XXError") and alarmed(template, "AWS/ApiGateway", "Latency")[0]["ExtendedStatistic"] == "p99"
+    )
+    assert len(alarmed(template, "AWS/States", "ExecutionsFailed")) == 3
+    assert len(alarmed(template, "AWS/Lambda", "Errors")) == 5
+    assert alarmed(template, "MLOps", "PipelineRunsFailed")
+
+
+def test_drift_findings_reach_the_retraining_function_with_a_dead_letter_queue(template):
+    rules = resources(template, "AWS::Events::Rule").values()
+    (findings,) = [r["Properties"] for r in rules if "DriftDetected" in json.dumps(r["Properties"].get("EventPattern", {}))]
+    assert findings["EventPattern"] == {"source": ["mlops.platform"], "detail-type": ["DriftDetected", "PerformanceDecayed"]}
+    (target,) = findings["Targets"]
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
 
 
 def test_api_methods_require_iam_and_the_stage_is_throttled_and_logged(template):

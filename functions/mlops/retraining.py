@@ -1,0 +1,81 @@
+"""Retraining when a check finds drift or decay: guarded, idempotent, and recorded.
+
+A `DriftDetected` or `PerformanceDecayed` event starts a training run on the latest data unless a
+guard says no: the spec does not retrain on this kind of finding, a run of the model is still
+going, the cool-down since the last automatic run has not passed, or today's automatic runs are
+used up. Starting claims the slot with one conditional write on the model's state, so a
+redelivered event (same check) or two findings at once start one run, never two. The run records
+its trigger (which check, which report, which features) like any other run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mlops.audit import AuditLog
+from mlops.model_checks import DRIFT_DETECTED
+from mlops.registry import STATE_KEY
+from mlops.runs import STATUS_RUNNING, RunStore, from_item, to_item
+from mlops.spec import ModelSpec
+
+KINDS = {DRIFT_DETECTED: "drift", "PerformanceDecayed": "performance"}
+RUNNING_RUN_HORIZON = timedelta(days=1)  # a RUNNING record older than this is a run that died, not one that runs
+
+
+class Retrainer:
+    def __init__(self, models_table: Any, runs: RunStore, audit_table: Any) -> None:
+        self._models, self._runs, self._audit = models_table, runs, AuditLog(audit_table)
+        self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
+
+    def refusal(self, model: str, kind: str, spec: ModelSpec, now: datetime) -> str | None:
+        """Why no run may start now, or None."""
+        rules = spec.monitoring.retraining
+        if kind not in rules.on:
+            return f"the spec does not retrain on {kind}"
+        if rules.max_per_day == 0:
+            return "automatic retraining is off (max_per_day 0)"
+        for run in self._runs.list_for_model(model, status=STATUS_RUNNING, limit=20):
+            if now - datetime.fromisoformat(run["started_at"]) < RUNNING_RUN_HORIZON:
+                return f"run {run['run_id']} is still running"
+        last = self._state(model).get("retraining", {})
+        if last.get("last_started_at"):
+            wait = datetime.fromisoformat(last["last_started_at"]) + timedelta(minutes=rules.cooldown_minutes) - now
+            if wait > timedelta(0):
+                return f"cool-down: the last automatic run started {last['last_started_at']}; next after {int(wait.total_seconds())} s"
+        if last.get("day") == f"{now:%Y-%m-%d}" and last.get("count", 0) >= rules.max_per_day:
+            return f"{last['count']} automatic runs today, the daily maximum"
+        return None
+
+    def claim(self, model: str, check_id: str, now: datetime) -> bool:
+        """Takes today's next slot unless another event took it since refusal() looked."""
+        last = self._state(model).get("retraining", {})
+        today = f"{now:%Y-%m-%d}"
+        count = last.get("count", 0) + 1 if last.get("day") == today else 1
+        claimed = {"last_started_at": now.isoformat(timespec="seconds"), "day": today, "count": count, "check_id": check_id}
+        seen = last.get("last_started_at")
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET retraining = :claimed",
+                ConditionExpression="retraining.last_started_at = :seen" if seen else "attribute_not_exists(retraining)",
+                ExpressionAttributeValues={":claimed": to_item(claimed), **({":seen": seen} if seen else {})},
+            )
+        except self._conflict:
+            return False
+        return True
+
+    def record(self, model: str, action: str, detail: dict[str, Any]) -> None:
+        self._audit.record(model, action, detail)
+
+    def _state(self, model: str) -> dict[str, Any]:
+        return from_item(self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {}))
+
+
+def run_id_for(model: str, kind: str, check_id: str) -> str:
+    """Named after the check, so a redelivered event names the same execution."""
+    return f"{model[:40]}-{kind}-{check_id}"[:80]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,127 @@
+"""Model checks and automated retraining: two event-driven functions and their rules.
+
+ModelCheckDue (from the scheduled checks) -> ModelCheck: drift and performance of one model, its
+report, metrics, alarms and dashboard. DriftDetected / PerformanceDecayed -> Retrain: a guarded
+run of the training pipeline. Both rules deliver with retries and a dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.dead_letters import dead_letter_queue
+from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.storage_construct import StorageConstruct
+from infra.nag import acknowledge, arn_in_finding
+from mlops import model_checks
+from mlops import settings as env
+
+
+class ModelChecksConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        storage: StorageConstruct,
+        functions: FunctionFactory,
+        topic: sns.ITopic,
+        pipeline: PipelineConstruct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queues: list[sqs.Queue] = []
+        self.check_function = self._build_check_function(storage, functions, topic)
+        self.retrain_function = self._build_retrain_function(storage, functions, pipeline)
+        self._route(model_checks.CHECK_DUE, "ModelCheckDue", self.check_function, "A model's checks are due")
+        self._route(
+            [model_checks.DRIFT_DETECTED, model_checks.PERFORMANCE_DECAYED],
+            "FindingsRetrain",
+            self.retrain_function,
+            "Drift or decay starts a guarded retraining run",
+        )
+
+    def _build_check_function(self, storage: StorageConstruct, functions: FunctionFactory, topic: sns.ITopic) -> lambda_.Function:
+        function = functions.zip_function(
+            self,
+            model_checks.CHECK_SERVICE,
+            "handle_model_check",
+            {
+                env.ENV_MODELS_TABLE: storage.models_table.table_name,
+                env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
+                env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
+                env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
+                env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
+                env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn,
+            },
+            layers=("common", "serving"),  # numpy for the statistics
+            memory_mb=2048,
+            timeout=Duration.minutes(15),
+        )
+        storage.models_table.grant_read_write_data(function)
+        storage.data_bucket.grant_read(function)
+        storage.capture_bucket.grant_read(function)
+        storage.artifacts_bucket.grant_put(function, f"{model_checks.REPORTS_PREFIX}*")
+        storage.artifacts_bucket.grant_read(function, f"{model_checks.REPORTS_PREFIX}*")
+        stack = Stack.of(self)
+        prefix = model_checks.ALARM_PREFIX
+        alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{prefix}*"
+        dashboards = f"arn:{stack.partition}:cloudwatch::{stack.account}:dashboard/{prefix}*"
+        function.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:PutMetricAlarm"], resources=[alarms]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:PutDashboard"], resources=[dashboards]))
+        events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(function)
+        bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{model_checks.REPORTS_PREFIX}*]", "Writes and reads drift reports only."
+        )
+        acknowledge(
+            function,
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', f'dashboard/{prefix}*', regional=False)}]",
+            "Each model's dashboard is created by its first check, all named with this prefix.",
+        )
+        acknowledge(
+            function,
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', f'alarm:{prefix}*')}]",
+            "Each model's drift and performance alarms are created by its first check, all named with this prefix.",
+        )
+        return function
+
+    def _build_retrain_function(
+        self, storage: StorageConstruct, functions: FunctionFactory, pipeline: PipelineConstruct
+    ) -> lambda_.Function:
+        function = functions.zip_function(
+            self,
+            "Retrain",
+            "handle_retrain",
+            {
+                env.ENV_MODELS_TABLE: storage.models_table.table_name,
+                env.ENV_RUNS_TABLE: storage.runs_table.table_name,
+                env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
+                env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine.state_machine_arn,
+            },
+        )
+        storage.models_table.grant_read_write_data(function)
+        storage.runs_table.grant_read_data(function)
+        storage.audit_table.grant_write_data(function)
+        pipeline.grant_start_run(function)
+        return function
+
+    def _route(self, detail_types: str | list[str], construct_id: str, function: lambda_.Function, description: str) -> None:
+        queue = dead_letter_queue(self, f"{construct_id}DeadLetters")
+        self.dead_letter_queues.append(queue)
+        rule = events.Rule(
+            self,
+            construct_id,
+            description=description,
+            event_pattern=events.EventPattern(
+                source=[model_checks.EVENT_SOURCE],
+                detail_type=[detail_types] if isinstance(detail_types, str) else detail_types,
+            ),
+        )
+        rule.add_target(targets.LambdaFunction(function, dead_letter_queue=queue, retry_attempts=3, max_event_age=Duration.hours(6)))

@@ -1,0 +1,128 @@
+"""The monitoring loop in local mode: traffic like the training data raises nothing; traffic whose
+inputs moved is found by the scheduled check, which starts a retraining run whose version goes
+through the gate and a canary to champion."""
+
+import csv
+import io
+import random
+import time
+
+import pytest
+
+from local.demo import CHURN_SPEC, synthetic_dataset
+
+MODEL = "churn-drift"
+SPEC = {
+    **CHURN_SPEC,
+    "gates": {"min_improvement": -1.0},
+    "rollout": {"strategy": "canary", "canary_percent": 50, "bake_seconds": 2},
+    "monitoring": {"check_every_minutes": 0, "drift": {"min_samples": 200}, "retraining": {"cooldown_minutes": 60, "max_per_day": 1}},
+}
+
+
+def customers(rows: int, seed: int, moved: bool = False) -> list[dict]:
+    """Customers drawn like the training data, or (moved) longer-tenured ones calling support far more."""
+    table = csv.DictReader(io.StringIO(synthetic_dataset(rows=rows, seed=seed, bad_rows=False).decode()))
+    rng = random.Random(seed)
+    records = []
+    for row in table:
+        record = {
+            "tenure_months": float(row["tenure_months"]),
+            "monthly_charges": float(row["monthly_charges"]) if row["monthly_charges"] else None,
+            "support_calls": int(row["support_calls"]),
+            "plan": row["plan"],
+        }
+        if moved:
+            record["tenure_months"] = round(rng.uniform(60, 120), 1)
+            record["support_calls"] = rng.randint(6, 15)
+        records.append(record)
+    return records
+
+
+def serve(local_stack, records: list[dict]) -> None:
+    for start in range(0, len(records), 100):
+        status, body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": records[start : start + 100]})
+        assert status == 200, body
+
+
+def check_now(local_stack) -> dict:
+    """Fires the platform schedule and delivers the events it causes; returns the latest report."""
+    before = local_stack.api("GET", f"models/{MODEL}/drift")
+    outcomes = local_stack.control("schedules/fire", {"rule": "ScheduledChecks"})["outcomes"]
+    assert MODEL in outcomes[0]["checks_due"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        local_stack.control("events/drain")
+        status, report = local_stack.api("GET", f"models/{MODEL}/drift")
+        if status == 200 and (before[0] != 200 or report["check_id"] != before[1]["check_id"]):
+            return report
+        time.sleep(0.5)
+    raise TimeoutError("the model check did not report")
+
+
+@pytest.fixture(scope="module")
+def champion(local_stack, executions):
+    assert local_stack.api("PUT", f"models/{MODEL}", SPEC)[0] in (200, 201)
+    assert local_stack.train(executions, MODEL, "v1.csv", synthetic_dataset(seed=81))["status"] == "SUCCEEDED"
+    assert local_stack.api("GET", f"models/{MODEL}")[0] == 200
+    return 1
+
+
+@pytest.fixture(scope="module")
+def steady_report(local_stack, champion):
+    assert local_stack.api("GET", f"models/{MODEL}/drift")[0] == 404  # never checked yet
+    serve(local_stack, customers(300, seed=82))
+    return check_now(local_stack)
+
+
+@pytest.fixture(scope="module")
+def drift_report(local_stack, steady_report):
+    serve(local_stack, customers(300, seed=83, moved=True))
+    return check_now(local_stack)
+
+
+def test_traffic_like_the_training_data_is_no_drift(steady_report):
+    assert steady_report["drift"]["verdict"] == "no drift" and steady_report["drift"]["rows"] == 300
+    assert steady_report["drift"]["drifted_features"] == []
+
+
+def test_moved_inputs_are_flagged_feature_by_feature(drift_report):
+    drift = drift_report["drift"]
+    assert drift["verdict"] == "drift" and drift["rows"] == 300  # only the traffic since the last check
+    assert drift["drifted_features"] == ["support_calls", "tenure_months"]
+    assert drift["features"]["plan"]["verdict"] == "no drift"
+    assert drift["features"]["tenure_months"]["effect_size"] > 1
+
+
+def test_the_report_is_in_s3_as_json_and_html_and_alarms_and_dashboard_exist(local_stack, drift_report):
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["ArtifactsBucketName"]
+    page = s3.get_object(Bucket=bucket, Key=drift_report["html_key"])["Body"].read().decode()
+    assert "tenure_months" in page and "<svg" in page
+    cloudwatch = local_stack.client("cloudwatch")
+    names = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"mlops-{MODEL}-")["MetricAlarms"]}
+    assert {f"mlops-{MODEL}-drift", f"mlops-{MODEL}-performance"} <= names
+    assert cloudwatch.get_dashboard(DashboardName=f"mlops-{MODEL}")["DashboardBody"]
+
+
+def test_drift_starts_one_retraining_run_whose_version_becomes_champion(local_stack, drift_report, executions):
+    run = local_stack.wait_for_execution(executions)
+    assert run["status"] == "SUCCEEDED"
+    record = local_stack.api("GET", f"runs/{run['name']}")[1]
+    assert record["trigger"]["trigger"] == "drift" and record["trigger"]["check_id"] == drift_report["check_id"]
+    assert record["trigger"]["drifted_features"] == ["support_calls", "tenure_months"]
+    assert local_stack.wait_for_rollout(MODEL, 2)["status"] == "SUCCEEDED"
+    assert local_stack.api("GET", f"models/{MODEL}/traffic")[1]["aliases"] == {"champion": 2}
+
+
+def test_a_second_finding_within_the_cool_down_starts_nothing(local_stack, drift_report, executions):
+    serve(local_stack, customers(300, seed=84, moved=True))
+    report = check_now(local_stack)
+    assert report["drift"]["verdict"] == "drift"
+    deadline = time.monotonic() + 20
+    skipped = []
+    while not skipped and time.monotonic() < deadline:
+        local_stack.control("events/drain")
+        records = local_stack.api("GET", f"audit?model={MODEL}")[1]["records"]
+        skipped = [r for r in records if r["action"] == "retraining.skipped" and r["detail"]["check_id"] == report["check_id"]]
+        time.sleep(0.5)
+    assert "cool-down" in skipped[0]["detail"]["reason"]
