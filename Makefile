@@ -56,12 +56,21 @@ format: dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
 # Benchmarks are never part of `make test` (timing on shared machines belongs here, not in asserts).
-bench: dev
+bench: dev layers $(BENCH_VENV)/.installed
 	$(PY) bench/ingest.py
 	$(PY) bench/training.py
 	$(PY) bench/serving.py
 	$(PY) bench/http_serving.py
+	$(PY) bench/drift.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 deploy: synth

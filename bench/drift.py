@@ -9,7 +9,7 @@ whether both flag the same features.
 - ours: the rows arrive in 100k-row chunks (as capture files would) and are binned as they come:
   memory stays flat whatever N. The time is the engine's (binning + tests), data generation not
   counted. A second line adds the production path's cost of parsing captured JSON lines and
-  adding them record by record (at the smallest two sizes).
+  turning records into columns (at the smallest two sizes).
 - Evidently 0.7 (in .venv-bench, bench/requirements.txt): needs the whole current frame in
   memory; the time is Report.run only.
 
@@ -82,11 +82,11 @@ def run_ours(rows: int, from_json: bool) -> dict:
     check = drift.DriftCheck(spec, {"features": profiles}, None)
     spent = 0.0
     for chunk in chunks(rows, 2):
-        if from_json:  # what the check does with captured lines: parse, then record by record
+        if from_json:  # what the model check does with captured lines: parse, then add in batches
             lines = [json.dumps(dict(zip(chunk, values, strict=True))) for values in zip(*(chunk[n].tolist() for n in chunk), strict=True)]
             started = time.perf_counter()
-            for line in lines:
-                check.add(json.loads(line), {})
+            records = [json.loads(line) for line in lines]
+            check.add_records(records, [{}] * len(records))
         else:
             started = time.perf_counter()
             check.add_columns(chunk)

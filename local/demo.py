@@ -83,6 +83,90 @@ def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any
         return error.code, json.loads(error.read() or b"null")
 
 
+# What the team changes once v1 serves: check drift and quality on every platform tick, retrain
+# on drift, roll a retrained version out as a short canary.
+MONITORED_SPEC = {
+    **CHURN_SPEC,
+    "rollout": {"strategy": "canary", "canary_percent": 50, "bake_seconds": 3},
+    "monitoring": {"check_every_minutes": 0, "drift": {"min_samples": 200}, "retraining": {"cooldown_minutes": 60}},
+}
+
+
+def customers(rows: int, seed: int, moved: bool) -> list[dict[str, Any]]:
+    """Traffic like the training data, or (moved) longer-tenured customers who call support far more."""
+    rng = random.Random(seed)
+    records = []
+    for _ in range(rows):
+        record = {
+            "tenure_months": round(rng.uniform(0, 72), 1),
+            "monthly_charges": round(rng.uniform(20, 120), 2),
+            "support_calls": rng.randint(0, 9),
+            "plan": rng.choice(["basic", "plus", "pro"]),
+        }
+        if moved:
+            record |= {"tenure_months": round(rng.uniform(60, 120), 1), "support_calls": rng.randint(6, 15)}
+        records.append(record)
+    return records
+
+
+def checked(platform: LocalPlatform, api: str) -> dict[str, Any]:
+    """Ticks the platform schedule and delivers what it causes, until the model's new report is in."""
+    before = http_json(api + "models/churn/drift")[1] or {}
+    platform.fire_schedule("ScheduledChecks")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        platform.events.drain(wait=True)
+        status, report = http_json(api + "models/churn/drift")
+        if status == 200 and report.get("check_id") != before.get("check_id"):
+            return report
+        time.sleep(0.5)
+    raise TimeoutError("the model check did not report")
+
+
+def monitor(platform: LocalPlatform, api: str, sfn: Any, pipeline: str, outputs: dict, known: set[str], check: Any) -> None:
+    status, registered = http_json(api + "models/churn", "PUT", MONITORED_SPEC)
+    check("PUT /models/churn turns on monitoring and retraining", status in (200, 201), f"spec version {registered.get('spec_version')}")
+    for moved, seed in ((False, 21), (True, 22)):
+        records = customers(300, seed, moved)
+        for start in range(0, len(records), 100):
+            http_json(api + "models/churn/predict", "POST", {"records": records[start : start + 100]})
+        report = checked(platform, api)
+        drift = report.get("drift", {})
+        scores = {name: round(f["effect_size"], 2) for name, f in drift.get("features", {}).items()}
+        expected = (["support_calls", "tenure_months"], "drift") if moved else ([], "no drift")
+        check(
+            f"{'moved' if moved else 'steady'} traffic -> drift check says {expected[1]!r}",
+            (drift.get("drifted_features"), drift.get("verdict")) == expected,
+            f"{drift.get('rows')} rows; effect sizes {scores}; report s3://{outputs['ArtifactsBucketName']}/{report.get('html_key')}",
+        )
+    started = time.monotonic()
+    execution = wait_for_new_execution(sfn, pipeline, known)
+    status, run = http_json(api + f"runs/{execution['name']}")
+    trigger = run.get("trigger", {})
+    rollout_arn = outputs["RolloutArn"].replace(":stateMachine:", ":execution:") + ":churn-v2"
+    rollout = wait_for_execution_arn(sfn, rollout_arn)
+    status, traffic = http_json(api + "models/churn/traffic")
+    check(
+        "drift -> retraining run -> gate -> canary -> version 2 is champion",
+        run.get("status") == "SUCCEEDED" and trigger.get("trigger") == "drift" and traffic.get("aliases") == {"champion": 2},
+        f"run {execution['name']} (trigger {trigger.get('trigger')}, features {trigger.get('drifted_features')}); "
+        f"rollout {rollout['status']}; {time.monotonic() - started:.1f} s",
+    )
+
+
+def wait_for_execution_arn(sfn: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + EXECUTION_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            execution = sfn.describe_execution(executionArn=arn)
+            if execution["status"] != "RUNNING":
+                return execution
+        except sfn.exceptions.ExecutionDoesNotExist:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{arn} did not finish in time")
+
+
 def run_demo(platform: LocalPlatform) -> int:
     checks: list[tuple[str, bool, str]] = []
 
@@ -134,13 +218,15 @@ def run_demo(platform: LocalPlatform) -> int:
         f"dataset versions {versions}; {run.get('steps', {}).get('skipped', {}).get('reason')}",
     )
 
+    monitor(platform, api, sfn, pipeline, outputs, known, check)
+
     s3.put_object(Bucket=bucket, Key="datasets/churn/scrambled-labels.csv", Body=synthetic_dataset(seed=11, labels_lost=True))
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")
     status, versions = http_json(api + "models/churn/versions")
     check(
-        "worse data -> rejected by the gate, version 1 stays champion",
-        (run.get("failure") or {}).get("error") == "GateFailed" and versions.get("aliases", {}).get("champion") == 1,
+        "worse data -> rejected by the gate, version 2 stays champion",
+        (run.get("failure") or {}).get("error") == "GateFailed" and versions.get("aliases", {}).get("champion") == 2,
         str((run.get("failure") or {}).get("reason")),
     )
 
@@ -161,9 +247,15 @@ def run_demo(platform: LocalPlatform) -> int:
     expected = ("PipelineExecutionsFailed", "PipelineRunsFailed")
     check("the pipeline-failure alarms fire", all(any(e in name for name in firing) for e in expected), ", ".join(firing))
 
-    rule = platform.events.rule("ScheduledChecks")
-    outcomes = platform.events.fire_schedule(rule)
-    check("the scheduled check runs and sees the champion", outcomes == [{"models_serving": {"churn": 1}}], json.dumps(outcomes))
+    cloudwatch = platform.client("cloudwatch")
+    template_alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{platform.stack_name}-")["MetricAlarms"]
+    dashboards = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    check(
+        "alarms and dashboards: the template's, and the model's own",
+        len(template_alarms) > 20 and outputs["PlatformDashboardName"] in dashboards and "mlops-churn" in dashboards,
+        f"{len(template_alarms)} platform alarms (API 5xx and p99, errors, throttles, dead letters, failed executions);"
+        f" dashboards {dashboards}",
+    )
 
     failed = [name for name, ok, _ in checks if not ok]
     print(f"\n{len(checks) - len(failed)} of {len(checks)} lifecycle checks passed.")

@@ -153,10 +153,10 @@ class LocalPlatform:
             ),
             ("POST", "/_local/faults/clear"): lambda _: {"cleared": self.runtime.clear_faults()},
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
-            ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self._fire(body["rule"])},
+            ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.fire_schedule(body["rule"])},
         }
 
-    def _fire(self, rule: str) -> list[Any]:
+    def fire_schedule(self, rule: str) -> list[Any]:
         """Runs a schedule's targets now, on everything captured so far; their metrics are in CloudWatch when this returns."""
         self.log_subscriptions.flush()  # what was served so far is in the capture bucket first
         outcomes = self.events.fire_schedule(self.events.rule(rule))

@@ -1,10 +1,12 @@
 """EventBridge DriftDetected / PerformanceDecayed -> a guarded retraining run (see mlops.retraining)."""
 
-from mlops import pipeline, retraining
+from datetime import timedelta
+
+from mlops import captured, pipeline, retraining
 from mlops.aws import client, table
 from mlops.observability import logger, pipeline_step
 from mlops.settings import get_settings
-from mlops.stores import run_store, spec_store
+from mlops.stores import dataset_store, run_store, spec_store
 
 
 @pipeline_step
@@ -22,10 +24,26 @@ def lambda_handler(event, context):
         retrainer.record(model, "retraining.skipped", {"trigger": kind, "check_id": check_id, "reason": why_not})
         logger.info("retraining skipped", extra={"model": model, "reason": why_not})
         return {"model": model, "started": False, "reason": why_not}
-    run_id = retraining.run_id_for(model, kind, check_id)
     findings = {k: detail[k] for k in ("check_id", "report_key", "drifted_features", "metric") if k in detail}
+    if spec.monitoring.retraining.data == "latest_plus_feedback":
+        return _retrain_with_feedback(retrainer, model, kind, spec, findings)
+    run_id = retraining.run_id_for(model, kind, check_id)
     started = pipeline.start_requested_run(
         model, client("stepfunctions"), settings.training_pipeline_arn, run_id, f"model-check:{check_id}", trigger=kind, **findings
     )
     retrainer.record(model, "retraining.started", {"trigger": kind, "run_id": started["run_id"], **findings})
     return {"model": model, "started": True, "run_id": started["run_id"]}
+
+
+def _retrain_with_feedback(retrainer, model, kind, spec, findings):
+    """The newest data plus the labelled traffic, as a new upload: the upload starts the run."""
+    settings = get_settings()
+    since = retraining.now_utc() - timedelta(hours=spec.monitoring.performance.window_hours)
+    labelled = captured.outcomes(client("s3"), settings.capture_bucket, model, since, None)
+    latest = dataset_store().latest(model)
+    finding = {"trigger": kind, "check-id": findings["check_id"]}
+    uploaded = retraining.upload_with_feedback(client("s3"), settings.data_bucket, model, spec, latest, labelled, finding)
+    if uploaded is None:
+        return {"model": model, "started": False, "reason": "this finding's dataset was already uploaded"}
+    retrainer.record(model, "retraining.started", {"trigger": kind, **uploaded, **findings})
+    return {"model": model, "started": True, **uploaded}

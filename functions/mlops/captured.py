@@ -28,6 +28,7 @@ class Outcome:
     predicted: dict[str, Any]
     actual: Any
     at: str
+    inputs: dict[str, Any]
 
 
 def hour_prefixes(since: datetime, until: datetime) -> list[str]:
@@ -52,8 +53,8 @@ def records(s3: Any, bucket: str, since: datetime, until: datetime | None = None
                         yield json.loads(line)
 
 
-def outcomes(s3: Any, bucket: str, model: str, since: datetime, versions: set[int]) -> Iterator[Outcome]:
-    """Predictions of `versions` served since `since` that have feedback, each joined with its truth.
+def outcomes(s3: Any, bucket: str, model: str, since: datetime, versions: set[int] | None) -> Iterator[Outcome]:
+    """Predictions of `versions` (None: any) served since `since` that have feedback, each joined with its truth.
 
     Two passes: feedback first (one small entry per labelled prediction), then the predictions,
     streamed. Feedback is far rarer than predictions, so memory follows the labels, not the traffic.
@@ -67,11 +68,16 @@ def outcomes(s3: Any, bucket: str, model: str, since: datetime, versions: set[in
         return
     cutoff = since.astimezone(UTC).isoformat(timespec="milliseconds")
     for record in records(s3, bucket, since):
-        if record.get("kind") != "prediction" or record.get("model") != model or record.get("version") not in versions:
+        if record.get("kind") != "prediction" or record.get("model") != model:
+            continue
+        if versions is not None and record.get("version") not in versions:
             continue
         if record.get("at", "") < cutoff:
             continue
-        for index, predicted in enumerate(record.get("outputs", []), start=record.get("first_index", 0)):
+        first = record.get("first_index", 0)
+        inputs = record.get("inputs", [])
+        for index, predicted in enumerate(record.get("outputs", []), start=first):
             actual = truth.get((record["prediction_id"], index))
             if actual is not None:
-                yield Outcome(record["version"], record["variant"], predicted, actual, record["at"])
+                features = inputs[index - first] if index - first < len(inputs) else {}
+                yield Outcome(record["version"], record["variant"], predicted, actual, record["at"], features)

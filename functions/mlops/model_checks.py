@@ -72,12 +72,19 @@ class ModelChecker:
         since = datetime.fromisoformat(monitoring.get("drift_since") or version["created_at"])
         baseline = self._json(self._buckets["data"], version["baseline_key"]) if version.get("baseline_key") else {"features": {}}
         check = drift.DriftCheck(spec, baseline, version.get("prediction_baseline"))
+        inputs: list[dict[str, Any]] = []
+        outputs: list[dict[str, Any]] = []
         for record in captured.records(self._s3, self._buckets["capture"], since):
             if record.get("kind") != "prediction" or record.get("model") != model or record.get("at", "") < since.isoformat():
                 continue
-            champion_answered = record.get("version") == version["version"]
-            for inputs, output in zip(record.get("inputs", []), record.get("outputs", []), strict=False):
-                check.add(inputs, output if champion_answered else {})
+            answered = record.get("outputs", [])
+            inputs += record.get("inputs", [])
+            # Prediction drift is the champion's: other versions' answers count as missing.
+            outputs += answered if record.get("version") == version["version"] else [{}] * len(answered)
+            if len(inputs) >= drift.BATCH_ROWS:
+                check.add_records(inputs, outputs)
+                inputs, outputs = [], []
+        check.add_records(inputs, outputs)
         drift_result = check.report(spec.monitoring.drift)
         serving = {state[alias] for alias in (CHAMPION, CHALLENGER) if alias in state}
         window_start = now - timedelta(hours=spec.monitoring.performance.window_hours)

@@ -105,6 +105,8 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
     if size > settings.max_dataset_bytes:
         raise DatasetRejected(f"{source['key']} is {size} bytes, over the {settings.max_dataset_bytes}-byte dataset ceiling")
     source = {**source, "size": size, "etag": head["ETag"].strip('"')}
+    if head.get("Metadata"):  # e.g. a retraining upload says which check asked for it
+        source["metadata"] = head["Metadata"]
     runs.record_step(run_id, "ingest", {**source, "spec_version": spec_version})
     return {**base, "source": source}
 

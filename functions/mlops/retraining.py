@@ -10,16 +10,22 @@ its trigger (which check, which report, which features) like any other run.
 
 from __future__ import annotations
 
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops.audit import AuditLog
-from mlops.model_checks import DRIFT_DETECTED
+from mlops.captured import Outcome
+from mlops.model_checks import DRIFT_DETECTED, PERFORMANCE_DECAYED
 from mlops.registry import STATE_KEY
 from mlops.runs import STATUS_RUNNING, RunStore, from_item, to_item
+from mlops.settings import DATASETS_PREFIX
 from mlops.spec import ModelSpec
 
-KINDS = {DRIFT_DETECTED: "drift", "PerformanceDecayed": "performance"}
+KINDS = {DRIFT_DETECTED: "drift", PERFORMANCE_DECAYED: "performance"}
 RUNNING_RUN_HORIZON = timedelta(days=1)  # a RUNNING record older than this is a run that died, not one that runs
 
 
@@ -70,6 +76,43 @@ class Retrainer:
 
     def _state(self, model: str) -> dict[str, Any]:
         return from_item(self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {}))
+
+
+def upload_with_feedback(
+    s3: Any, bucket: str, model: str, spec: ModelSpec, latest: dict[str, Any], outcomes: Iterable[Outcome], finding: dict[str, str]
+) -> dict[str, Any] | None:
+    """`retraining.data: latest_plus_feedback`: the newest dataset version plus the labelled captured
+    traffic, uploaded as a new dataset under datasets/<model>/ (the upload starts the run, which
+    validates and versions it like any other). The object's metadata names the finding. None when
+    this finding's file is already there: a redelivered event uploads nothing twice."""
+    key = f"{DATASETS_PREFIX}{model}/retrain-{finding['check-id']}.csv"
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return None
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    handle, path = tempfile.mkstemp(suffix=".csv")
+    added = 0
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            body = s3.get_object(Bucket=bucket, Key=latest["key"])["Body"]
+            for line in body.iter_lines(keepends=True):  # the version is normalized: spec.columns, in order
+                out.write(line.decode("utf-8"))
+            writer = csv.writer(out)
+            for outcome in outcomes:
+                writer.writerow([_cell(outcome.inputs.get(f.name)) for f in spec.features] + [_cell(outcome.actual)])
+                added += 1
+        s3.upload_file(path, bucket, key, ExtraArgs={"Metadata": finding})
+    finally:
+        os.unlink(path)
+    return {"key": key, "feedback_rows": added, "dataset_version": latest["version"]}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(float(value)) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
 def run_id_for(model: str, kind: str, check_id: str) -> str:

@@ -104,12 +104,24 @@ class ModelChecksConstruct(Construct):
                 env.ENV_RUNS_TABLE: storage.runs_table.table_name,
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
                 env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine.state_machine_arn,
+                env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
+                env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
             },
+            timeout=Duration.minutes(15),  # latest_plus_feedback copies the newest dataset version
+            ephemeral_storage_mb=4096,
         )
         storage.models_table.grant_read_write_data(function)
         storage.runs_table.grant_read_data(function)
         storage.audit_table.grant_write_data(function)
         pipeline.grant_start_run(function)
+        # latest_plus_feedback: read the newest version and the labelled capture, upload a dataset.
+        storage.data_bucket.grant_read(function, f"{env.VERSIONS_PREFIX}*")
+        storage.data_bucket.grant_read(function, f"{env.DATASETS_PREFIX}*")
+        storage.data_bucket.grant_put(function, f"{env.DATASETS_PREFIX}*")
+        storage.capture_bucket.grant_read(function)
+        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
+        for prefix, reason in ((env.VERSIONS_PREFIX, "Reads the newest dataset version"), (env.DATASETS_PREFIX, "Uploads a dataset")):
+            acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{prefix}*]", f"{reason} (latest_plus_feedback).")
         return function
 
     def _route(self, detail_types: str | list[str], construct_id: str, function: lambda_.Function, description: str) -> None:

@@ -55,3 +55,38 @@ def test_the_spec_decides_which_findings_retrain(retrainer):
 
 def test_run_ids_are_named_after_the_check():
     assert run_id_for("churn", "drift", "20261126T120000Z-abc123") == "churn-drift-20261126T120000Z-abc123"
+
+
+def test_latest_plus_feedback_uploads_the_newest_version_and_the_labelled_traffic_once(aws):
+    import csv as csv_module
+    import io
+
+    import boto3
+
+    from mlops.captured import Outcome
+    from mlops.retraining import upload_with_feedback
+    from tests.integration.conftest import BUCKET
+
+    s3 = boto3.client("s3")
+    version = b"tenure_months,monthly_charges,plan,churned\r\n1.0,20.0,basic,no\r\n"
+    s3.put_object(Bucket=BUCKET, Key="versions/churn/abc/data.csv", Body=version)
+    at = "2026-11-26T00:00:00"
+    labelled = [
+        Outcome(1, "champion", {"label": "no"}, "yes", at, {"tenure_months": 70, "monthly_charges": None, "plan": "pro"}),
+        Outcome(2, "challenger", {"label": "no"}, "no", at, {"tenure_months": 3.5, "monthly_charges": 99.9, "plan": "plus"}),
+    ]
+    latest = {"key": "versions/churn/abc/data.csv", "version": "abc"}
+    finding = {"trigger": "drift", "check-id": "c1"}
+    uploaded = upload_with_feedback(s3, BUCKET, "churn", spec(), latest, labelled, finding)
+    assert uploaded == {"key": "datasets/churn/retrain-c1.csv", "feedback_rows": 2, "dataset_version": "abc"}
+    obj = s3.get_object(Bucket=BUCKET, Key=uploaded["key"])
+    rows = list(csv_module.reader(io.StringIO(obj["Body"].read().decode())))
+    assert rows == [
+        ["tenure_months", "monthly_charges", "plan", "churned"],
+        ["1.0", "20.0", "basic", "no"],
+        ["70.0", "", "pro", "yes"],
+        ["3.5", "99.9", "plus", "no"],
+    ]
+    assert obj["Metadata"] == finding
+    # The same finding delivered again uploads nothing (an upload would start a second run).
+    assert upload_with_feedback(s3, BUCKET, "churn", spec(), latest, labelled, finding) is None

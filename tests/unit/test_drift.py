@@ -114,3 +114,17 @@ def test_prediction_drift_alone_makes_the_verdict_drift():
     table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
     report = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all((r, {"label": "1"}) for r in table).report(DriftRules())
     assert report["drifted_features"] == [] and report["prediction_drift"] == drift.DRIFT and report["verdict"] == drift.DRIFT
+
+
+def test_batches_of_records_give_the_same_report_as_record_by_record():
+    rng = np.random.default_rng(15)
+    columns = sample(rng, 3_000, shifted={"x2": 0.5})
+    names = list(columns)
+    table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
+    table[5]["x1"] = None
+    outputs = [{"label": "1"} if i % 3 else {} for i in range(len(table))]
+    one_by_one = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all(zip(table, outputs, strict=True)).report(DriftRules())
+    batched = drift.DriftCheck(spec(), BASELINE, PREDICTIONS)
+    batched.add_records(table[:1000], outputs[:1000])
+    batched.add_records(table[1000:], outputs[1000:])
+    assert batched.report(DriftRules()) == one_by_one
