@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # The CDK CLI runs `python3 app.py` (cdk.json): the venv's python3 comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev layers synth local demo test unit integration infra e2e lint format bench deploy destroy clean
+.PHONY: dev layers synth local demo test unit integration infra e2e lint types format bench deploy destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -52,6 +52,9 @@ lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+types: dev
+	$(VENV)/bin/mypy
+
 format: dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -73,11 +76,14 @@ bench: dev layers $(BENCH_VENV)/.installed
 	$(PY) bench/drift.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
-deploy: synth
-	npx cdk deploy --require-approval never
+# STAGE picks a stage from cdk.json (dev, staging, prod).
+STAGE ?= dev
+
+deploy: dev layers
+	npx cdk deploy --require-approval never -c stage=$(STAGE)
 
 destroy: dev
-	npx cdk destroy --force
+	npx cdk destroy --force -c stage=$(STAGE)
 
 clean:
 	rm -rf cdk.out layers/*/build layers/*/build.stamp .pytest_cache

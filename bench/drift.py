@@ -85,8 +85,10 @@ def run_ours(rows: int, from_json: bool) -> dict:
         if from_json:  # what the model check does with captured lines: parse, then add in batches
             lines = [json.dumps(dict(zip(chunk, values, strict=True))) for values in zip(*(chunk[n].tolist() for n in chunk), strict=True)]
             started = time.perf_counter()
-            records = [json.loads(line) for line in lines]
-            check.add_records(records, [{}] * len(records))
+            for start in range(0, len(lines), drift.BATCH_ROWS):  # as ModelChecker does: 10k records at a time
+                records = [json.loads(line) for line in lines[start : start + drift.BATCH_ROWS]]
+                check.add_records(records, [{}] * len(records))
+            del lines
         else:
             started = time.perf_counter()
             check.add_columns(chunk)

@@ -12,6 +12,7 @@ Usage: python bench/http_serving.py [--requests 2000] [--rows 50000]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -30,6 +31,10 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 from mlops.serving import POLICY_TTL_S  # noqa: E402
 
 MODEL = "bench-http"
+BENCH_VENV = ROOT / ".venv-bench"
+MLFLOW_PORT = 5055
+MLFLOW_VERSION = "3.17.2"
+ROUNDS = 10
 N_FEATURES = 20
 AWS_ENDPOINT = "http://127.0.0.1:4566"
 
@@ -97,6 +102,51 @@ def upload_and_wait_for_version(s3, bucket: str, api: Api, name: str, body: byte
     raise TimeoutError(f"version {version} never registered")
 
 
+MLFLOW_SAVE = """
+import sys, numpy as np, mlflow.sklearn
+from sklearn.ensemble import RandomForestClassifier
+table = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1)
+model = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0).fit(table[:, :-1], table[:, -1].astype(int))
+mlflow.sklearn.save_model(model, sys.argv[2])
+"""
+
+
+@contextlib.contextmanager
+def mlflow_server(workdir: Path, data: bytes):
+    """`mlflow models serve` (from .venv-bench) on a forest trained like ours on the same rows; None without MLflow."""
+    if not (BENCH_VENV / "bin" / "mlflow").exists():
+        yield None
+        return
+    (workdir / "train.csv").write_bytes(data)
+    python = str(BENCH_VENV / "bin" / "python")
+    subprocess.run([python, "-c", MLFLOW_SAVE, str(workdir / "train.csv"), str(workdir / "mlflow-model")], check=True)
+    command = [str(BENCH_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(workdir / "mlflow-model"), "-h", "127.0.0.1"]
+    log = open(workdir / "mlflow.log", "w")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen([*command, "-p", str(MLFLOW_PORT), "--env-manager", "local"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        client = Api(f"http://127.0.0.1:{MLFLOW_PORT}/")
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if client.call("GET", "ping")[0] == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                client = Api(f"http://127.0.0.1:{MLFLOW_PORT}/")
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError((workdir / "mlflow.log").read_text()[-2000:])
+            time.sleep(0.5)
+        for _ in range(300):  # warm
+            client.call("POST", "invocations", mlflow_body({f"x{i}": 0.1 * i for i in range(N_FEATURES)}))
+        yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def mlflow_body(record: dict) -> dict:
+    return {"dataframe_split": {"columns": list(record), "data": [list(record.values())]}}
+
+
 def timed_call(api: Api, method: str, path: str, body: object = None) -> float:
     started = time.perf_counter()
     status, answer = api.call(method, path, body)
@@ -147,7 +197,13 @@ def measure(requests: int, rows: int) -> dict:
             for i in range(300):  # warm both variants' sessions and the policy cache
                 api.call("POST", f"models/{MODEL}/predict", {"records": [record], "routing_key": f"w{i}"})
             variants = {"champion": 0, "challenger": 0}
-            captured = timed(api, requests, record, variants)
+            captured: list[float] = []
+            peer: list[float] = []
+            with mlflow_server(Path(workdir), dataset(rows, 1)) as mlflow:
+                for _ in range(ROUNDS):  # alternating, so both see the same machine state
+                    captured += timed(api, requests // ROUNDS, record, variants)
+                    if mlflow is not None:
+                        peer += [timed_call(mlflow, "POST", "invocations", mlflow_body(record)) for _ in range(requests // ROUNDS)]
             health = sorted(timed_call(api, "GET", "health") for _ in range(requests))
             # The same requests with capture off: what the emulator's Firehose -> S3 path costs.
             api.call("PUT", f"models/{MODEL}", {**spec_document(), "serving": {"capture_sample_rate": 0.0}})
@@ -158,6 +214,7 @@ def measure(requests: int, rows: int) -> dict:
             process.wait(timeout=30)
     return {
         "requests": requests,
+        "mlflow": percentiles(peer) if peer else None,
         "captured": percentiles(captured),
         "uncaptured": percentiles(uncaptured),
         "health": percentiles(health),
@@ -180,8 +237,13 @@ def main() -> None:
         ("the same, capture off", result["uncaptured"]),
         ("GET /health via local gateway (gateway + Lambda runtime, no model)", result["health"]),
     ]
+    if result["mlflow"]:
+        rows.insert(1, (f"`mlflow models serve` {MLFLOW_VERSION}, same forest (scikit-learn), keep-alive, 1 record", result["mlflow"]))
     for name, (p50, p99) in rows:
         print(f"| {name} | {result['requests']} | {p50:.2f} ms | {p99:.2f} ms |")
+    if result["mlflow"]:
+        (peer_p50, peer_p99), (p50, p99) = result["mlflow"], result["captured"]
+        print(f"MLflow / ours, p50: {peer_p50 / p50:.1f}x; p99: {peer_p99 / p99:.1f}x")
     print(f"variants served: {result['variants']}")
     print(f"pipeline, upload of {result['rows']} x {N_FEATURES} to champion serving: {result['pipeline_first_champion_s']:.1f} s")
     print(f"pipeline, second upload to registered challenger: {result['pipeline_second_version_s']:.1f} s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions"))
 
 from infra.platform_stack import PlatformStack  # noqa: E402
+from infra.stages import stage_from_context  # noqa: E402
 
-DEFAULT_STACK_NAME = "MlopsPlatform"
 ASSET_METADATA_CONTEXT = {
     "aws:cdk:enable-asset-metadata": True,
     "aws:cdk:enable-path-metadata": True,
@@ -24,14 +25,17 @@ ASSET_METADATA_CONTEXT = {
 
 
 def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
-    app = App(outdir=outdir, context={**ASSET_METADATA_CONTEXT, **(context or {})}, analytics_reporting=False)
-    stack_name = app.node.try_get_context("stackName") or DEFAULT_STACK_NAME
+    defaults = json.loads((ROOT / "cdk.json").read_text())["context"]  # the CLI passes these; tests and local mode read them here
+    app = App(outdir=outdir, context={**defaults, **ASSET_METADATA_CONTEXT, **(context or {})}, analytics_reporting=False)
+    _, stage = stage_from_context(app.node)
     PlatformStack(
         app,
-        stack_name,
-        # Environment-agnostic unless CDK_DEFAULT_* are set (cdk deploy sets them); never looked up.
-        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
-        alarm_email=app.node.try_get_context("alarmEmail") or None,
+        stage.stack_name,
+        # The stage's account/region, else CDK_DEFAULT_* (cdk deploy sets them); never looked up at synth.
+        env=Environment(
+            account=stage.account or os.environ.get("CDK_DEFAULT_ACCOUNT"), region=stage.region or os.environ.get("CDK_DEFAULT_REGION")
+        ),
+        alarm_email=stage.alarm_email or None,
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # type: ignore[arg-type]
     return app

@@ -14,7 +14,7 @@ import operator
 import queue
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,8 @@ def emf_metric_data(line: str) -> list[dict[str, Any]]:
             for metric in directive.get("Metrics", []):
                 values = document.get(metric["Name"])
                 for value in values if isinstance(values, list) else [values]:
+                    if value is None:
+                        continue
                     data.append(
                         {
                             "Namespace": directive["Namespace"],
@@ -174,7 +176,9 @@ class AlarmEvaluator:
             "Period": period,
         }
         if "ExtendedStatistic" in alarm:  # a percentile such as p99, from the raw values local mode kept
-            raw = self._sink.raw.get(metric_key(alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", [])), [])
+            raw: Iterable[tuple[datetime, float]] = self._sink.raw.get(
+                metric_key(alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", [])), []
+            )
             window_values = [value for at, value in raw if window["StartTime"] <= at <= window["EndTime"]]
             values = [percentile(window_values, alarm["ExtendedStatistic"])] if window_values else []
         else:

@@ -58,7 +58,7 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
             env=env,
             error_name=StatesErrorName(typ=error),
             event_type=HistoryEventType.ExecutionFailed,
-            event_details=EventDetails(executionFailedEventDetails=details),
+            event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
         )
         raise FailureEventException(failure_event=event)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from mlops import batch, pipeline
@@ -172,7 +173,7 @@ def compare_runs(ids: Annotated[str, Query(pattern=r"^[A-Za-z0-9_,-]{1,2000}$", 
     return RunComparison(metrics=metrics, runs=rows)
 
 
-NOT_FOUND = {404: {"description": "Not found", "content": {"application/json": {"model": ErrorBody}}}}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: {"description": "Not found", "content": {"application/json": {"model": ErrorBody}}}}
 
 
 @app.get("/models", summary="Models with a registered spec")
@@ -372,7 +373,8 @@ def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> R
 def get_traffic(model: ModelName) -> TrafficResponse:
     store = traffic_store()
     policy, experiment = TrafficPolicy(**store.policy(model)), store.experiment(model)
-    return TrafficResponse(aliases=registry().aliases(model), policy=policy, experiment=experiment)
+    latest = Experiment.model_validate(experiment) if experiment else None
+    return TrafficResponse(aliases=registry().aliases(model), policy=policy, experiment=latest)
 
 
 @app.put(

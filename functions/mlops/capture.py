@@ -13,6 +13,7 @@ each starts) so no line comes near CloudWatch Logs' 256 KB event limit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sys
@@ -30,6 +31,8 @@ def prediction_records(model: str, records: list[dict[str, Any]], answer: Predic
     """The capture of one request: one record, or several for a large batch."""
     head = {"kind": "prediction", "prediction_id": answer.prediction_id, "model": model, "version": answer.version}
     head |= {"variant": answer.variant, "at": now_iso()}
+    if answer.pii:
+        records = [redact(model, record, answer.pii, answer.pii_capture) for record in records]
     chunks, start, size = [], 0, 0
     for index, (inputs, outputs) in enumerate(zip(records, answer.results, strict=True)):
         size += len(json.dumps(inputs)) + len(json.dumps(outputs))
@@ -45,6 +48,17 @@ def prediction_records(model: str, records: list[dict[str, Any]], answer: Predic
             record["shadow"] = {**shadow, "results": shadow["results"][first:end]} if "results" in shadow else shadow
         captured.append(record)
     return captured
+
+
+def redact(model: str, record: dict[str, Any], pii: tuple[str, ...], mode: str) -> dict[str, Any]:
+    """The record as it may be stored: pii features dropped, or replaced by a pseudonym."""
+    if mode == "drop":
+        return {k: v for k, v in record.items() if k not in pii}
+    return {k: pseudonym(model, v) if k in pii and v is not None else v for k, v in record.items()}
+
+
+def pseudonym(model: str, value: Any) -> str:
+    return "sha256:" + hashlib.sha256(f"{model}\x1f{value}".encode()).hexdigest()
 
 
 def feedback_record(model: str, prediction_id: str, actual: Any, index: int = 0) -> dict[str, Any]:

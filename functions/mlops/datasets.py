@@ -73,7 +73,7 @@ def _json_rows(lines: Iterator[str], columns: list[str]) -> Iterator[Row]:
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             yield number, None, f"not valid JSON ({error.msg})"
             continue
         if not isinstance(record, dict):

@@ -151,7 +151,8 @@ class DriftCheck:
     def __init__(self, spec: ModelSpec, baseline: dict[str, Any], prediction_baseline: dict[str, Any] | None) -> None:
         self.spec = spec
         profiles = baseline.get("features", {})
-        self.columns = {f.name: column_for(profiles[f.name]) for f in spec.features if f.name in profiles}
+        # Features marked pii are captured dropped or pseudonymized: there is nothing to compare.
+        self.columns = {f.name: column_for(profiles[f.name]) for f in spec.features if f.name in profiles and not f.pii}
         self.prediction = column_for(prediction_baseline) if prediction_baseline else None
         self.rows = 0
 
@@ -226,9 +227,7 @@ class DriftCheck:
 def _column_values(values: list[Any], column: NumericColumn | CategoricalColumn) -> Any:
     if isinstance(column, CategoricalColumn):
         return values
-    array = np.array(values, dtype=object)
-    array[np.equal(array, None) | np.equal(array, "")] = np.nan
-    return array.astype(np.float64)
+    return np.array([np.nan if v is None or v == "" else v for v in values], dtype=np.float64)
 
 
 # --- statistics -----------------------------------------------------------------------------

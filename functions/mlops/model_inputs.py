@@ -31,8 +31,8 @@ def to_inputs(spec: ModelSpec, rows: list[list[str]]) -> dict[str, np.ndarray]:
     inputs: dict[str, np.ndarray] = {}
     if numeric:
         positions = [i for i, kind in enumerate(kinds) if kind == "numeric"]
-        values = [[float(row[i]) if row[i] != "" else np.nan for i in positions] for row in rows]
-        inputs[NUMERIC_INPUT] = np.array(values, dtype=np.float32).reshape(len(rows), len(positions))
+        numbers = [[float(row[i]) if row[i] != "" else np.nan for i in positions] for row in rows]
+        inputs[NUMERIC_INPUT] = np.array(numbers, dtype=np.float32).reshape(len(rows), len(positions))
     if categorical:
         positions = [i for i, kind in enumerate(kinds) if kind == "categorical"]
         values = [[row[i] for i in positions] for row in rows]
@@ -43,7 +43,7 @@ def to_inputs(spec: ModelSpec, rows: list[list[str]]) -> dict[str, np.ndarray]:
 def load_split(s3: Any, bucket: str, key: str, spec: ModelSpec) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """A normalized split (header = spec.columns) as model inputs and the target."""
     _, rows = datasets.read_table(s3, bucket, key, spec.columns)
-    table = [fields for _, fields, _ in rows]
+    table = [fields for _, fields, _ in rows if fields is not None]  # a normalized split has no unreadable lines
     target = [row[-1] for row in table]
     y = np.array(target, dtype=str) if spec.is_classification else np.array(target, dtype=np.float64)
     return to_inputs(spec, table), y

@@ -59,7 +59,7 @@ def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def check(spec: ModelSpec, outcomes: Iterable[Outcome], trained: dict[str, dict[str, float]]) -> dict[str, Any]:
+def check(spec: ModelSpec, outcomes: Iterable[Outcome], trained: dict[int, dict[str, float]]) -> dict[str, Any]:
     """Per variant: live metrics, the training value of the primary metric, and a verdict.
 
     `trained` maps a version to the metrics it scored at training time."""

@@ -139,8 +139,9 @@ def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
         header, rows = datasets.read_table(s3, source["bucket"], source["key"], spec.columns)
         validator.read_header(header)
         for line, fields, problem in rows:
-            checked = validator.check_row(line, fields) if fields is not None else validator.reject_line(line, problem)
-            if checked is not None:
+            if fields is None:
+                validator.reject_line(line, problem)
+            elif (checked := validator.check_row(line, fields)) is not None:
                 writer.writerow(checked)
         report = {**validator.report(), "source": source, "spec_version": state["spec_version"], "at": now_iso()}
         report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
@@ -229,7 +230,7 @@ def prepare(state: dict[str, Any], s3: Any, runs: RunStore, data: DatasetStore) 
     return {**state, "splits": prepared["splits"], "baseline_key": prepared["baseline_key"]}
 
 
-def _text_tempfile() -> IO[str]:
+def _text_tempfile() -> io.TextIOWrapper:
     """A text file in /tmp whose binary buffer can be uploaded as it is."""
     return io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", newline="")
 
@@ -238,11 +239,10 @@ def _split_and_baseline(s3: Any, dataset: dict[str, Any], spec: ModelSpec, folde
     _, rows = datasets.read_table(s3, dataset["bucket"], dataset["key"], spec.columns)
     with contextlib.ExitStack() as stack:
         files = {name: stack.enter_context(_text_tempfile()) for name in SPLITS}
-        counts, baseline = split_rows(spec, dataset["report"], (fields for _, fields, _ in rows), files)
+        counts, baseline = split_rows(spec, dataset["report"], (fields for _, fields, _ in rows), dict[str, IO[str]](files))
         splits = {}
         for name, file in files.items():
-            file.flush()
-            file.buffer.seek(0)
+            file.seek(0)  # flushes, and rewinds the binary buffer beneath
             key = f"{folder}/{name}.csv"
             s3.upload_fileobj(file.buffer, dataset["bucket"], key)
             splits[name] = {"key": key, "rows": counts[name]}

@@ -161,6 +161,8 @@ class Prediction:
     fell_back: bool
     seconds: float
     capture_sample_rate: float = 1.0
+    pii: tuple[str, ...] = ()  # features marked pii in the spec
+    pii_capture: str = "drop"
 
 
 class Predictor:
@@ -194,7 +196,9 @@ class Predictor:
             results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
         shadow = self._shadow(model, spec, rows, route.shadow, number)
         elapsed = time.perf_counter() - started
-        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, spec.serving.capture_sample_rate)
+        pii = tuple(f.name for f in spec.features if f.pii)
+        capture = (spec.serving.capture_sample_rate, pii, spec.serving.pii_capture)
+        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, *capture)
 
     def _shadow(self, model: str, spec: ModelSpec, rows: list[list[str]], shadow: int | None, served: int) -> dict[str, Any] | None:
         """The shadow's answer is captured, never returned; its failure never fails the request."""

@@ -135,6 +135,11 @@ class Monitoring(_Strict):
 
 class Serving(_Strict):
     capture_sample_rate: float = Field(default=1.0, ge=0, le=1, description="share of predictions captured with inputs and outputs")
+    pii_capture: Literal["drop", "hash"] = Field(
+        default="drop",
+        description="features marked pii never reach the capture bucket as sent: dropped, or replaced by a SHA-256 pseudonym"
+        " (salted with the model name; a small value space can be brute-forced, so drop is the default)",
+    )
 
 
 class ModelSpec(_Strict):

@@ -32,7 +32,7 @@ def record_check_metrics(report: dict) -> None:
     model, version = report["model"], str(report["version"])
     drift = report["drift"]
 
-    def emit(name: str, value: float, unit: str = MetricUnit.NoUnit, **dimensions: str) -> None:
+    def emit(name: str, value: float, unit: MetricUnit = MetricUnit.NoUnit, **dimensions: str) -> None:
         with single_metric(name=name, unit=unit, value=value) as metric:
             for key, dimension in {"model": model, **dimensions}.items():
                 metric.add_dimension(name=key, value=dimension)

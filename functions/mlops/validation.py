@@ -133,7 +133,8 @@ class DatasetValidator:
         """The row in canonical form, or None when it is invalid (then counted and dropped)."""
         self.rows += 1
         if len(fields) != self._width:
-            return self._reject(line, None, f"{len(fields)} fields where the header has {self._width}")
+            self._reject(line, None, f"{len(fields)} fields where the header has {self._width}")
+            return None
         normalized, numbers = [], []
         for name, position, numeric, minimum, maximum, nullable, allowed, allowed_list in self._plan:
             raw = fields[position].strip()
@@ -164,7 +165,8 @@ class DatasetValidator:
                     problem = f"{raw[:40]!r} is not one of {allowed_list[:10]}"
             if problem:
                 self.profiles[name].invalid += 1
-                return self._reject(line, name, problem)
+                self._reject(line, name, problem)
+                return None
             normalized.append(value)
         self._count(normalized, numbers)
         return normalized
@@ -178,7 +180,6 @@ class DatasetValidator:
         self.invalid_rows += 1
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append({"line": line, "column": column, "problem": problem})
-        return None
 
     def _count(self, normalized: list[str], numbers: list[tuple[str, float]]) -> None:
         for name, number in numbers:

@@ -89,5 +89,5 @@ class BatchInferenceConstruct(Construct):
         )
 
     def _acknowledge_prefix(self, storage: StorageConstruct, prefix: str, reason: str) -> None:
-        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)
+        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
         acknowledge(self, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{prefix}*]", reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
@@ -50,9 +51,9 @@ class PipelineConstruct(Construct):
         models = {env.ENV_MODELS_TABLE: storage.models_table.table_name}
         artifacts = {env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name}
         audit = {env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
-        long_running = {"timeout": Duration.minutes(15), "memory_mb": 2048}
+        long_running: dict[str, Any] = {"timeout": Duration.minutes(15), "memory_mb": 2048}
         # Validation and preparation stream the data through /tmp and use numpy (the serving layer).
-        streaming = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
+        streaming: dict[str, Any] = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
         steps: dict[str, lambda_.Function] = {
             "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}),
             "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, **streaming),

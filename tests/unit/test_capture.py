@@ -66,3 +66,17 @@ def test_the_local_subscription_filter_matches_capture_lines_only():
 def test_a_filter_local_mode_cannot_run_stops_the_deploy():
     with pytest.raises(UnsupportedFilterPattern):
         Subscription.parse("/logs/api", "ERROR", "arn:aws:firehose:us-east-1:1:deliverystream/s")
+
+
+def test_pii_features_are_dropped_or_pseudonymized_before_capture():
+    personal = Prediction("1" * 36, "champion", 1, [{"value": 1.0}] * 2, None, False, 0.001, 1.0, ("email",), "drop")
+    records = [{"email": "ana@example.com", "age": 40}, {"email": None, "age": 41}]
+    (dropped,) = prediction_records("churn", records, personal)
+    assert dropped["inputs"] == [{"age": 40}, {"age": 41}]
+    hashed = Prediction("1" * 36, "champion", 1, [{"value": 1.0}] * 2, None, False, 0.001, 1.0, ("email",), "hash")
+    (pseudonymized,) = prediction_records("churn", records, hashed)
+    first = pseudonymized["inputs"][0]["email"]
+    assert first.startswith("sha256:") and "ana" not in first and pseudonymized["inputs"][1]["email"] is None
+    assert first == prediction_records("churn", records, hashed)[0]["inputs"][0]["email"]  # stable: joins still work
+    assert first != prediction_records("other-model", records, hashed)[0]["inputs"][0]["email"]
+    assert records[0]["email"] == "ana@example.com"  # the request's own records are untouched

