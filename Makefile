@@ -69,11 +69,7 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 
 # Benchmarks are never part of `make test` (timing on shared machines belongs here, not in asserts).
 bench: dev layers $(BENCH_VENV)/.installed
-	$(PY) bench/ingest.py
-	$(PY) bench/training.py
-	$(PY) bench/serving.py
-	$(PY) bench/http_serving.py
-	$(PY) bench/drift.py
+	$(PY) bench/run_all.py
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 # STAGE picks a stage from cdk.json (dev, staging, prod).
