@@ -18,6 +18,8 @@ MANAGED_POLICY = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy
 WILDCARD = "AwsSolutions-IAM5[{}]"
 
 S3_GRANT_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
+# What CDK's grants on a KMS-encrypted bucket or table add for its key (that one key only).
+KMS_GRANT_ACTIONS = ("kms:ReEncrypt*", "kms:GenerateDataKey*")
 
 
 def acknowledge_generated_grants(stack: Stack) -> None:
@@ -41,6 +43,12 @@ def acknowledge_generated_grants(stack: Stack) -> None:
             stack,
             WILDCARD.format(f"Action::{action}"),
             f"{action} comes from CDK bucket grants, scoped to the platform's own buckets only.",
+        )
+    for action in KMS_GRANT_ACTIONS:
+        acknowledge(
+            stack,
+            WILDCARD.format(f"Action::{action}"),
+            f"{action} comes from CDK grants on an encrypted bucket or table, scoped to that resource's own key.",
         )
     for node in stack.node.find_all():
         _acknowledge_resource_wildcards(stack, node)

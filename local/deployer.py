@@ -26,6 +26,7 @@ SUPPORT = {
     "AWS::S3::BucketPolicy": "kept in the template only: moto ignores Conditions, so the TLS-only Deny would refuse all",
     "AWS::DynamoDB::Table": "emulated: keys, indexes, PITR, TTL",
     "AWS::IAM::Role": "emulated; not enforced",
+    "AWS::KMS::Key": "created in moto with its policy and rotation; buckets and tables name it (moto does not encrypt)",
     "AWS::IAM::Policy": "emulated; not enforced",
     "AWS::Logs::LogGroup": "emulated with retention",
     "AWS::Lambda::LayerVersion": "published; functions run with the host's packages (same pins, see tests/infra)",
@@ -217,7 +218,12 @@ class Deployer:
         if "GlobalSecondaryIndexes" in props:
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if "SSESpecification" in props:
-            args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled", False))}
+            sse = props["SSESpecification"]
+            args["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled", False))}
+            if sse.get("SSEType") == "KMS":
+                args["SSESpecification"]["SSEType"] = "KMS"
+                if "KMSMasterKeyId" in sse:
+                    args["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
         description = dynamodb.create_table(**args)["TableDescription"]
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):
@@ -226,7 +232,17 @@ class Deployer:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         return name, {"Arn": description["TableArn"], "StreamArn": description.get("LatestStreamArn", "")}
 
-    # --- identity and logs ----------------------------------------------------------------------
+    # --- identity, keys and logs ---------------------------------------------------------------
+
+    def _kms_key(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        kms = self._client("kms")
+        args: dict[str, Any] = {"Description": props.get("Description", logical_id)}
+        if "KeyPolicy" in props:
+            args["Policy"] = json.dumps(props["KeyPolicy"])
+        key = kms.create_key(**args)["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
 
     def _iam_role(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         iam = self._client("iam")

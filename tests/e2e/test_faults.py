@@ -55,3 +55,23 @@ def test_a_throttled_step_is_retried_and_the_run_succeeds(local_stack, registere
     failures = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
     assert failures == ["Lambda.TooManyRequestsException"]
     assert local_stack.api("GET", f"models/{MODEL}/versions")[1]["aliases"] == {"champion": 1}
+
+
+def test_a_deleted_dataset_fails_the_retraining_run_and_the_champion_keeps_serving(local_stack, registered, executions):
+    # Someone deletes the version's files (data and splits) from the data bucket, then asks for a retrain.
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["DataBucketName"]
+    (latest,) = local_stack.api("GET", f"models/{MODEL}/datasets")[1]["datasets"][:1]
+    folder = latest["key"].rsplit("/", 1)[0] + "/"
+    deleted = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]]
+    for key in deleted:
+        s3.delete_object(Bucket=bucket, Key=key)
+    status, started = local_stack.api("POST", f"models/{MODEL}/runs")
+    assert status == 202
+    execution = local_stack.wait_for_execution(executions)
+    assert execution["status"] == "FAILED"
+    run = local_stack.api("GET", f"runs/{started['run_id']}")[1]
+    assert run["status"] == "FAILED" and "NoSuchKey" in run["failure"]["error"] + run["failure"]["reason"], run["failure"]
+    assert local_stack.api("GET", f"models/{MODEL}/versions")[1]["aliases"] == {"champion": 1}
+    record = {"tenure_months": 3.0, "monthly_charges": 99.5, "support_calls": 6, "plan": "basic"}
+    status, answer = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [record]})
+    assert status == 200 and answer["version"] == 1

@@ -2,7 +2,7 @@
 
 import json
 
-from infra.iam_acknowledgements import S3_GRANT_ACTIONS
+from infra.iam_acknowledgements import KMS_GRANT_ACTIONS, S3_GRANT_ACTIONS
 
 
 def test_synth_passed_with_every_acknowledgement_giving_a_specific_reason(cloud_assembly):
@@ -19,7 +19,7 @@ def test_no_wildcard_action_is_acknowledged_beyond_cdks_bucket_grants(cloud_asse
     report = json.loads((cloud_assembly / "validation-report.json").read_text())
     ids = {v["acknowledgedId"] for plugin in report["pluginReports"] for v in plugin.get("suppressedViolations", [])}
     actions = {i.split("[Action::", 1)[1].rstrip("]") for i in ids if "[Action::" in i}
-    assert actions <= set(S3_GRANT_ACTIONS)
+    assert actions <= {*S3_GRANT_ACTIONS, *KMS_GRANT_ACTIONS}
 
 
 def test_synth_also_passes_as_the_cdk_cli_runs_it_with_a_resolved_account_and_region(tmp_path, monkeypatch):

@@ -40,11 +40,26 @@ def test_every_bucket_refuses_plain_http(template):
         ), logical_id
 
 
-def test_tables_have_point_in_time_recovery(template):
+def test_tables_have_point_in_time_recovery_and_the_tables_key(template):
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 4
+    assert len(tables) == 3
     for logical_id, table in tables.items():
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, logical_id
+        sse = table["Properties"]["SSESpecification"]
+        assert sse["SSEEnabled"] and sse["SSEType"] == "KMS" and sse["KMSMasterKeyId"]["Fn::GetAtt"][0].startswith("StorageTablesKey")
+
+
+def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
+    keys = resources(template, "AWS::KMS::Key")
+    assert len(keys) == 4 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    for logical_id, bucket in resources(template, "AWS::S3::Bucket").items():
+        (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        if logical_id.startswith("StorageAccessLogs"):  # server access logging cannot write to a KMS bucket
+            assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+            continue
+        name = logical_id.removeprefix("Storage").split("Bucket")[0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"]
+        assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0].startswith(f"Storage{name}Key"), logical_id
 
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
