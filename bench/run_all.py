@@ -48,6 +48,23 @@ def machine() -> list[str]:
     ]
 
 
+def package_sizes() -> list[str]:
+    """Code plus layers, unzipped, per kind of zip function (the same sums tests/infra/test_layers.py checks)."""
+
+    def mib(folder: Path) -> float:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and "__pycache__" not in f.parts) / 1024**2
+
+    code, common, serving = mib(ROOT / "functions"), mib(ROOT / "layers/common/build"), mib(ROOT / "layers/serving/build")
+    return [
+        "| function | unzipped (code + layers) | share of Lambda's 250 MB |",
+        "| --- | ---: | ---: |",
+        f"| most functions (code + common layer) | {code + common:.1f} MiB | {(code + common) / 250 * 100:.0f}% |",
+        f"| serving API, Validate, Prepare, batch Score, ModelCheck (+ numpy, onnxruntime) | {code + common + serving:.1f} MiB"
+        f" | {(code + common + serving) / 250 * 100:.0f}% |",
+        "| training steps | container image (scikit-learn, SciPy, skl2onnx exceed 250 MB as zip) | limit 10 GB |",
+    ]
+
+
 def from_first_table(output: str) -> str:
     """The output from its first Markdown table on (progress lines before it dropped)."""
     lines = output.splitlines()
@@ -72,6 +89,7 @@ def main() -> None:
         print(output, flush=True)
         lines += [f"## {title}", "", f"`{' '.join(command[1:]).replace(str(ROOT) + '/', '')}` ({time.monotonic() - started:.0f} s)", ""]
         lines += [output if result.returncode == 0 else f"FAILED ({result.returncode}):\n\n```\n{output}\n```", ""]
+    lines += ["## Package size", "", *package_sizes(), ""]
     target = ROOT / "bench" / ("RESULTS.quick.md" if args.quick else "RESULTS.md")
     target.write_text("\n".join(lines))
     print(f"wrote {target.relative_to(ROOT)}")

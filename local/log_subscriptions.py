@@ -4,7 +4,7 @@ In AWS a function's log lines reach CloudWatch Logs, a subscription filter picks
 ones and hands them to Firehose in gzipped batches, and the stream's processors (decompression,
 message extraction, a newline delimiter) write each message as one line. Local mode does the same
 in one step: after each invoke the matching lines are queued, and a background thread puts them
-to the stream (moto writes each batch as one S3 object). The filter patterns supported are JSON
+to the stream every 0.2 s (moto writes each batch as one S3 object). The filter patterns supported are JSON
 equality tests, `{ $.field = value }`; anything else stops the deploy with its text.
 """
 
@@ -14,6 +14,7 @@ import json
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from local.lambda_runtime import InvokeResult
 
 JSON_EQUALS = re.compile(r'^\{\s*\$\.([A-Za-z0-9_]+)\s*=\s*("?)([^"\s}]*)\2\s*\}$')
 FIREHOSE_BATCH = 500  # PutRecordBatch takes up to 500 records
+BUFFER_S = 0.2
 
 
 class UnsupportedFilterPattern(ValueError):
@@ -84,13 +86,23 @@ class LogSubscriptions:
         self._pending.join()
 
     def _deliver_forever(self) -> None:
+        """Like Firehose, buffers briefly: one PutRecordBatch per stream per BUFFER_S, not one per invoke
+        (which cost every request a round trip to moto in the same process)."""
         while True:
-            stream, lines = self._pending.get()
+            batch = [self._pending.get()]
+            time.sleep(BUFFER_S)
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            by_stream: dict[str, list[str]] = {}
+            for stream, lines in batch:
+                by_stream.setdefault(stream, []).extend(lines)
             try:
-                for start in range(0, len(lines), FIREHOSE_BATCH):
-                    records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
-                    self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
+                for stream, lines in by_stream.items():
+                    for start in range(0, len(lines), FIREHOSE_BATCH):
+                        records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
+                        self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
             except Exception as error:  # noqa: BLE001 - one failed delivery must not stop the thread
                 print(f"local log subscriptions: {error!r}", flush=True)
             finally:
-                self._pending.task_done()
+                for _ in batch:
+                    self._pending.task_done()
