@@ -154,8 +154,9 @@ def monitor(platform: LocalPlatform, api: str, sfn: Any, pipeline: str, outputs:
     )
 
 
-def wait_for_execution_arn(sfn: Any, arn: str) -> dict[str, Any]:
-    deadline = time.monotonic() + EXECUTION_TIMEOUT_S
+def wait_for_execution_arn(sfn: Any, arn: str, timeout_s: float = EXECUTION_TIMEOUT_S) -> dict[str, Any]:
+    """A named execution once it has finished (it may not have started yet)."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             execution = sfn.describe_execution(executionArn=arn)

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.demo import wait_for_execution_arn
 from local.outputs import read_outputs
 from tests.conftest import STACK_NAME
 
@@ -71,16 +72,7 @@ class LocalStack:
     def wait_for_rollout(self, model: str, version: int, timeout_s: float = 120) -> dict[str, Any]:
         """The rollout execution of a version (named model-vN), once finished."""
         arn = self.outputs["RolloutArn"].replace(":stateMachine:", ":execution:") + f":{model}-v{version}"
-        sfn, deadline = self.client("stepfunctions"), time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                execution = sfn.describe_execution(executionArn=arn)
-                if execution["status"] != "RUNNING":
-                    return execution
-            except sfn.exceptions.ExecutionDoesNotExist:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"rollout of {model} v{version} did not finish")
+        return wait_for_execution_arn(self.client("stepfunctions"), arn, timeout_s)
 
 
 class Inbox:

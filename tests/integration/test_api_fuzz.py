@@ -22,6 +22,7 @@ from mlops.settings import get_settings
 from mlops.spec import ModelSpec
 from mlops.specs import SpecStore
 from mlops.training import build_pipeline, to_onnx_bytes
+from tests.api_events import proxy_event
 from tests.integration.conftest import ARTIFACTS
 from tests.unit.specs import CHURN_SPEC
 
@@ -74,20 +75,7 @@ def serving(aws, model_tables, runs, monkeypatch):
 
 
 def call(method: str, path: str, body: str | None) -> tuple[int, object]:
-    event = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "requestContext": {"requestId": "fuzz", "stage": "api", "path": path, "identity": {}},
-        "body": body,
-        "isBase64Encoded": False,
-    }
-    response = api.app.resolve(event, None)
+    response = api.app.resolve(proxy_event(method, path, body), None)
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from mlops import api
 from mlops.errors import NotFound
+from tests.api_events import proxy_event
 from tests.unit.specs import CHURN_SPEC
 
 RUN = {
@@ -59,19 +60,7 @@ def fakes(monkeypatch):
 
 
 def call(method: str, path: str, query: dict | None = None, body: dict | None = None) -> tuple[int, dict]:
-    event = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
-        "requestContext": {"requestId": "req", "stage": "api", "path": path},
-        "body": json.dumps(body) if body is not None else None,
-        "isBase64Encoded": False,
-    }
+    event = proxy_event(method, path, json.dumps(body) if body is not None else None, query)
     response = api.app.resolve(event, None)
     return response["statusCode"], json.loads(response["body"])
 
