@@ -1,6 +1,5 @@
 """EventBridge ModelCheckDue -> one model's drift and performance check (see mlops.model_checks)."""
 
-import json
 import os
 
 from mlops import model_checks
@@ -30,4 +29,4 @@ def lambda_handler(event, context):
         model_checks.announce(client("events"), detail_type, [detail])
     summary = {"drift": report["drift"]["verdict"], "performance": report["performance"]["verdict"], "report": report["report_key"]}
     logger.info("model checked", extra={"model": model, **summary})
-    return {"model": model, "checked": True, **summary, "drifted_features": json.dumps(report["drift"]["drifted_features"])}
+    return {"model": model, "checked": True, **summary, "drifted_features": report["drift"]["drifted_features"]}

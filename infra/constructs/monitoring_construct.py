@@ -8,6 +8,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -27,17 +28,17 @@ API_P99_LATENCY_MS = 1000
 
 
 class NotificationsConstruct(Construct):
-    """The SNS topic every alarm and failed run notifies."""
+    """The SNS topic every alarm and failed run notifies.
+
+    Encrypted with its own key, not the AWS-managed alias/aws/sns: CloudWatch alarms cannot publish
+    to a topic under the managed key (its policy cannot grant them), so notifications would be lost.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, alarm_email: str | None) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self,
-            "Topic",
-            display_name="MLOps platform notifications",
-            enforce_ssl=True,
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-        )
+        key = kms.Key(self, "TopicKey", description="MLOps platform: notifications", enable_key_rotation=True)
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "Topic", display_name="MLOps platform notifications", enforce_ssl=True, master_key=key)
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 

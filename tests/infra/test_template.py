@@ -51,7 +51,7 @@ def test_tables_have_point_in_time_recovery_and_the_tables_key(template):
 
 def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
     keys = resources(template, "AWS::KMS::Key")
-    assert len(keys) == 4 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    assert len(keys) == 5 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())  # + the topic's
     for logical_id, bucket in resources(template, "AWS::S3::Bucket").items():
         (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         if logical_id.startswith("StorageAccessLogs"):  # server access logging cannot write to a KMS bucket
@@ -132,6 +132,14 @@ def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(temp
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
     schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
     assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(15 minutes)"]
+
+
+def test_the_topic_has_a_key_cloudwatch_alarms_may_use(template):
+    (topic,) = resources(template, "AWS::SNS::Topic").values()
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    statements = resources(template, "AWS::KMS::Key")[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    granted = [s for s in statements if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"]
+    assert granted and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(granted[0]["Action"])
 
 
 def test_alarms_notify_the_topic(template):
