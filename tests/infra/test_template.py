@@ -249,3 +249,17 @@ def test_batch_inference_is_a_distributed_map_over_the_prefix_with_retried_tasks
     assert "ToleratedFailurePercentage" not in score_files  # the default, 0: a file that fails, fails the job
     for task in (BATCH["States"]["Resolve"], score_files["ItemProcessor"]["States"]["Score"]):
         assert task["Retry"][0]["ErrorEquals"][-1] == "TransientError"
+
+
+def test_whoever_starts_a_run_may_also_look_it_up(template):
+    """StartRun, the API and Retrain call DescribeExecution first (duplicate starts): without the
+    permission AWS answers AccessDenied, not ExecutionDoesNotExist, and every start would fail."""
+    policies = resources(template, "AWS::IAM::Policy").values()
+    for role_prefix in ("PipelineStartRunServiceRole", "ServingApiServiceRole", "ModelChecksRetrainServiceRole"):
+        (policy,) = [p for p in policies if p["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)]
+        actions = {
+            a
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+        assert {"states:StartExecution", "states:DescribeExecution"} <= actions, role_prefix
