@@ -33,6 +33,8 @@ MAX_CATEGORIES = 1000
 OTHER = "__other__"
 PREDICTION = "__prediction__"
 NOT_ENOUGH_DATA, DRIFT, NO_DRIFT = "not enough data", "drift", "no drift"
+# A version registered before baselines were recorded has nothing to compare with: say so.
+NO_BASELINE = "no baseline"
 
 
 class NumericColumn:
@@ -207,7 +209,9 @@ class DriftCheck:
         features = {name: r for name, r in results.items() if name != PREDICTION}
         drifted = sorted(name for name, r in features.items() if r["verdict"] == DRIFT)
         prediction = results.get(PREDICTION)
-        if self.rows < rules.min_samples:
+        if not self.columns and self.prediction is None:
+            verdict = NO_BASELINE
+        elif self.rows < rules.min_samples:
             verdict = NOT_ENOUGH_DATA
         elif len(drifted) >= rules.min_drifted_features or (prediction is not None and prediction["verdict"] == DRIFT):
             verdict = DRIFT

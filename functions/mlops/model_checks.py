@@ -102,7 +102,7 @@ class ModelChecker:
             "performance": performance_result,
         }
         report["report_key"], report["html_key"] = self._write(model, check_id, report)
-        conclusive = drift_result["verdict"] != drift.NOT_ENOUGH_DATA
+        conclusive = drift_result["verdict"] != drift.NOT_ENOUGH_DATA  # "no baseline" never improves: move on
         summary = {
             "last_check_at": now.isoformat(timespec="seconds"),
             # The next drift window starts here only when this one reached a verdict; too little

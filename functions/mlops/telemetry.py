@@ -41,7 +41,7 @@ def record_check_metrics(report: dict) -> None:
         if result["verdict"] != "not enough data":
             emit("DriftScore", result["effect_size"], version=version, feature=feature)
             emit("FeatureDrifted", float(result["verdict"] == "drift"), version=version, feature=feature)
-    if drift["verdict"] != "not enough data":
+    if drift["verdict"] in ("drift", "no drift"):
         emit("DataDrift", float(drift["verdict"] == "drift"))
         emit("DriftedFeatures", float(len(drift["drifted_features"])), MetricUnit.Count, version=version)
     quality = report["performance"]

@@ -128,3 +128,8 @@ def test_batches_of_records_give_the_same_report_as_record_by_record():
     batched.add_records(table[:1000], outputs[:1000])
     batched.add_records(table[1000:], outputs[1000:])
     assert batched.report(DriftRules()) == one_by_one
+
+
+def test_a_version_without_a_baseline_says_so_instead_of_no_drift():
+    report = drift.DriftCheck(spec(), {"features": {}}, None).add_all(({"x0": 1.0}, {}) for _ in range(1000)).report(DriftRules())
+    assert report["verdict"] == drift.NO_BASELINE and report["features"] == {}
