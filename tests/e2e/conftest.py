@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -105,8 +106,17 @@ def _json_or_text(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
+def _ports_are_free() -> None:
+    """Another local mode on 4566/3000 would answer this session's requests with its own state."""
+    for port in (4566, 3000):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.fail(f"port {port} is taken (another `python -m local serve` or make local?); stop it and run again")
+
+
 @pytest.fixture(scope="session")
 def local_stack(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory):
+    _ports_are_free()
     log = tmp_path_factory.mktemp("local") / "serve.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as log_file:
