@@ -1,6 +1,6 @@
 """EventBridge DriftDetected / PerformanceDecayed -> a guarded retraining run (see mlops.retraining)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from mlops import captured, pipeline, retraining
 from mlops.aws import client, table
@@ -16,7 +16,7 @@ def lambda_handler(event, context):
     settings = get_settings()
     retrainer = retraining.Retrainer(table(settings.models_table), run_store(), table(settings.audit_table))
     _, spec = spec_store().current(model)
-    now = retraining.now_utc()
+    now = datetime.now(UTC)
     why_not = retrainer.refusal(model, kind, spec, now)
     if why_not is None and not retrainer.claim(model, check_id, now):
         why_not = "another finding started a run at the same moment"
@@ -38,7 +38,7 @@ def lambda_handler(event, context):
 def _retrain_with_feedback(retrainer, model, kind, spec, findings):
     """The newest data plus the labelled traffic, as a new upload: the upload starts the run."""
     settings = get_settings()
-    since = retraining.now_utc() - timedelta(hours=spec.monitoring.performance.window_hours)
+    since = datetime.now(UTC) - timedelta(hours=spec.monitoring.performance.window_hours)
     labelled = captured.outcomes(client("s3"), settings.capture_bucket, model, since, None)
     latest = dataset_store().latest(model)
     finding = {"trigger": kind, "check-id": findings["check_id"]}

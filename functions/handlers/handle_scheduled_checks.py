@@ -6,7 +6,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from mlops import model_checks
 from mlops.aws import client, table
-from mlops.monitoring import models_with_champion
 from mlops.observability import logger, metrics, pipeline_step
 from mlops.settings import get_settings
 from mlops.stores import spec_store
@@ -14,10 +13,10 @@ from mlops.stores import spec_store
 
 @pipeline_step
 def lambda_handler(event, context):
-    models = table(get_settings().models_table)
-    champions = models_with_champion(models)
+    states = model_checks.serving_states(table(get_settings().models_table))
+    champions = {state["model"]: int(state["champion"]) for state in states}
     metrics.add_metric(name="ModelsServing", unit=MetricUnit.Count, value=len(champions))
-    due = model_checks.due_models(models, spec_store(), datetime.now(UTC))
+    due = model_checks.due_models(states, spec_store(), datetime.now(UTC))
     model_checks.announce(client("events"), model_checks.CHECK_DUE, [{"model": model} for model in due])
     logger.info("scheduled checks", extra={"champions": champions, "checks_due": due})
     return {"models_serving": champions, "checks_due": due}

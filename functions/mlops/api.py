@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mlops import batch, pipeline
 from mlops.aws import client
-from mlops.capture import feedback_record, prediction_records
+from mlops.capture import feedback_record
 from mlops.errors import Conflict, NotFound
 from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
 from mlops.settings import get_settings
@@ -341,7 +341,7 @@ class RollbackRequest(BaseModel):
 )
 def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
     answer = predictor().predict(model, request.records, request.routing_key)
-    captured = capture().send(prediction_records(model, request.records, answer), answer.capture_sample_rate)
+    captured = capture().send_prediction(model, request.records, answer)
     record_prediction_metrics(model, answer, captured)
     return PredictResponse(
         model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
@@ -371,10 +371,9 @@ def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> R
 
 @app.get("/models/<model>/traffic", summary="Aliases and the traffic policy")
 def get_traffic(model: ModelName) -> TrafficResponse:
-    store = traffic_store()
-    policy, experiment = TrafficPolicy(**store.policy(model)), store.experiment(model)
+    aliases, policy, experiment = traffic_store().routing(model)
     latest = Experiment.model_validate(experiment) if experiment else None
-    return TrafficResponse(aliases=registry().aliases(model), policy=policy, experiment=latest)
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy), experiment=latest)
 
 
 @app.put(

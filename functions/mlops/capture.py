@@ -7,8 +7,8 @@ them to s3://<capture bucket>/captured/YYYY/MM/DD/HH/, one record per line (Serv
 An inline Firehose PutRecord cost every request a network round trip (bench/http_serving.py).
 
 Records: kind "prediction" (inputs, outputs, variant, version, shadow) or "feedback" (prediction_id,
-index and the actual value). A large batch is split into several lines (first_index says where
-each starts) so no line comes near CloudWatch Logs' 256 KB event limit.
+index and the actual value). A batch too large for one line is split into several (first_index says
+where each starts) so no line comes near CloudWatch Logs' 256 KB event limit.
 """
 
 from __future__ import annotations
@@ -27,27 +27,33 @@ from mlops.settings import CAPTURE_SCHEMA
 MAX_LINE_BYTES = 128 * 1024
 
 
-def prediction_records(model: str, records: list[dict[str, Any]], answer: Prediction) -> list[dict[str, Any]]:
-    """The capture of one request: one record, or several for a large batch."""
-    head = {"kind": "prediction", "prediction_id": answer.prediction_id, "model": model, "version": answer.version}
-    head |= {"variant": answer.variant, "at": now_iso()}
+def prediction_record(model: str, records: list[dict[str, Any]], answer: Prediction) -> dict[str, Any]:
+    """The capture of one request (pii features redacted); log_lines splits it if it is large."""
     if answer.pii:
         records = [redact(model, record, answer.pii, answer.pii_capture) for record in records]
-    chunks, start, size = [], 0, 0
-    for index, (inputs, outputs) in enumerate(zip(records, answer.results, strict=True)):
-        size += len(json.dumps(inputs)) + len(json.dumps(outputs))
-        if size > MAX_LINE_BYTES and index > start:
-            chunks.append((start, index))
-            start, size = index, len(json.dumps(inputs)) + len(json.dumps(outputs))
-    chunks.append((start, len(records)))
-    captured = []
-    for first, end in chunks:
-        record = {**head, "first_index": first, "inputs": records[first:end], "outputs": answer.results[first:end]}
-        if answer.shadow:
-            shadow = answer.shadow
-            record["shadow"] = {**shadow, "results": shadow["results"][first:end]} if "results" in shadow else shadow
-        captured.append(record)
-    return captured
+    record = {"kind": "prediction", "prediction_id": answer.prediction_id, "model": model, "version": answer.version}
+    record |= {"variant": answer.variant, "at": now_iso(), "first_index": 0, "inputs": records, "outputs": answer.results}
+    if answer.shadow:
+        record["shadow"] = answer.shadow
+    return record
+
+
+def log_lines(record: dict[str, Any]) -> list[str]:
+    """The record as JSON log lines: serialized once; only a line over MAX_LINE_BYTES is split, in halves."""
+    line = json.dumps({"capture_schema": CAPTURE_SCHEMA, **record}, separators=(",", ":"))
+    if len(line) <= MAX_LINE_BYTES or len(record.get("inputs", [])) <= 1:
+        return [line]
+    half = len(record["inputs"]) // 2
+    return log_lines(_part(record, 0, half)) + log_lines(_part(record, half, len(record["inputs"])))
+
+
+def _part(record: dict[str, Any], start: int, end: int) -> dict[str, Any]:
+    part = {**record, "first_index": record["first_index"] + start, "inputs": record["inputs"][start:end]}
+    part["outputs"] = record["outputs"][start:end]
+    shadow = record.get("shadow")
+    if shadow and "results" in shadow:
+        part["shadow"] = {**shadow, "results": shadow["results"][start:end]}
+    return part
 
 
 def redact(model: str, record: dict[str, Any], pii: tuple[str, ...], mode: str) -> dict[str, Any]:
@@ -69,12 +75,15 @@ class Capture:
     def __init__(self, stream: Any = None) -> None:
         self._stream = stream  # None: the stdout of the moment (Lambda's log pipe)
 
-    def send(self, records: list[dict[str, Any]], sample_rate: float = 1.0) -> bool:
-        """True when the records were captured, False when sampled out."""
-        if random.random() >= sample_rate:
+    def send_prediction(self, model: str, records: list[dict[str, Any]], answer: Prediction) -> bool:
+        """True when the request was captured, False when sampled out (then nothing is built)."""
+        if random.random() >= answer.capture_sample_rate:
             return False
-        lines = "".join(json.dumps({"capture_schema": CAPTURE_SCHEMA, **record}, separators=(",", ":")) + "\n" for record in records)
+        self.send([prediction_record(model, records, answer)])
+        return True
+
+    def send(self, records: list[dict[str, Any]]) -> None:
+        lines = "".join(line + "\n" for record in records for line in log_lines(record))
         stream = self._stream or sys.stdout
         stream.write(lines)
         stream.flush()
-        return True

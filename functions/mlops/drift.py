@@ -49,15 +49,6 @@ class NumericColumn:
         share_before = (np.cumsum(self.expected) - self.expected) / max(self.expected.sum(), 1)
         self.groups = np.minimum((share_before * PSI_BINS + 1e-9).astype(np.int64), PSI_BINS - 1)
         self.nulls = 0
-        self._pending: list[float] = []
-
-    def add(self, value: Any) -> None:
-        if value is None or value == "":
-            self.nulls += 1
-        else:
-            self._pending.append(value)
-            if len(self._pending) >= BATCH_ROWS:
-                self.flush()
 
     def add_array(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=np.float64)
@@ -65,17 +56,11 @@ class NumericColumn:
         self.nulls += int(missing.sum())
         self.counts += np.bincount(np.searchsorted(self.edges, values[~missing], side="right"), minlength=len(self.counts))
 
-    def flush(self) -> None:
-        if self._pending:
-            values, self._pending = self._pending, []
-            self.add_array(np.asarray(values, dtype=np.float64))
-
     @property
     def n(self) -> int:
-        return int(self.counts.sum()) + len(self._pending)
+        return int(self.counts.sum())
 
     def compare(self) -> dict[str, Any]:
-        self.flush()
         actual = self.counts.astype(np.float64)
         statistic, p_value = ks_test(self.expected, actual)
         grouped_expected = np.bincount(self.groups, weights=self.expected, minlength=PSI_BINS)
@@ -100,16 +85,6 @@ class CategoricalColumn:
         self.baseline = {str(k): int(v) for k, v in profile["frequencies"].items()}
         self.counts: Counter = Counter()
         self.nulls = 0
-
-    def add(self, value: Any) -> None:
-        if value is None or value == "":
-            self.nulls += 1
-            return
-        key = str(value)
-        if key in self.counts or key in self.baseline or len(self.counts) < MAX_CATEGORIES:
-            self.counts[key] += 1
-        else:
-            self.counts[OTHER] += 1
 
     def add_array(self, values: Iterable[Any]) -> None:
         """Counts a batch at C speed; empty values are nulls; beyond MAX_CATEGORIES new values fold into OTHER."""
@@ -148,7 +123,7 @@ def column_for(profile: dict[str, Any]) -> NumericColumn | CategoricalColumn:
 
 
 class DriftCheck:
-    """Feed it captured (inputs, outputs) record by record; report() compares with the baseline."""
+    """Feed it captured (inputs, outputs) records; report() compares with the baseline."""
 
     def __init__(self, spec: ModelSpec, baseline: dict[str, Any], prediction_baseline: dict[str, Any] | None) -> None:
         self.spec = spec
@@ -157,13 +132,6 @@ class DriftCheck:
         self.columns = {f.name: column_for(profiles[f.name]) for f in spec.features if f.name in profiles and not f.pii}
         self.prediction = column_for(prediction_baseline) if prediction_baseline else None
         self.rows = 0
-
-    def add(self, inputs: dict[str, Any], output: dict[str, Any]) -> None:
-        self.rows += 1
-        for name, column in self.columns.items():
-            column.add(inputs.get(name))
-        if self.prediction is not None:
-            self.prediction.add(output.get("label") if "label" in output else output.get("value"))
 
     def add_records(self, records: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
         """A batch of captured records (and the champion's answers, {} where another version
@@ -186,8 +154,16 @@ class DriftCheck:
             self.prediction.add_array(predictions)
 
     def add_all(self, pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> DriftCheck:
-        for inputs, output in pairs:
-            self.add(inputs, output)
+        """(inputs, output) pairs as they are read, added BATCH_ROWS at a time: memory stays bounded."""
+        inputs: list[dict[str, Any]] = []
+        outputs: list[dict[str, Any]] = []
+        for record, output in pairs:
+            inputs.append(record)
+            outputs.append(output)
+            if len(inputs) >= BATCH_ROWS:
+                self.add_records(inputs, outputs)
+                inputs, outputs = [], []
+        self.add_records(inputs, outputs)
         return self
 
     def report(self, rules: DriftRules) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,20 +33,26 @@ ALARM_PREFIX = "mlops-"
 CHECK_SERVICE = "ModelCheck"  # the checking function's construct id: its metrics' service dimension
 
 
-def due_models(models_table: Any, specs: Any, now: datetime) -> list[str]:
-    """Models with a champion whose last check is older than their spec's interval."""
-    due, args = [], {"FilterExpression": Attr("sk").eq(STATE_KEY) & Attr("champion").exists()}
+def serving_states(models_table: Any) -> list[dict[str, Any]]:
+    """The state items of the models that have a champion (one scan, for every scheduled look)."""
+    states, args = [], {"FilterExpression": Attr("sk").eq(STATE_KEY) & Attr("champion").exists()}
     while True:
         page = models_table.scan(**args)
-        for item in page["Items"]:
-            _, spec = specs.current(item["model"])
-            last = item.get("monitoring", {}).get("last_check_at")
-            interval = timedelta(minutes=spec.monitoring.check_every_minutes)
-            if last is None or now - datetime.fromisoformat(last) >= interval:
-                due.append(item["model"])
+        states += page["Items"]
         if "LastEvaluatedKey" not in page:
-            return sorted(due)
+            return states
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def due_models(states: list[dict[str, Any]], specs: Any, now: datetime) -> list[str]:
+    """Of these serving models, those whose last check is older than their spec's interval."""
+    due = []
+    for state in states:
+        _, spec = specs.current(state["model"])
+        last = state.get("monitoring", {}).get("last_check_at")
+        if last is None or now - datetime.fromisoformat(last) >= timedelta(minutes=spec.monitoring.check_every_minutes):
+            due.append(state["model"])
+    return sorted(due)
 
 
 def announce(events: Any, detail_type: str, details: list[dict[str, Any]]) -> None:
@@ -72,23 +79,11 @@ class ModelChecker:
         since = datetime.fromisoformat(monitoring.get("drift_since") or version["created_at"])
         baseline = self._json(self._buckets["data"], version["baseline_key"]) if version.get("baseline_key") else {"features": {}}
         check = drift.DriftCheck(spec, baseline, version.get("prediction_baseline"))
-        inputs: list[dict[str, Any]] = []
-        outputs: list[dict[str, Any]] = []
-        for record in captured.records(self._s3, self._buckets["capture"], since):
-            if record.get("kind") != "prediction" or record.get("model") != model or record.get("at", "") < since.isoformat():
-                continue
-            answered = record.get("outputs", [])
-            inputs += record.get("inputs", [])
-            # Prediction drift is the champion's: other versions' answers count as missing.
-            outputs += answered if record.get("version") == version["version"] else [{}] * len(answered)
-            if len(inputs) >= drift.BATCH_ROWS:
-                check.add_records(inputs, outputs)
-                inputs, outputs = [], []
-        check.add_records(inputs, outputs)
-        drift_result = check.report(spec.monitoring.drift)
+        drift_result = check.add_all(self._served_pairs(model, version["version"], since)).report(spec.monitoring.drift)
         serving = {state[alias] for alias in (CHAMPION, CHALLENGER) if alias in state}
         window_start = now - timedelta(hours=spec.monitoring.performance.window_hours)
-        trained = {v: self._registry.version(model, v).get("metrics", {}) for v in serving}
+        read = {version["version"]: version}  # the champion's record is already here
+        trained = {v: (read.get(v) or self._registry.version(model, v)).get("metrics", {}) for v in serving}
         outcomes = captured.outcomes(self._s3, self._buckets["capture"], model, window_start, serving)
         performance_result = performance.check(spec, outcomes, trained)
         check_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -118,6 +113,16 @@ class ModelChecker:
         if not self._save(model, monitoring.get("last_check_at"), summary):
             return None
         return report
+
+    def _served_pairs(self, model: str, champion: int, since: datetime) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """(inputs, answer) per captured record since `since`; prediction drift is the champion's,
+        so another version's answers count as missing."""
+        for record in captured.records(self._s3, self._buckets["capture"], since):
+            if record.get("kind") != "prediction" or record.get("model") != model or record.get("at", "") < since.isoformat():
+                continue
+            mine = record.get("version") == champion
+            for inputs, output in zip(record.get("inputs", []), record.get("outputs", []), strict=False):
+                yield inputs, output if mine else {}
 
     def _json(self, bucket: str, key: str) -> dict[str, Any]:
         return json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())

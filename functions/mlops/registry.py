@@ -27,6 +27,11 @@ def version_key(number: int) -> str:
     return f"{VERSION_PREFIX}{number:04d}"
 
 
+def aliases_of(state: dict[str, Any]) -> dict[str, int]:
+    """The aliases recorded on a model's state item."""
+    return {alias: int(state[alias]) for alias in (CHAMPION, CHALLENGER) if alias in state}
+
+
 class Registry:
     def __init__(self, models_table: Any, audit_table: Any) -> None:
         self._models = models_table
@@ -156,8 +161,7 @@ class Registry:
         return [from_item(i) for i in items]
 
     def aliases(self, model: str) -> dict[str, int]:
-        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        return {alias: int(state[alias]) for alias in (CHAMPION, CHALLENGER) if alias in state}
+        return aliases_of(self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {}))
 
     def champion(self, model: str) -> int | None:
         return self.aliases(model).get(CHAMPION)

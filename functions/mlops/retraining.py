@@ -14,7 +14,7 @@ import csv
 import os
 import tempfile
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mlops.audit import AuditLog
@@ -118,7 +118,3 @@ def _cell(value: Any) -> str:
 def run_id_for(model: str, kind: str, check_id: str) -> str:
     """Named after the check, so a redelivered event names the same execution."""
     return f"{model[:40]}-{kind}-{check_id}"[:80]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

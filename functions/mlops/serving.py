@@ -176,7 +176,8 @@ class Predictor:
         """Policy, aliases and spec, re-read at most every POLICY_TTL_S seconds per warm Lambda."""
         cached = self._cache.get(model)
         if cached is None or time.monotonic() - cached[0] > POLICY_TTL_S:
-            cached = (time.monotonic(), self._traffic.policy(model), self._registry.aliases(model), self._specs.current(model)[1])
+            aliases, policy, _ = self._traffic.routing(model)  # one read of the model's state item
+            cached = (time.monotonic(), policy, aliases, self._specs.current(model)[1])
             self._cache[model] = cached
         return cached[1], cached[2], cached[3]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from mlops.audit import AuditLog
 from mlops.errors import Conflict
-from mlops.registry import STATE_KEY
+from mlops.registry import STATE_KEY, aliases_of
 from mlops.runs import from_item, to_item
 
 
@@ -29,8 +29,15 @@ class TrafficStore:
         self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
 
     def policy(self, model: str) -> dict[str, Any]:
-        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        return TrafficPolicy.model_validate(from_item(state.get("traffic", {}))).model_dump()
+        return _policy_of(self._state(model))
+
+    def routing(self, model: str) -> tuple[dict[str, int], dict[str, Any], dict[str, Any] | None]:
+        """Aliases, policy and the latest A/B test, from one read of the model's state item."""
+        state = self._state(model)
+        return aliases_of(state), _policy_of(state), _experiment_of(state)
+
+    def _state(self, model: str) -> dict[str, Any]:
+        return self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
 
     def set(self, model: str, challenger_percent: int, shadow: int | None, expected_revision: int, by: str) -> dict[str, Any]:
         policy = TrafficPolicy(challenger_percent=challenger_percent, shadow=shadow, revision=expected_revision + 1)
@@ -58,8 +65,7 @@ class TrafficStore:
 
     def experiment(self, model: str) -> dict[str, Any] | None:
         """The latest A/B test of the model (running or decided), as the rollout last wrote it."""
-        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        return from_item(state["experiment"]) if "experiment" in state else None
+        return _experiment_of(self._state(model))
 
     def save_experiment(self, model: str, record: dict[str, Any]) -> None:
         """Only the model's one rollout writes it; a decision is audited when it is taken."""
@@ -71,3 +77,11 @@ class TrafficStore:
         )
         if record["status"] != "collecting":
             self._audit.record(model, "traffic.ab_decision", record)
+
+
+def _policy_of(state: dict[str, Any]) -> dict[str, Any]:
+    return TrafficPolicy.model_validate(from_item(state.get("traffic", {}))).model_dump()
+
+
+def _experiment_of(state: dict[str, Any]) -> dict[str, Any] | None:
+    return from_item(state["experiment"]) if "experiment" in state else None

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,17 @@ class LocalStack:
                     return execution
             time.sleep(0.3)
         raise TimeoutError("no new pipeline execution finished")
+
+    @staticmethod
+    def until(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeout_s: float = 60) -> Any:
+        """fetch() again every half second until done(answer); the answer, or TimeoutError naming what."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            answer = fetch()
+            if done(answer):
+                return answer
+            time.sleep(0.5)
+        raise TimeoutError(f"{what} did not happen in {timeout_s} s")
 
     def train(self, known: set[str], model: str, name: str, body: bytes) -> dict[str, Any]:
         """Uploads a dataset for `model` and returns its pipeline execution, finished."""

@@ -36,14 +36,12 @@ def traffic_with_truth(rows: int, seed: int) -> list[tuple[dict, str]]:
     ]
 
 
-def wait_for_experiment(local_stack, timeout_s: float = 60) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        traffic = local_stack.api("GET", f"models/{MODEL}/traffic")[1]
-        if traffic.get("experiment") and traffic["policy"]["challenger_percent"] == 50:
-            return traffic
-        time.sleep(0.5)
-    raise TimeoutError("the A/B split did not start")
+def wait_for_experiment(local_stack) -> dict:
+    return local_stack.until(
+        lambda: local_stack.api("GET", f"models/{MODEL}/traffic")[1],
+        lambda traffic: traffic.get("experiment") and traffic["policy"]["challenger_percent"] == 50,
+        "the A/B split",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,9 @@
 inputs moved is found by the scheduled check, which starts a retraining run whose version goes
 through the gate and a canary to champion."""
 
-import csv
-import io
-import random
-import time
-
 import pytest
 
-from local.demo import CHURN_SPEC, synthetic_dataset
+from local.demo import CHURN_SPEC, customers, synthetic_dataset
 
 MODEL = "churn-drift"
 SPEC = {
@@ -18,25 +13,6 @@ SPEC = {
     "rollout": {"strategy": "canary", "canary_percent": 50, "bake_seconds": 2},
     "monitoring": {"check_every_minutes": 0, "drift": {"min_samples": 200}, "retraining": {"cooldown_minutes": 60, "max_per_day": 1}},
 }
-
-
-def customers(rows: int, seed: int, moved: bool = False) -> list[dict]:
-    """Customers drawn like the training data, or (moved) longer-tenured ones calling support far more."""
-    table = csv.DictReader(io.StringIO(synthetic_dataset(rows=rows, seed=seed, bad_rows=False).decode()))
-    rng = random.Random(seed)
-    records = []
-    for row in table:
-        record = {
-            "tenure_months": float(row["tenure_months"]),
-            "monthly_charges": float(row["monthly_charges"]) if row["monthly_charges"] else None,
-            "support_calls": int(row["support_calls"]),
-            "plan": row["plan"],
-        }
-        if moved:
-            record["tenure_months"] = round(rng.uniform(60, 120), 1)
-            record["support_calls"] = rng.randint(6, 15)
-        records.append(record)
-    return records
 
 
 def serve(local_stack, records: list[dict]) -> None:
@@ -50,14 +26,15 @@ def check_now(local_stack) -> dict:
     before = local_stack.api("GET", f"models/{MODEL}/drift")
     outcomes = local_stack.control("schedules/fire", {"rule": "ScheduledChecks"})["outcomes"]
     assert MODEL in outcomes[0]["checks_due"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def delivered_report() -> tuple[int, dict]:
         local_stack.control("events/drain")
-        status, report = local_stack.api("GET", f"models/{MODEL}/drift")
-        if status == 200 and (before[0] != 200 or report["check_id"] != before[1]["check_id"]):
-            return report
-        time.sleep(0.5)
-    raise TimeoutError("the model check did not report")
+        return local_stack.api("GET", f"models/{MODEL}/drift")
+
+    def is_new(answer: tuple[int, dict]) -> bool:
+        return answer[0] == 200 and (before[0] != 200 or answer[1]["check_id"] != before[1]["check_id"])
+
+    return local_stack.until(delivered_report, is_new, "the model check's report")[1]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +48,7 @@ def champion(local_stack, executions):
 @pytest.fixture(scope="module")
 def steady_report(local_stack, champion):
     assert local_stack.api("GET", f"models/{MODEL}/drift")[0] == 404  # never checked yet
-    serve(local_stack, customers(300, seed=82))
+    serve(local_stack, customers(300, seed=82, moved=False))
     return check_now(local_stack)
 
 
@@ -118,11 +95,11 @@ def test_a_second_finding_within_the_cool_down_starts_nothing(local_stack, drift
     serve(local_stack, customers(300, seed=84, moved=True))
     report = check_now(local_stack)
     assert report["drift"]["verdict"] == "drift"
-    deadline = time.monotonic() + 20
-    skipped = []
-    while not skipped and time.monotonic() < deadline:
+
+    def skipped() -> list[dict]:
         local_stack.control("events/drain")
         records = local_stack.api("GET", f"audit?model={MODEL}")[1]["records"]
-        skipped = [r for r in records if r["action"] == "retraining.skipped" and r["detail"]["check_id"] == report["check_id"]]
-        time.sleep(0.5)
-    assert "cool-down" in skipped[0]["detail"]["reason"]
+        return [r for r in records if r["action"] == "retraining.skipped" and r["detail"]["check_id"] == report["check_id"]]
+
+    (record,) = local_stack.until(skipped, bool, "the skipped retraining's audit record", timeout_s=20)
+    assert "cool-down" in record["detail"]["reason"]

@@ -62,8 +62,8 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
             return "champion-session"
 
     class Traffic:
-        def policy(self, model):
-            return {"challenger_percent": 100}
+        def routing(self, model):
+            return Registry().aliases(model), {"challenger_percent": 100}, None
 
     class Specs:
         def current(self, model):
