@@ -19,6 +19,7 @@ from local.assembly import StackArtifact
 from local.intrinsics import ACCOUNT_ID, REGION, Resolver, references
 from local.lambda_runtime import FunctionSpec
 from local.log_subscriptions import Subscription
+from local.packages import function_site_dirs, layer_site_dir
 
 # What local mode does with each resource type the platform's template uses.
 SUPPORT = {
@@ -29,7 +30,7 @@ SUPPORT = {
     "AWS::KMS::Key": "created in moto with its policy and rotation; buckets and tables name it (moto does not encrypt)",
     "AWS::IAM::Policy": "emulated; not enforced",
     "AWS::Logs::LogGroup": "emulated with retention",
-    "AWS::Lambda::LayerVersion": "published; functions run with the host's packages (same pins, see tests/infra)",
+    "AWS::Lambda::LayerVersion": "published; its requirements built for the host, and only a function's own layers on its path",
     "AWS::Lambda::Function": "created in moto and run by the local Lambda runtime from its staged asset",
     "AWS::Lambda::Permission": "stored; not enforced",
     "AWS::StepFunctions::StateMachine": "created through the API so moto's engine executes it",
@@ -271,9 +272,10 @@ class Deployer:
     # --- compute --------------------------------------------------------------------------------
 
     def _lambda_layerversion(self, logical_id: str, props: dict[str, Any], resource: dict) -> tuple[str, dict]:
-        # The layer's binaries are aarch64 wheels that cannot load on this host, so the published
-        # content is a pointer to its staged folder; functions run with the host's equal pins.
+        # The layer's binaries are aarch64 wheels that cannot load on this host: the same pinned
+        # requirements, built for the host, stand in for them on the path of each function using it.
         asset = self.stack.asset_dir(resource)
+        layer_site_dir(self.stack, resource)  # built now, so the first invoke does not wait for pip
         content = _zip_bytes({"LOCAL_LAYER_SOURCE.txt": str(asset)})
         published = self._client("lambda").publish_layer_version(
             LayerName=props.get("LayerName") or self._name(logical_id, 64),
@@ -314,6 +316,7 @@ class Deployer:
             timeout_s=args["Timeout"],
             memory_mb=args["MemorySize"],
             log_group=props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"),
+            python_path=function_site_dirs(self.stack, resource),
         )
         self.deployment.functions[logical_id] = spec
         self._register_function(spec)

@@ -41,6 +41,9 @@ class FunctionSpec:
     timeout_s: int
     memory_mb: int
     log_group: str
+    # Site directories the function may import from (its layers or image, then the runtime's); none
+    # of the host's site-packages.
+    python_path: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -60,7 +63,8 @@ class InvokeResult:
 class _Worker:
     def __init__(self, spec: FunctionSpec, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT)],
+            # -I -S: no site-packages, no PYTHONPATH, no user site; the worker sets the function's path.
+            [sys.executable, "-I", "-S", str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -165,6 +169,7 @@ class LambdaRuntime:
                 "AWS_SESSION_TOKEN": "local",
                 "AWS_ENDPOINT_URL": self._endpoint_url,
                 "LOCAL_FUNCTION_ARN": spec.arn,
+                "LOCAL_PYTHON_PATH": os.pathsep.join(str(path) for path in spec.python_path),
                 # There is no X-Ray daemon on a laptop; the tracer would only warn.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "PYTHONDONTWRITEBYTECODE": "1",

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Any
 
 
 class _LineCapture(io.TextIOBase):
@@ -54,18 +55,19 @@ class _Context:
 
 
 def main() -> None:
-    # The worker's own folder must not shadow the handler's modules.
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-    sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+    # As in Lambda: the function's code, then its layers and the runtime's packages, then the
+    # standard library. The worker's own folder must not shadow the handler's modules.
+    packages = [path for path in os.environ.get("LOCAL_PYTHON_PATH", "").split(os.pathsep) if path]
+    here = os.path.dirname(os.path.abspath(__file__))
+    stdlib = [p for p in sys.path if p and os.path.abspath(p) != here and "site-packages" not in p]
+    sys.path[:] = [os.environ["LAMBDA_TASK_ROOT"], *packages, *stdlib]
     responses = os.fdopen(os.dup(1), "w", buffering=1)
     capture = _LineCapture()
     sys.stdout = sys.stderr = capture
-    module_name, function_name = os.environ["_HANDLER"].rsplit(".", 1)
-    try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-        init_error = None
-    except Exception as error:  # an import error answers every invoke, as Lambda's Runtime.ImportModuleError
-        handler, init_error = None, _error_payload(error, "Runtime.ImportModuleError")
+    handler, init_error = _load_handler(os.environ["_HANDLER"])
+    if "--import-only" in sys.argv:
+        responses.write(json.dumps(init_error or {"ok": True}) + "\n")
+        sys.exit(1 if init_error else 0)
     for line in sys.stdin:
         request = json.loads(line)
         if init_error is not None:
@@ -79,6 +81,16 @@ def main() -> None:
                 reply = {"ok": False, "payload": _error_payload(error)}
         reply["logs"] = capture.drain()
         responses.write(json.dumps(reply, default=str) + "\n")
+
+
+def _load_handler(handler_path: str) -> tuple[Any, dict | None]:
+    """The handler, or the error every invoke answers with, as Lambda's Runtime.ImportModuleError."""
+    module_name, function_name = handler_path.rsplit(".", 1)
+    try:
+        return getattr(importlib.import_module(module_name), function_name), None
+    except Exception as error:
+        payload = _error_payload(error, "Runtime.ImportModuleError")
+        return None, {**payload, "errorMessage": f"Unable to import module '{module_name}': {error}"}
 
 
 def _error_payload(error: BaseException, error_type: str = "") -> dict:
