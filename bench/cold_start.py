@@ -32,8 +32,8 @@ import sys
 sys.path[:0] = [{functions!r}]
 import handlers.handle_api  # the module Lambda imports on a cold start
 import onnxruntime
-from mlops.serving import run_session, validate_records
-from mlops.spec import ModelSpec
+from mlops.serving.predictor import run_session, validate_records
+from mlops.data.spec import ModelSpec
 spec = ModelSpec.model_validate({spec!r})
 session = onnxruntime.InferenceSession(open({onnx!r}, "rb").read(), providers=["CPUExecutionProvider"])
 record = {{f"x{{i}}": 0.1 * i for i in range({n})}}
@@ -61,9 +61,9 @@ def build_models(folder: Path) -> tuple[Path, Path]:
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
 
-    from mlops.model_inputs import as_matrix
-    from mlops.spec import ModelSpec
-    from mlops.training import build_pipeline, to_onnx_bytes
+    from mlops.data.spec import ModelSpec
+    from mlops.serving.model_inputs import as_matrix
+    from mlops.training.trainer import build_pipeline, to_onnx_bytes
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20_000, N_FEATURES)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Drift check: ours (mlops.drift, streaming) against Evidently's DataDriftPreset on the same data.
+"""Drift check: ours (mlops.monitoring.drift, streaming) against Evidently's DataDriftPreset on the same data.
 
 A 50k-row training baseline and N captured rows, 20 features (17 numeric, 3 categorical); the
 captured rows move in three features (x3 shifted by 0.5 sd, x11 spread 1.6x, c1's shares
@@ -68,9 +68,9 @@ def peak_mb() -> float:
 
 
 def run_ours(rows: int, from_json: bool) -> dict:
-    from mlops import drift
-    from mlops.preparation import numeric_profile
-    from mlops.spec import DriftRules, ModelSpec
+    from mlops.data.preparation import numeric_profile
+    from mlops.data.spec import DriftRules, ModelSpec
+    from mlops.monitoring import drift
 
     reference = columns(BASELINE_ROWS, 1, moved=False)
     features = [{"name": n, "type": "numeric"} for n in NUMERIC] + [{"name": n, "type": "categorical"} for n in CATEGORICAL]

@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
-from mlops.serving import POLICY_TTL_S  # noqa: E402
+from mlops.serving.predictor import POLICY_TTL_S  # noqa: E402
 
 MODEL = "bench-http"
 BENCH_VENV = ROOT / ".venv-bench"

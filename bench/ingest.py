@@ -1,6 +1,6 @@
 """Ingestion benchmark: the validate step's real code path over CSVs of growing size.
 
-For each size a fresh process streams the file through mlops.pipeline.validate (reading, checking
+For each size a fresh process streams the file through mlops.data.steps.validate (reading, checking
 against a 20-feature spec, profiling, normalizing and hashing to /tmp) and reports rows per second
 and peak resident memory. S3 is replaced by the local file so that the number is ours, not the
 emulator's. Usage: python bench/ingest.py [--sizes-mb 100 1024]
@@ -86,8 +86,8 @@ def measure(path: Path) -> dict:
     sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
     import botocore.exceptions
 
-    from mlops import pipeline
-    from mlops.spec import ModelSpec
+    from mlops.data import steps
+    from mlops.data.spec import ModelSpec
 
     LocalObjectStore.exceptions.ClientError = botocore.exceptions.ClientError
     spec = ModelSpec.model_validate(spec_document())
@@ -99,7 +99,7 @@ def measure(path: Path) -> dict:
         "source": {"bucket": "local", "key": path.name},
     }
     started = time.perf_counter()
-    result = pipeline.validate(state, LocalObjectStore(path), NoRuns())
+    result = steps.validate(state, LocalObjectStore(path), NoRuns())
     seconds = time.perf_counter() - started
     rows = result["dataset"]["report"]["rows"]["total"]
     return {

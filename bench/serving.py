@@ -49,11 +49,11 @@ def setup() -> dict:
     import boto3
     import numpy as np
 
-    from mlops.model_inputs import as_matrix
-    from mlops.registry import Registry
-    from mlops.spec import ModelSpec
-    from mlops.specs import SpecStore
-    from mlops.training import build_pipeline, to_onnx_bytes
+    from mlops.data.spec import ModelSpec
+    from mlops.data.spec_store import SpecStore
+    from mlops.registry.versions import Registry
+    from mlops.serving.model_inputs import as_matrix
+    from mlops.training.trainer import build_pipeline, to_onnx_bytes
 
     dynamodb = boto3.resource("dynamodb")
     for name, keys in (
@@ -86,7 +86,7 @@ def setup() -> dict:
         registry.register(
             "bench", f"r{version}", {"artifact": artifact, "inputs": inputs, "metrics": {}, "dataset_version": "d", "spec_version": 1}
         )
-    from mlops.traffic import TrafficStore
+    from mlops.serving.traffic import TrafficStore
 
     TrafficStore(dynamodb.Table("models"), dynamodb.Table("audit")).set("bench", 10, None, 0, by="bench")
     return {f"x{i}": float(v) for i, v in enumerate(x[0])}
@@ -122,7 +122,7 @@ def main() -> None:
     with mock_aws():
         record = setup()
         import mlops.api
-        from mlops.capture import Capture
+        from mlops.serving.capture import Capture
 
         devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
         mlops.api.capture = lambda: Capture(devnull)  # type: ignore[assignment]

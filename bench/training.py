@@ -17,9 +17,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from mlops.model_inputs import as_matrix  # noqa: E402
-from mlops.spec import ModelSpec  # noqa: E402
-from mlops.training import build_pipeline, parity_of, to_onnx_bytes  # noqa: E402
+from mlops.data.spec import ModelSpec  # noqa: E402
+from mlops.serving.model_inputs import as_matrix  # noqa: E402
+from mlops.training.trainer import build_pipeline, parity_of, to_onnx_bytes  # noqa: E402
 
 N_NUMERIC, CATEGORIES = 18, ["a", "b", "c", "d", "e"]
 ALGORITHMS = {

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 
 from mlops.api import app
-from mlops.observability import logger, metrics, tracer
+from mlops.shared.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,10 +1,12 @@
-"""The batch inference state machine's steps (see mlops.batch): resolve the job, score one file."""
+"""The batch inference state machine's steps (see mlops.serving.batch): resolve the job, score one file."""
 
-from mlops import batch
-from mlops.aws import client
-from mlops.observability import pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import registry, session_cache, spec_store
+from mlops.data.spec_store import spec_store
+from mlops.registry.versions import registry
+from mlops.serving import batch
+from mlops.serving.predictor import session_cache
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import get_settings
 
 
 @pipeline_step

@@ -1,12 +1,14 @@
-"""Training pipeline step: record the run, pin the spec, check the upload (see mlops.pipeline.ingest)."""
+"""Training pipeline step: record the run, pin the spec, check the upload (see mlops.data.steps.ingest)."""
 
-from mlops import pipeline
-from mlops.aws import client
-from mlops.observability import pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import dataset_store, run_store, spec_store
+from mlops.data import steps
+from mlops.data.spec_store import spec_store
+from mlops.data.versions import dataset_store
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import get_settings
+from mlops.training.runs import run_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
-    return pipeline.ingest(event, client("s3"), run_store(), spec_store(), dataset_store(), get_settings())
+    return steps.ingest(event, client("s3"), run_store(), spec_store(), dataset_store(), get_settings())

@@ -1,13 +1,14 @@
-"""EventBridge ModelCheckDue -> one model's drift and performance check (see mlops.model_checks)."""
+"""EventBridge ModelCheckDue -> one model's drift and performance check (see mlops.monitoring.checks)."""
 
 import os
 
-from mlops import model_checks
-from mlops.aws import client
-from mlops.observability import logger, pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import model_checker, spec_store
-from mlops.telemetry import record_check_metrics
+from mlops.data.spec_store import spec_store
+from mlops.monitoring import checks, schedule
+from mlops.monitoring.checks import model_checker
+from mlops.monitoring.telemetry import record_check_metrics
+from mlops.shared.aws import client
+from mlops.shared.observability import logger, pipeline_step
+from mlops.shared.settings import get_settings
 
 
 @pipeline_step
@@ -20,13 +21,13 @@ def lambda_handler(event, context):
         return {"model": model, "checked": False}
     record_check_metrics(report)
     cloudwatch, namespace = client("cloudwatch"), os.environ["POWERTOOLS_METRICS_NAMESPACE"]
-    model_checks.put_alarms(cloudwatch, namespace, model, settings.notification_topic_arn)
+    checks.put_alarms(cloudwatch, namespace, model, settings.notification_topic_arn)
     features = [f.name for f in spec.features]
     metric = report["performance"]["metric"]
-    body = model_checks.dashboard_body(namespace, os.environ["AWS_REGION"], model, report["version"], features, metric)
-    cloudwatch.put_dashboard(DashboardName=f"{model_checks.ALARM_PREFIX}{model}", DashboardBody=body)
-    for detail_type, detail in model_checks.findings(report):
-        model_checks.announce(client("events"), detail_type, [detail])
+    body = checks.dashboard_body(namespace, os.environ["AWS_REGION"], model, report["version"], features, metric)
+    cloudwatch.put_dashboard(DashboardName=f"{checks.ALARM_PREFIX}{model}", DashboardBody=body)
+    for detail_type, detail in checks.findings(report):
+        schedule.announce(client("events"), detail_type, [detail])
     summary = {"drift": report["drift"]["verdict"], "performance": report["performance"]["verdict"], "report": report["report_key"]}
     logger.info("model checked", extra={"model": model, **summary})
     return {"model": model, "checked": True, **summary, "drifted_features": report["drift"]["drifted_features"]}

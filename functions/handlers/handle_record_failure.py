@@ -1,17 +1,17 @@
 """Catch target of every pipeline step: the run ends FAILED with its reason, rejected data is
 quarantined, and operators hear of it."""
 
-from mlops import pipeline
-from mlops.aws import client
-from mlops.observability import metrics, pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import run_store
+from mlops.shared.aws import client
+from mlops.shared.observability import metrics, pipeline_step
+from mlops.shared.settings import get_settings
+from mlops.training import pipeline_runs
+from mlops.training.runs import run_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
     metrics.add_metric(name="PipelineRunsFailed", unit="Count", value=1)
     settings = get_settings()
-    return pipeline.record_failure(
+    return pipeline_runs.record_failure(
         event, client("s3"), run_store(), client("sns"), settings.notification_topic_arn, settings.artifacts_bucket
     )

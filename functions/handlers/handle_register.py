@@ -1,10 +1,12 @@
 """Training pipeline step: the gated (and, if asked, approved) candidate becomes a registered version."""
 
-from mlops import pipeline, releases
-from mlops.aws import client
-from mlops.observability import metrics, pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import registry, run_store
+from mlops.registry import releases
+from mlops.registry.versions import registry
+from mlops.shared.aws import client
+from mlops.shared.observability import metrics, pipeline_step
+from mlops.shared.settings import get_settings
+from mlops.training import pipeline_runs
+from mlops.training.runs import run_store
 
 
 @pipeline_step
@@ -13,4 +15,4 @@ def lambda_handler(event, context):
     metrics.add_metric(name="ModelVersionsRegistered", unit="Count", value=1)
     if version["status"] == "challenger":
         releases.start_rollout(client("stepfunctions"), get_settings().rollout_arn, event["model"], version["version"])
-    return pipeline.record_success({**event, "registered": {"version": version["version"], "status": version["status"]}}, run_store())
+    return pipeline_runs.record_success({**event, "registered": {"version": version["version"], "status": version["status"]}}, run_store())

@@ -3,9 +3,9 @@
 POST /models/{model}/versions/{v}/approve or /reject answers the token.
 """
 
-from mlops import releases
-from mlops.observability import pipeline_step
-from mlops.stores import registry
+from mlops.registry import releases
+from mlops.registry.versions import registry
+from mlops.shared.observability import pipeline_step
 
 
 @pipeline_step

@@ -1,12 +1,16 @@
-"""EventBridge DriftDetected / PerformanceDecayed -> a guarded retraining run (see mlops.retraining)."""
+"""EventBridge DriftDetected / PerformanceDecayed -> a guarded retraining run (see mlops.monitoring.retraining)."""
 
 from datetime import UTC, datetime, timedelta
 
-from mlops import captured, pipeline, retraining
-from mlops.aws import client, table
-from mlops.observability import logger, pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import dataset_store, run_store, spec_store
+from mlops.data.spec_store import spec_store
+from mlops.data.versions import dataset_store
+from mlops.monitoring import retraining
+from mlops.serving import capture_reader
+from mlops.shared.aws import client, table
+from mlops.shared.observability import logger, pipeline_step
+from mlops.shared.settings import get_settings
+from mlops.training import pipeline_runs
+from mlops.training.runs import run_store
 
 
 @pipeline_step
@@ -28,7 +32,7 @@ def lambda_handler(event, context):
     if spec.monitoring.retraining.data == "latest_plus_feedback":
         return _retrain_with_feedback(retrainer, model, kind, spec, findings)
     run_id = retraining.run_id_for(model, kind, check_id)
-    started = pipeline.start_requested_run(
+    started = pipeline_runs.start_requested_run(
         model, client("stepfunctions"), settings.training_pipeline_arn, run_id, f"model-check:{check_id}", trigger=kind, **findings
     )
     retrainer.record(model, "retraining.started", {"trigger": kind, "run_id": started["run_id"], **findings})
@@ -39,7 +43,7 @@ def _retrain_with_feedback(retrainer, model, kind, spec, findings):
     """The newest data plus the labelled traffic, as a new upload: the upload starts the run."""
     settings = get_settings()
     since = datetime.now(UTC) - timedelta(hours=spec.monitoring.performance.window_hours)
-    labelled = captured.outcomes(client("s3"), settings.capture_bucket, model, since, None)
+    labelled = capture_reader.outcomes(client("s3"), settings.capture_bucket, model, since, None)
     latest = dataset_store().latest(model)
     finding = {"trigger": kind, "check-id": findings["check_id"]}
     uploaded = retraining.upload_with_feedback(client("s3"), settings.data_bucket, model, spec, latest, labelled, finding)

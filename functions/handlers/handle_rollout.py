@@ -1,12 +1,14 @@
-"""The rollout state machine's steps (see mlops.rollout); the state says which."""
+"""The rollout state machine's steps (see mlops.serving.rollout); the state says which."""
 
 import os
 
-from mlops import rollout
-from mlops.aws import client
-from mlops.observability import pipeline_step
-from mlops.settings import get_settings
-from mlops.stores import registry, spec_store, traffic_store
+from mlops.data.spec_store import spec_store
+from mlops.registry.versions import registry
+from mlops.serving import rollout
+from mlops.serving.traffic import traffic_store
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import get_settings
 
 ROLLOUT = "rollout-state-machine"
 

@@ -1,11 +1,11 @@
-"""Training pipeline step: validate (see mlops.pipeline.validate)."""
+"""Training pipeline step: validate (see mlops.data.steps.validate)."""
 
-from mlops import pipeline
-from mlops.aws import client
-from mlops.observability import pipeline_step
-from mlops.stores import run_store
+from mlops.data import steps
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.training.runs import run_store
 
 
 @pipeline_step
 def lambda_handler(event, context):
-    return pipeline.validate(event, client("s3"), run_store())
+    return steps.validate(event, client("s3"), run_store())

@@ -11,16 +11,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from mlops import batch, pipeline
-from mlops.aws import client
-from mlops.capture import feedback_record
-from mlops.errors import Conflict, NotFound
-from mlops.serving import MAX_RECORDS, InvalidRecords, NoModel
-from mlops.settings import get_settings
-from mlops.spec import ModelSpec
-from mlops.stores import audit_log, capture, dataset_store, model_checker, predictor, registry, run_store, spec_store, traffic_store
-from mlops.telemetry import record_prediction_metrics
-from mlops.traffic import TrafficPolicy
+from mlops.data.spec import ModelSpec
+from mlops.data.spec_store import spec_store
+from mlops.data.versions import dataset_store
+from mlops.monitoring.checks import model_checker
+from mlops.registry.audit import audit_log
+from mlops.registry.versions import registry
+from mlops.serving import batch
+from mlops.serving.capture import capture, feedback_record
+from mlops.serving.predictor import MAX_RECORDS, InvalidRecords, NoModel, predictor
+from mlops.serving.telemetry import record_prediction_metrics
+from mlops.serving.traffic import TrafficPolicy, traffic_store
+from mlops.shared.aws import client
+from mlops.shared.errors import Conflict, NotFound
+from mlops.shared.settings import get_settings
+from mlops.training import pipeline_runs
+from mlops.training.runs import run_store
 
 API_TITLE = "Serverless MLOps platform"
 API_VERSION = "0.1.0"
@@ -203,7 +209,7 @@ def start_run(model: ModelName) -> Response[StartedRun]:
     spec_store().current(model)
     dataset_store().latest(model)
     run_id = f"{model[:40]}-requested-{uuid.uuid4().hex[:16]}"
-    started = pipeline.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
+    started = pipeline_runs.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
     body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 

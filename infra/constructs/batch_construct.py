@@ -12,7 +12,7 @@ from constructs import Construct
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge, arn_in_finding
-from mlops import settings as env
+from mlops.shared import settings as env
 
 ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "batch_inference.asl.json"
 

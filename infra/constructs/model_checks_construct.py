@@ -21,8 +21,8 @@ from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge, arn_in_finding
-from mlops import model_checks
-from mlops import settings as env
+from mlops.monitoring import checks, schedule
+from mlops.shared import settings as env
 
 
 class ModelChecksConstruct(Construct):
@@ -39,9 +39,9 @@ class ModelChecksConstruct(Construct):
         self.dead_letter_queues: list[sqs.Queue] = []
         self.check_function = self._build_check_function(storage, functions, topic)
         self.retrain_function = self._build_retrain_function(storage, functions, pipeline)
-        self._route(model_checks.CHECK_DUE, "ModelCheckDue", self.check_function, "A model's checks are due")
+        self._route(schedule.CHECK_DUE, "ModelCheckDue", self.check_function, "A model's checks are due")
         self._route(
-            [model_checks.DRIFT_DETECTED, model_checks.PERFORMANCE_DECAYED],
+            [schedule.DRIFT_DETECTED, schedule.PERFORMANCE_DECAYED],
             "FindingsRetrain",
             self.retrain_function,
             "Drift or decay starts a guarded retraining run",
@@ -50,7 +50,7 @@ class ModelChecksConstruct(Construct):
     def _build_check_function(self, storage: StorageConstruct, functions: FunctionFactory, topic: sns.ITopic) -> lambda_.Function:
         function = functions.zip_function(
             self,
-            model_checks.CHECK_SERVICE,
+            schedule.CHECK_SERVICE,
             "handle_model_check",
             {
                 env.ENV_MODELS_TABLE: storage.models_table.table_name,
@@ -67,10 +67,10 @@ class ModelChecksConstruct(Construct):
         storage.models_table.grant_read_write_data(function)
         storage.data_bucket.grant_read(function)
         storage.capture_bucket.grant_read(function)
-        storage.artifacts_bucket.grant_put(function, f"{model_checks.REPORTS_PREFIX}*")
-        storage.artifacts_bucket.grant_read(function, f"{model_checks.REPORTS_PREFIX}*")
+        storage.artifacts_bucket.grant_put(function, f"{checks.REPORTS_PREFIX}*")
+        storage.artifacts_bucket.grant_read(function, f"{checks.REPORTS_PREFIX}*")
         stack = Stack.of(self)
-        prefix = model_checks.ALARM_PREFIX
+        prefix = checks.ALARM_PREFIX
         alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{prefix}*"
         dashboards = f"arn:{stack.partition}:cloudwatch::{stack.account}:dashboard/{prefix}*"
         function.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:PutMetricAlarm"], resources=[alarms]))
@@ -78,7 +78,7 @@ class ModelChecksConstruct(Construct):
         events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(function)
         bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
         acknowledge(
-            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{model_checks.REPORTS_PREFIX}*]", "Writes and reads drift reports only."
+            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{checks.REPORTS_PREFIX}*]", "Writes and reads drift reports only."
         )
         acknowledge(
             function,
@@ -132,7 +132,7 @@ class ModelChecksConstruct(Construct):
             construct_id,
             description=description,
             event_pattern=events.EventPattern(
-                source=[model_checks.EVENT_SOURCE],
+                source=[schedule.EVENT_SOURCE],
                 detail_type=[detail_types] if isinstance(detail_types, str) else detail_types,
             ),
         )

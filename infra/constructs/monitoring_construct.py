@@ -20,7 +20,7 @@ from constructs import Construct
 from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import METRICS_NAMESPACE, FunctionFactory
 from infra.constructs.storage_construct import StorageConstruct
-from mlops import settings as env
+from mlops.shared import settings as env
 
 # Each model's own interval (spec monitoring.check_every_minutes) is honoured at this granularity.
 SCHEDULED_CHECKS_RATE = Duration.minutes(15)

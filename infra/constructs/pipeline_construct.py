@@ -18,8 +18,8 @@ from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge, arn_in_finding
-from mlops import settings as env
-from mlops.settings import DATASETS_PREFIX
+from mlops.shared import settings as env
+from mlops.shared.settings import DATASETS_PREFIX
 
 ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "training_pipeline.asl.json"
 

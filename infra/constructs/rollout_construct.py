@@ -12,8 +12,8 @@ from constructs import Construct
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge, arn_in_finding
-from mlops import settings as env
-from mlops.rollout import ALARM_PREFIX
+from mlops.serving.rollout import ALARM_PREFIX
+from mlops.shared import settings as env
 
 ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "rollout.asl.json"
 

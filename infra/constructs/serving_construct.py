@@ -15,7 +15,7 @@ from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge
-from mlops import settings as env
+from mlops.shared import settings as env
 
 STAGE_NAME = "api"
 THROTTLE_RATE_PER_SECOND = 500
@@ -67,7 +67,7 @@ class ServingConstruct(Construct):
     def _build_capture_stream(self, storage: StorageConstruct) -> firehose.DeliveryStream:
         """Predictions and feedback as JSON lines into the capture bucket, buffered by Firehose.
 
-        Its input is the API Lambda's capture log lines (see mlops.capture): Firehose unzips the
+        Its input is the API Lambda's capture log lines (see mlops.serving.capture): Firehose unzips the
         CloudWatch Logs batches, keeps each message and ends it with a newline.
         """
         stream = firehose.DeliveryStream(

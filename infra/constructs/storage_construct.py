@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
-from mlops.runs import BY_MODEL_INDEX
+from mlops.training.runs import BY_MODEL_INDEX
 
 
 class StorageConstruct(Construct):

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from local.demo import CHURN_SPEC, synthetic_dataset
-from mlops.serving import POLICY_TTL_S
+from mlops.serving.predictor import POLICY_TTL_S
 
 MODEL = "churn-rollout"
 SPEC = {

@@ -44,7 +44,7 @@ def test_every_function_imports_under_its_own_package_set(cloud_assembly):
 def test_a_package_its_layers_lack_fails_the_import_naming_the_module(cloud_assembly):
     # Given the API function (which predicts with numpy and onnxruntime) without its serving layer
     stack = load_stack(cloud_assembly, STACK)
-    logical_id, api = next((k, r) for k, r in _functions(stack) if r["Properties"]["Handler"] == "handlers.handle_api.lambda_handler")
+    logical_id, api = next((k, r) for k, r in _functions(stack) if r["Properties"].get("Handler") == "handlers.handle_api.lambda_handler")
     without_serving = {**api, "Properties": {**api["Properties"], "Layers": api["Properties"]["Layers"][:1]}}
 
     # When it is imported with what remains

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops import settings
+from mlops.shared import settings
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/training_pipeline.asl.json").read_text())
 

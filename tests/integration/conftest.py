@@ -6,10 +6,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops.dataset_versions import DatasetStore
-from mlops.registry import Registry
-from mlops.runs import BY_MODEL_INDEX, RunStore
-from mlops.specs import SpecStore
+from mlops.data.spec_store import SpecStore
+from mlops.data.versions import DatasetStore
+from mlops.registry.versions import Registry
+from mlops.training.runs import BY_MODEL_INDEX, RunStore
 
 BUCKET = "data-bucket"
 ARTIFACTS = "artifacts-bucket"

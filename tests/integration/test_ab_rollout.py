@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from mlops import captured, rollout
-from mlops.capture import feedback_record
-from mlops.spec import ModelSpec
-from mlops.traffic import TrafficStore
+from mlops.data.spec import ModelSpec
+from mlops.serving import capture_reader, rollout
+from mlops.serving.capture import feedback_record
+from mlops.serving.traffic import TrafficStore
 from tests.unit.specs import CHURN_SPEC
 
 CAPTURE = "capture-bucket"
@@ -37,7 +37,7 @@ def setup(aws, registry, model_tables):
 
 def capture(records: list[dict]) -> None:
     """One object per batch, under the UTC hour prefix Firehose would use."""
-    key = f"{captured.hour_prefixes(datetime.now(UTC), datetime.now(UTC))[0]}stream-{uuid.uuid4().hex}"
+    key = f"{capture_reader.hour_prefixes(datetime.now(UTC), datetime.now(UTC))[0]}stream-{uuid.uuid4().hex}"
     boto3.client("s3").put_object(Bucket=CAPTURE, Key=key, Body="".join(json.dumps(r) + "\n" for r in records).encode())
 
 
@@ -79,7 +79,7 @@ def test_only_feedback_for_the_tests_versions_since_it_started_counts(setup):
     capture([feedback_record(MODEL, p["prediction_id"], "yes") for p in (old, other_version)])
     capture([feedback_record("other", other_model["prediction_id"], "yes"), feedback_record(MODEL, batch["prediction_id"], "yes", 1)])
     joined = list(
-        captured.outcomes(boto3.client("s3"), CAPTURE, MODEL, datetime.fromisoformat(setup[2]["experiment"]["started_at"]), {1, 2})
+        capture_reader.outcomes(boto3.client("s3"), CAPTURE, MODEL, datetime.fromisoformat(setup[2]["experiment"]["started_at"]), {1, 2})
     )
     assert [(o.version, o.predicted["label"], o.actual) for o in joined] == [(1, "yes", "yes")]
 

@@ -15,13 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops import api, stores
-from mlops.model_inputs import as_matrix
-from mlops.registry import Registry
-from mlops.settings import get_settings
-from mlops.spec import ModelSpec
-from mlops.specs import SpecStore
-from mlops.training import build_pipeline, to_onnx_bytes
+from mlops import api
+from mlops.data.spec import ModelSpec
+from mlops.data.spec_store import SpecStore
+from mlops.registry.versions import Registry
+from mlops.serving import predictor
+from mlops.serving.capture import Capture
+from mlops.serving.model_inputs import as_matrix
+from mlops.shared.settings import get_settings
+from mlops.training.trainer import build_pipeline, to_onnx_bytes
 from tests.api_events import proxy_event
 from tests.integration.conftest import ARTIFACTS
 from tests.unit.specs import CHURN_SPEC
@@ -55,9 +57,9 @@ def serving(aws, model_tables, runs, monkeypatch):
     monkeypatch.setenv("ARTIFACTS_BUCKET", ARTIFACTS)
     monkeypatch.setenv("TRAINING_PIPELINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline")
     get_settings.cache_clear()
-    stores.predictor.cache_clear()
-    stores.session_cache.cache_clear()
-    monkeypatch.setattr(api, "capture", lambda: stores.Capture(io.StringIO()))
+    predictor.predictor.cache_clear()
+    predictor.session_cache.cache_clear()
+    monkeypatch.setattr(api, "capture", lambda: Capture(io.StringIO()))
     spec = ModelSpec.model_validate(SPEC)
     SpecStore(models, audit).put(MODEL, spec)
     rng = np.random.default_rng(0)
@@ -71,7 +73,7 @@ def serving(aws, model_tables, runs, monkeypatch):
     Registry(models, audit).register(MODEL, "r1", {"artifact": artifact, "inputs": inputs, "metrics": {"accuracy": 1.0}})
     yield
     get_settings.cache_clear()
-    stores.predictor.cache_clear()
+    predictor.predictor.cache_clear()
 
 
 def call(method: str, path: str, body: str | None) -> tuple[int, object]:

@@ -5,10 +5,11 @@ import json
 import boto3
 import pytest
 
-from mlops import pipeline
-from mlops.errors import DatasetRejected, NotFound
-from mlops.settings import Settings
-from mlops.spec import ModelSpec
+from mlops.data import splitting, steps
+from mlops.data.spec import ModelSpec
+from mlops.shared.errors import DatasetRejected, NotFound
+from mlops.shared.settings import Settings
+from mlops.training import pipeline_runs
 from tests.integration.conftest import BUCKET
 from tests.unit.specs import CHURN_SPEC
 
@@ -30,11 +31,11 @@ def upload(key: str, body: bytes) -> dict:
 
 def run_data_steps(request: dict, run_id: str, runs, specs, data) -> dict:
     s3 = boto3.client("s3")
-    state = pipeline.ingest({"request": request, "run_id": run_id}, s3, runs, specs, data, SETTINGS)
+    state = steps.ingest({"request": request, "run_id": run_id}, s3, runs, specs, data, SETTINGS)
     if state["trigger"] == "upload":  # the state machine's FromUpload and NewData choices
-        state = pipeline.validate(state, s3, runs)
-        state = pipeline.version(state, s3, runs, data)
-    return pipeline.prepare(state, s3, runs, data) if state["proceed"] else state
+        state = steps.validate(state, s3, runs)
+        state = steps.version(state, s3, runs, data)
+    return splitting.prepare(state, s3, runs, data) if state["proceed"] else state
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_a_requested_run_reuses_the_latest_version_and_its_prepared_splits(runs,
 def test_without_a_spec_the_run_fails_and_the_upload_stays(runs, specs, data):
     request = upload("datasets/churn/a.csv", churn_csv())
     with pytest.raises(NotFound, match="has no spec"):
-        pipeline.ingest({"request": request, "run_id": "r1"}, boto3.client("s3"), runs, specs, data, SETTINGS)
+        steps.ingest({"request": request, "run_id": "r1"}, boto3.client("s3"), runs, specs, data, SETTINGS)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,7 @@ def test_a_rejected_upload_is_quarantined_with_its_report_and_the_run_says_why(r
         run_data_steps(request, "r1", runs, specs, data)
     failure = {"Error": "DatasetRejected", "Cause": json.dumps({"errorMessage": str(raised.value)})}
     state = {"run_id": "r1", "request": request, "failure": failure}
-    pipeline.record_failure(state, s3, runs, boto3.client("sns"), _topic())
+    pipeline_runs.record_failure(state, s3, runs, boto3.client("sns"), _topic())
     run = runs.get("r1")
     assert run["status"] == "FAILED" and reason in run["failure"]["reason"]
     assert run["failure"]["quarantined"] == "quarantine/churn/r1/bad.csv"
@@ -133,11 +134,11 @@ def test_an_upload_event_delivered_twice_starts_one_execution(aws):
         "stateMachineArn"
     ]
     event = {"detail": {"bucket": {"name": BUCKET}, "object": {"key": "datasets/churn/a.csv", "version-id": "v1", "etag": "e"}}}
-    first = pipeline.start_upload_run(event, sfn, arn)
-    second = pipeline.start_upload_run(event, sfn, arn)
+    first = pipeline_runs.start_upload_run(event, sfn, arn)
+    second = pipeline_runs.start_upload_run(event, sfn, arn)
     assert first["run_id"] == second["run_id"] and (first["duplicate"], second["duplicate"]) == (False, True)
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
-    other = pipeline.start_upload_run(
+    other = pipeline_runs.start_upload_run(
         {"detail": {**event["detail"], "object": {**event["detail"]["object"], "version-id": "v2"}}}, sfn, arn
     )
     assert other["run_id"] != first["run_id"]

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlops.registry import STATE_KEY
-from mlops.retraining import Retrainer, run_id_for
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
+from mlops.monitoring.retraining import Retrainer, run_id_for
+from mlops.registry.versions import STATE_KEY
 from tests.unit.specs import CHURN_SPEC
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -63,8 +63,8 @@ def test_latest_plus_feedback_uploads_the_newest_version_and_the_labelled_traffi
 
     import boto3
 
-    from mlops.captured import Outcome
-    from mlops.retraining import upload_with_feedback
+    from mlops.monitoring.retraining import upload_with_feedback
+    from mlops.serving.capture_reader import Outcome
     from tests.integration.conftest import BUCKET
 
     s3 = boto3.client("s3")

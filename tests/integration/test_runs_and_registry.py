@@ -1,7 +1,7 @@
 import pytest
 
-from mlops.errors import NotFound
-from mlops.runs import STATUS_FAILED, STATUS_SUCCEEDED
+from mlops.shared.errors import NotFound
+from mlops.training.runs import STATUS_FAILED, STATUS_SUCCEEDED
 
 
 def test_a_run_records_its_steps_and_ends_once(runs):
@@ -49,8 +49,8 @@ def test_the_first_approved_version_is_champion_the_next_challenger_and_older_ch
 
 
 def test_a_pending_version_is_decided_once_and_every_change_is_audited(registry, model_tables):
-    from mlops.audit import AuditLog
-    from mlops.errors import Conflict
+    from mlops.registry.audit import AuditLog
+    from mlops.shared.errors import Conflict
 
     pending = registry.register("churn", "r1", {**record("r1"), "task_token": "token-1"}, status="pending_approval")
     assert pending["status"] == "pending_approval" and registry.aliases("churn") == {}

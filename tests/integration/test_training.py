@@ -6,10 +6,10 @@ import random
 import boto3
 import pytest
 
-from mlops import training
-from mlops.errors import GateFailed
-from mlops.releases import version_record
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
+from mlops.registry.releases import version_record
+from mlops.shared.errors import GateFailed
+from mlops.training import trainer
 from tests.integration.conftest import ARTIFACTS, BUCKET
 
 
@@ -64,16 +64,16 @@ def state_for(spec: ModelSpec, run_id: str, task: str, noise: float = 0.0) -> di
 def train_export_evaluate(runs, state: dict, champion=None) -> dict:
     s3 = boto3.client("s3")
     runs.start(state["run_id"], "m", {})
-    state = training.train(state, s3, ARTIFACTS, runs)
-    state = training.export_onnx(state, s3, ARTIFACTS, runs)
-    return training.evaluate(state, s3, runs, champion)
+    state = trainer.train(state, s3, ARTIFACTS, runs)
+    state = trainer.export_onnx(state, s3, ARTIFACTS, runs)
+    return trainer.evaluate(state, s3, runs, champion)
 
 
 @pytest.mark.parametrize("algorithm", ["logistic_regression", "random_forest", "hist_gradient_boosting"])
 def test_a_classifier_with_a_categorical_feature_exports_with_parity(runs, algorithm):
     state = train_export_evaluate(runs, state_for(spec_for("binary", algorithm), "r1", "binary"))
     assert state["artifact"]["inputs"] == ["numeric", "categorical"]
-    assert state["artifact"]["parity_max_abs_diff"] <= training.PARITY_TOLERANCE
+    assert state["artifact"]["parity_max_abs_diff"] <= trainer.PARITY_TOLERANCE
     assert set(state["metrics"]) == {"accuracy", "f1", "roc_auc", "log_loss"} and state["metrics"]["roc_auc"] > 0.9
     s3 = boto3.client("s3")
     assert s3.head_object(Bucket=ARTIFACTS, Key=state["artifact"]["key"])["Metadata"]["sha256"] == state["artifact"]["sha256"]
@@ -124,11 +124,9 @@ def test_search_trials_are_runs_of_their_own_and_the_best_goes_on(runs):
     state = state_for(spec, "r1", "binary")
     runs.start("r1", "m", {})
     s3 = boto3.client("s3")
-    trials = [
-        training.train_trial({"state": state, "index": i, "hyperparameters": h}, s3, runs) for i, h in enumerate(spec.training.search)
-    ]
-    chosen = training.select_trial({**state, "trials": trials}, runs)
+    trials = [trainer.train_trial({"state": state, "index": i, "hyperparameters": h}, s3, runs) for i, h in enumerate(spec.training.search)]
+    chosen = trainer.select_trial({**state, "trials": trials}, runs)
     assert chosen["best_trial"]["hyperparameters"] == {"max_depth": 8}
     assert runs.get("r1-trial-0")["params"]["max_depth"] == 1 and runs.get("r1-trial-0")["status"] == "SUCCEEDED"
-    trained = training.train(chosen, s3, ARTIFACTS, runs)
+    trained = trainer.train(chosen, s3, ARTIFACTS, runs)
     assert trained["training"]["hyperparameters"]["max_depth"] == 8

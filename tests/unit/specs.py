@@ -1,6 +1,6 @@
 """Model specs the tests share."""
 
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
 
 CHURN_SPEC = {
     "description": "Customer churn within 90 days",

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from mlops import abtest
-from mlops.abtest import Arm
+from mlops.serving import abtest
+from mlops.serving.abtest import Arm
 
 
 def bernoulli_arm(successes: int, n: int) -> Arm:

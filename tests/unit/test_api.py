@@ -5,7 +5,7 @@ import json
 import pytest
 
 from mlops import api
-from mlops.errors import NotFound
+from mlops.shared.errors import NotFound
 from tests.api_events import proxy_event
 from tests.unit.specs import CHURN_SPEC
 

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from local.log_subscriptions import Subscription, UnsupportedFilterPattern
-from mlops import capture
-from mlops.capture import Capture, feedback_record, log_lines, prediction_record
-from mlops.serving import Prediction
-from mlops.settings import CAPTURE_SCHEMA
+from mlops.serving import capture
+from mlops.serving.capture import Capture, feedback_record, log_lines, prediction_record
+from mlops.serving.predictor import Prediction
+from mlops.shared.settings import CAPTURE_SCHEMA
 
 
 def answer(n: int, shadow: bool = False) -> Prediction:

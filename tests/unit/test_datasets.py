@@ -1,23 +1,23 @@
 import pytest
 
-from mlops import datasets
-from mlops.errors import DatasetRejected
+from mlops.data import readers
+from mlops.shared.errors import DatasetRejected
 from tests.unit.fakes import FakeS3
 
 
 def read(data: bytes, key: str = "k.csv", columns=("a", "b")) -> tuple[list[str], list]:
-    header, rows = datasets.read_table(FakeS3({key: data}), "bucket", key, list(columns))
+    header, rows = readers.read_table(FakeS3({key: data}), "bucket", key, list(columns))
     return header, list(rows)
 
 
 def test_model_is_the_folder_under_datasets():
-    assert datasets.model_from_key("datasets/churn/2026/11/upload.csv") == "churn"
+    assert readers.model_from_key("datasets/churn/2026/11/upload.csv") == "churn"
 
 
 @pytest.mark.parametrize("key", ["other/churn/a.csv", "datasets/a.csv", "datasets//a.csv", "datasets/churn/"])
 def test_keys_outside_a_model_folder_are_rejected(key):
     with pytest.raises(DatasetRejected, match="not under datasets/<model>/"):
-        datasets.model_from_key(key)
+        readers.model_from_key(key)
 
 
 def test_csv_rows_come_with_their_line_numbers_and_quoting_is_honoured():
@@ -57,5 +57,5 @@ def test_json_lines_follow_the_spec_columns_and_bad_lines_are_handed_back():
 def test_sha256_streams_the_object():
     import hashlib
 
-    data = b"x" * (datasets.READ_CHUNK_BYTES * 2 + 5)
-    assert datasets.sha256_of_object(FakeS3({"k": data}), "b", "k") == hashlib.sha256(data).hexdigest()
+    data = b"x" * (readers.READ_CHUNK_BYTES * 2 + 5)
+    assert readers.sha256_of_object(FakeS3({"k": data}), "b", "k") == hashlib.sha256(data).hexdigest()

@@ -5,9 +5,9 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from mlops import drift
-from mlops.preparation import numeric_profile
-from mlops.spec import DriftRules, ModelSpec
+from mlops.data.preparation import numeric_profile
+from mlops.data.spec import DriftRules, ModelSpec
+from mlops.monitoring import drift
 
 N_FEATURES = 20
 CATEGORIES = ["a", "b", "c", "d"]

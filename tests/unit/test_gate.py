@@ -1,7 +1,7 @@
 """The validation gate's decision, metric by metric."""
 
-from mlops import gate
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
+from mlops.training import gate
 from tests.unit.specs import CHURN_SPEC
 
 
@@ -41,7 +41,7 @@ def test_a_negative_margin_allows_a_bounded_regression_and_lower_is_better_metri
 
 
 def test_rollout_plans_follow_the_strategy():
-    from mlops import rollout
+    from mlops.serving import rollout
 
     class Alarms:
         def __init__(self):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from mlops import performance
-from mlops.captured import Outcome
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
+from mlops.monitoring import performance
+from mlops.serving.capture_reader import Outcome
 from tests.unit.specs import CHURN_SPEC
 
 

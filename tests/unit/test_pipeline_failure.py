@@ -2,7 +2,7 @@
 
 import json
 
-from mlops import pipeline
+from mlops.training import pipeline_runs
 
 
 class RecordingRuns:
@@ -34,7 +34,7 @@ def test_the_lambda_error_message_is_the_reason_and_operators_are_told():
     }
     runs, sns = RecordingRuns(), RecordingSns()
     # When the failure is recorded
-    result = pipeline.record_failure(state, None, runs, sns, "arn:topic")
+    result = pipeline_runs.record_failure(state, None, runs, sns, "arn:topic")
     # Then the message is the reason, the data stays where it is (only rejected data is quarantined)
     assert result["reason"] == "model 'churn' has no spec"
     assert runs.calls == [
@@ -46,4 +46,4 @@ def test_the_lambda_error_message_is_the_reason_and_operators_are_told():
 
 def test_a_cause_that_is_not_json_is_kept_verbatim():
     state = {"run_id": "r2", "model": "m", "failure": {"Error": "States.Timeout", "Cause": "took too long"}}
-    assert pipeline.record_failure(state, None, RecordingRuns(), RecordingSns(), "arn:topic")["reason"] == "took too long"
+    assert pipeline_runs.record_failure(state, None, RecordingRuns(), RecordingSns(), "arn:topic")["reason"] == "took too long"

@@ -3,7 +3,7 @@
 import io
 import random
 
-from mlops.preparation import SPLITS, split_rows
+from mlops.data.preparation import SPLITS, split_rows
 from tests.unit.specs import churn_spec
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops import serving
+from mlops.serving import predictor
 from tests.unit.fakes import FakeS3
 from tests.unit.specs import churn_spec
 
@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_records_become_rows_in_spec_order():
-    rows = serving.validate_records(churn_spec(), [{"plan": "pro", "tenure_months": 3, "monthly_charges": None}])
+    rows = predictor.validate_records(churn_spec(), [{"plan": "pro", "tenure_months": 3, "monthly_charges": None}])
     assert rows == [["3.0", "", "pro"]]
 
 
 def test_every_bad_field_is_reported_with_its_location():
-    with pytest.raises(serving.InvalidRecords) as raised:
-        serving.validate_records(churn_spec(), [{"tenure_months": True, "plan": 5}, {"tenure_months": 1e9, "plan": "basic", "x": 1}])
+    with pytest.raises(predictor.InvalidRecords) as raised:
+        predictor.validate_records(churn_spec(), [{"tenure_months": True, "plan": 5}, {"tenure_months": 1e9, "plan": "basic", "x": 1}])
     messages = {tuple(e["loc"]): e["msg"] for e in raised.value.errors}
     assert messages[("body", "records", 0, "tenure_months")] == "True is not a finite number"
     assert messages[("body", "records", 0, "plan")] == "5 is not a string"
@@ -32,19 +32,19 @@ def test_every_bad_field_is_reported_with_its_location():
 def test_routing_is_sticky_by_key_and_follows_the_share():
     aliases = {"champion": 1, "challenger": 2}
     policy = {"challenger_percent": 30}
-    routes = [serving.choose_variant(policy, aliases, f"k{i}", "m").variant for i in range(2000)]
-    assert routes == [serving.choose_variant(policy, aliases, f"k{i}", "m").variant for i in range(2000)]
+    routes = [predictor.choose_variant(policy, aliases, f"k{i}", "m").variant for i in range(2000)]
+    assert routes == [predictor.choose_variant(policy, aliases, f"k{i}", "m").variant for i in range(2000)]
     assert 0.25 < routes.count("challenger") / len(routes) < 0.35
-    assert serving.choose_variant({"challenger_percent": 100}, {"champion": 1}, "k", "m").variant == "champion"
-    with pytest.raises(serving.NoModel, match="has no champion yet"):
-        serving.choose_variant({}, {}, None, "m")
+    assert predictor.choose_variant({"challenger_percent": 100}, {"champion": 1}, "k", "m").variant == "champion"
+    with pytest.raises(predictor.NoModel, match="has no champion yet"):
+        predictor.choose_variant({}, {}, None, "m")
 
 
 def test_an_artifact_that_does_not_match_its_hash_is_never_loaded():
     data = b"not really onnx"
     version = {"version": 3, "artifact": {"bucket": "b", "key": "m.onnx", "sha256": hashlib.sha256(b"other").hexdigest()}}
-    with pytest.raises(serving.ArtifactTampered, match="does not match its recorded SHA-256"):
-        serving.SessionCache(FakeS3({"m.onnx": data})).get("m", 3, lambda model, number: version)
+    with pytest.raises(predictor.ArtifactTampered, match="does not match its recorded SHA-256"):
+        predictor.SessionCache(FakeS3({"m.onnx": data})).get("m", 3, lambda model, number: version)
 
 
 def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
@@ -58,7 +58,7 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
     class Sessions:
         def get(self, model, number, lookup):
             if lookup(model, number)["version"] == 2:
-                raise serving.ArtifactTampered("broken")
+                raise predictor.ArtifactTampered("broken")
             return "champion-session"
 
     class Traffic:
@@ -69,9 +69,9 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
         def current(self, model):
             return 1, churn_spec()
 
-    predictor = serving.Predictor(Registry(), Traffic(), Specs(), Sessions())
-    monkeypatch.setattr(serving, "run_session", lambda session, spec, rows: [{"label": session}])
-    answer = predictor.predict("m", [{"tenure_months": 1, "monthly_charges": 2, "plan": "pro"}], None)
+    router = predictor.Predictor(Registry(), Traffic(), Specs(), Sessions())
+    monkeypatch.setattr(predictor, "run_session", lambda session, spec, rows: [{"label": session}])
+    answer = router.predict("m", [{"tenure_months": 1, "monthly_charges": 2, "plan": "pro"}], None)
     assert (answer.variant, answer.version, answer.fell_back, answer.results) == ("champion", 1, True, [{"label": "champion-session"}])
 
 

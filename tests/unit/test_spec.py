@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from mlops.spec import ModelSpec
+from mlops.data.spec import ModelSpec
 from tests.unit.specs import CHURN_SPEC
 
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from mlops.errors import DatasetRejected
-from mlops.validation import DatasetValidator
+from mlops.data.validation import DatasetValidator
+from mlops.shared.errors import DatasetRejected
 from tests.unit.specs import churn_spec
 
 HEADER = ["tenure_months", "monthly_charges", "plan", "churned"]

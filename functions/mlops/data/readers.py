@@ -1,0 +1,90 @@
+"""Dataset objects in S3: where they live and how they are read, streaming, row by row.
+
+CSV (UTF-8, a BOM tolerated, RFC 4180 quoting) and JSON Lines (.jsonl, .ndjson: one object a line)
+are read without holding the object in memory. Reading errors that make the whole file unusable
+raise DatasetRejected; a single unreadable JSON line is handed back for the validator to count.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from mlops.shared.errors import DatasetRejected
+from mlops.shared.settings import DATASETS_PREFIX
+
+READ_CHUNK_BYTES = 1024 * 1024
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+# A field larger than this is not a feature value; refusing it bounds the memory of one row.
+MAX_FIELD_BYTES = 1024 * 1024
+
+Row = tuple[int, list[str] | None, str]  # line number, fields (None when unreadable), problem
+
+csv.field_size_limit(MAX_FIELD_BYTES)
+
+
+def model_from_key(key: str) -> str:
+    """datasets/<model>/<anything> -> <model>; anything else is not a dataset upload."""
+    parts = key.split("/")
+    if not key.startswith(DATASETS_PREFIX) or len(parts) < 3 or not parts[1] or not parts[-1]:
+        raise DatasetRejected(f"{key!r} is not under {DATASETS_PREFIX}<model>/")
+    return parts[1]
+
+
+def _text_lines(s3: Any, bucket: str, key: str) -> Iterator[str]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        yield from codecs.iterdecode(body.iter_lines(chunk_size=READ_CHUNK_BYTES, keepends=True), "utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetRejected(f"{key} is not UTF-8 text ({error.reason} at byte {error.start} of a line)") from error
+
+
+def read_table(s3: Any, bucket: str, key: str, columns: list[str]) -> tuple[list[str], Iterator[Row]]:
+    """(header, rows) of a CSV or JSON Lines object. JSON Lines rows follow `columns`."""
+    if key.lower().endswith(JSON_LINES_SUFFIXES):
+        return list(columns), _json_rows(_text_lines(s3, bucket, key), columns)
+    lines = _text_lines(s3, bucket, key)
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise DatasetRejected(f"{key} is not well-formed CSV: {error}") from error
+    if not header or not any(name.strip() for name in header):
+        raise DatasetRejected(f"{key} is empty: a CSV needs a header row and data rows")
+    return header, _csv_rows(reader, key)
+
+
+def _csv_rows(reader: Any, key: str) -> Iterator[Row]:
+    try:
+        for fields in reader:
+            if fields:  # a blank line is not a row
+                yield reader.line_num, fields, ""
+    except csv.Error as error:
+        raise DatasetRejected(f"{key} is not well-formed CSV near line {reader.line_num}: {error}") from error
+
+
+def _json_rows(lines: Iterator[str], columns: list[str]) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, None, f"not valid JSON ({error.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, "not a JSON object"
+            continue
+        yield number, ["" if record.get(c) is None else str(record[c]) for c in columns], ""
+
+
+def sha256_of_object(s3: Any, bucket: str, key: str) -> str:
+    digest = hashlib.sha256()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    for chunk in iter(lambda: body.read(READ_CHUNK_BYTES), b""):
+        digest.update(chunk)
+    return digest.hexdigest()

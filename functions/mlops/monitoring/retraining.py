@@ -1,0 +1,121 @@
+"""Retraining when a check finds drift or decay: guarded, idempotent, and recorded.
+
+A `DriftDetected` or `PerformanceDecayed` event starts a training run on the latest data unless a
+guard says no: the spec does not retrain on this kind of finding, a run of the model is still
+going, the cool-down since the last automatic run has not passed, or today's automatic runs are
+used up. Starting claims the slot with one conditional write on the model's state, so a
+redelivered event (same check) or two findings at once start one run, never two. The run records
+its trigger (which check, which report, which features) like any other run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from mlops.data.spec import ModelSpec
+from mlops.monitoring.schedule import DRIFT_DETECTED, PERFORMANCE_DECAYED
+from mlops.registry.audit import AuditLog
+from mlops.registry.versions import STATE_KEY
+from mlops.serving.capture_reader import Outcome
+from mlops.shared.items import from_item, to_item
+from mlops.shared.settings import DATASETS_PREFIX
+from mlops.training.runs import STATUS_RUNNING, RunStore
+
+KINDS = {DRIFT_DETECTED: "drift", PERFORMANCE_DECAYED: "performance"}
+RUNNING_RUN_HORIZON = timedelta(days=1)  # a RUNNING record older than this is a run that died, not one that runs
+
+
+class Retrainer:
+    def __init__(self, models_table: Any, runs: RunStore, audit_table: Any) -> None:
+        self._models, self._runs, self._audit = models_table, runs, AuditLog(audit_table)
+        self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
+
+    def refusal(self, model: str, kind: str, spec: ModelSpec, now: datetime) -> str | None:
+        """Why no run may start now, or None."""
+        rules = spec.monitoring.retraining
+        if kind not in rules.on:
+            return f"the spec does not retrain on {kind}"
+        if rules.max_per_day == 0:
+            return "automatic retraining is off (max_per_day 0)"
+        for run in self._runs.list_for_model(model, status=STATUS_RUNNING, limit=20):
+            if now - datetime.fromisoformat(run["started_at"]) < RUNNING_RUN_HORIZON:
+                return f"run {run['run_id']} is still running"
+        last = self._state(model).get("retraining", {})
+        if last.get("last_started_at"):
+            wait = datetime.fromisoformat(last["last_started_at"]) + timedelta(minutes=rules.cooldown_minutes) - now
+            if wait > timedelta(0):
+                return f"cool-down: the last automatic run started {last['last_started_at']}; next after {int(wait.total_seconds())} s"
+        if last.get("day") == f"{now:%Y-%m-%d}" and last.get("count", 0) >= rules.max_per_day:
+            return f"{last['count']} automatic runs today, the daily maximum"
+        return None
+
+    def claim(self, model: str, check_id: str, now: datetime) -> bool:
+        """Takes today's next slot unless another event took it since refusal() looked."""
+        last = self._state(model).get("retraining", {})
+        today = f"{now:%Y-%m-%d}"
+        count = last.get("count", 0) + 1 if last.get("day") == today else 1
+        claimed = {"last_started_at": now.isoformat(timespec="seconds"), "day": today, "count": count, "check_id": check_id}
+        seen = last.get("last_started_at")
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET retraining = :claimed",
+                ConditionExpression="retraining.last_started_at = :seen" if seen else "attribute_not_exists(retraining)",
+                ExpressionAttributeValues={":claimed": to_item(claimed), **({":seen": seen} if seen else {})},
+            )
+        except self._conflict:
+            return False
+        return True
+
+    def record(self, model: str, action: str, detail: dict[str, Any]) -> None:
+        self._audit.record(model, action, detail)
+
+    def _state(self, model: str) -> dict[str, Any]:
+        return from_item(self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {}))
+
+
+def upload_with_feedback(
+    s3: Any, bucket: str, model: str, spec: ModelSpec, latest: dict[str, Any], outcomes: Iterable[Outcome], finding: dict[str, str]
+) -> dict[str, Any] | None:
+    """`retraining.data: latest_plus_feedback`: the newest dataset version plus the labelled captured
+    traffic, uploaded as a new dataset under datasets/<model>/ (the upload starts the run, which
+    validates and versions it like any other). The object's metadata names the finding. None when
+    this finding's file is already there: a redelivered event uploads nothing twice."""
+    key = f"{DATASETS_PREFIX}{model}/retrain-{finding['check-id']}.csv"
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return None
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    handle, path = tempfile.mkstemp(suffix=".csv")
+    added = 0
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            body = s3.get_object(Bucket=bucket, Key=latest["key"])["Body"]
+            for line in body.iter_lines(keepends=True):  # the version is normalized: spec.columns, in order
+                out.write(line.decode("utf-8"))
+            writer = csv.writer(out)
+            for outcome in outcomes:
+                writer.writerow([_cell(outcome.inputs.get(f.name)) for f in spec.features] + [_cell(outcome.actual)])
+                added += 1
+        s3.upload_file(path, bucket, key, ExtraArgs={"Metadata": finding})
+    finally:
+        os.unlink(path)
+    return {"key": key, "feedback_rows": added, "dataset_version": latest["version"]}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(float(value)) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def run_id_for(model: str, kind: str, check_id: str) -> str:
+    """Named after the check, so a redelivered event names the same execution."""
+    return f"{model[:40]}-{kind}-{check_id}"[:80]

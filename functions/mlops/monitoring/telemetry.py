@@ -1,0 +1,28 @@
+"""EMF metrics of model checks: one document per metric and dimension set (model, version, feature;
+model, version, variant), since one check reports on many features."""
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+
+def record_check_metrics(report: dict) -> None:
+    model, version = report["model"], str(report["version"])
+    drift = report["drift"]
+
+    def emit(name: str, value: float, unit: MetricUnit = MetricUnit.NoUnit, **dimensions: str) -> None:
+        with single_metric(name=name, unit=unit, value=value) as metric:
+            for key, dimension in {"model": model, **dimensions}.items():
+                metric.add_dimension(name=key, value=dimension)
+
+    for feature, result in drift["features"].items():
+        if result["verdict"] != "not enough data":
+            emit("DriftScore", result["effect_size"], version=version, feature=feature)
+            emit("FeatureDrifted", float(result["verdict"] == "drift"), version=version, feature=feature)
+    if drift["verdict"] in ("drift", "no drift"):
+        emit("DataDrift", float(drift["verdict"] == "drift"))
+        emit("DriftedFeatures", float(len(drift["drifted_features"])), MetricUnit.Count, version=version)
+    quality = report["performance"]
+    for number, entry in quality["versions"].items():
+        if "live" in entry and quality["metric"] in entry["live"]:
+            emit("ModelQuality", entry["live"][quality["metric"]], version=number, variant=entry["variant"], metric=quality["metric"])
+    if quality["verdict"] != "not enough data":
+        emit("PerformanceDecay", float(quality["verdict"] == "decayed"))

@@ -1,0 +1,46 @@
+"""From a gated candidate to a registered version: directly, or through a person's approval."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlops.registry.versions import PENDING, Registry
+
+
+def version_record(state: dict[str, Any]) -> dict[str, Any]:
+    """What a version keeps: its immutable artifact and where it came from."""
+    artifact = state["artifact"]
+    return {
+        "artifact": {k: artifact[k] for k in ("bucket", "key", "sha256", "card_key")},
+        "inputs": artifact["inputs"],
+        "feature_schema": [{"name": f["name"], "type": f["type"]} for f in state["spec"]["features"]],
+        "metrics": state["metrics"],
+        "baseline_key": state.get("baseline_key"),
+        "prediction_baseline": state.get("prediction_baseline"),
+        "dataset_version": state["dataset"]["version"],
+        "spec_version": state["spec_version"],
+    }
+
+
+def request_approval(state: dict[str, Any], token: str, registry: Registry) -> dict[str, Any]:
+    version = registry.register(state["model"], state["run_id"], {**version_record(state), "task_token": token}, status=PENDING)
+    return {"pending_version": version["version"]}
+
+
+def register(state: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    approval = state.get("approval")
+    if approval:  # approved by a person: the pending version settles into its alias
+        return registry.settle(state["model"], approval["version"])
+    return registry.register(state["model"], state["run_id"], version_record(state))
+
+
+def start_rollout(sfn: Any, rollout_arn: str, model: str, version: int) -> str:
+    """One rollout per challenger version: the execution is named after it, so a retry starts nothing new."""
+    name = f"{model[:60]}-v{version}"
+    try:
+        return sfn.start_execution(stateMachineArn=rollout_arn, name=name, input=json.dumps({"model": model, "version": version}))[
+            "executionArn"
+        ]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return f"{rollout_arn.replace(':stateMachine:', ':execution:')}:{name}"

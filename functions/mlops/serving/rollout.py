@@ -1,0 +1,164 @@
+"""Moving traffic to a new version safely: the steps of the rollout state machine.
+
+plan  -> the traffic steps for the spec's strategy (all_at_once, canary, linear, ab, shadow) and
+         the challenger's alarms (errors, p99 latency) created for this model
+shift -> the challenger's share for the current step
+check -> after the bake: is any challenger alarm in ALARM? which step is next?
+judge -> A/B only: count the feedback per arm; collecting (bake again), or a decision (mlops.serving.abtest)
+finish-> promote (all steps healthy, or the A/B test says so), keep the champion (the A/B test says
+         so), hold (shadow or manual: a person decides), or roll back (an alarm fired, a step failed)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mlops.data.spec import ModelSpec
+from mlops.registry.versions import CHALLENGER, CHAMPION, Registry
+from mlops.serving import abtest, capture_reader
+from mlops.serving.traffic import TrafficStore
+from mlops.shared.items import now_iso
+from mlops.shared.settings import API_SERVICE
+
+LINEAR_STEPS = [10, 25, 50, 75]
+P99_LATENCY_MS = 250.0
+ALARM_PREFIX = "mlops-"
+
+
+def alarm_names(model: str) -> list[str]:
+    return [f"{ALARM_PREFIX}{model}-challenger-errors", f"{ALARM_PREFIX}{model}-challenger-p99-latency"]
+
+
+def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch: Any, namespace: str) -> dict[str, Any]:
+    rollout = spec.rollout
+    steps = {
+        "all_at_once": [],
+        "canary": [rollout.canary_percent],
+        "linear": LINEAR_STEPS,
+        "ab": [rollout.ab.challenger_percent],
+        "shadow": [],
+        "manual": [],
+    }[rollout.strategy]
+    _put_challenger_alarms(cloudwatch, namespace, event["model"])
+    planned = {
+        **event,
+        "strategy": rollout.strategy,
+        "steps": steps,
+        "step": 0,
+        "bake_seconds": rollout.bake_seconds if steps else 0,
+        "hold": rollout.strategy in ("shadow", "manual"),
+    }
+    if rollout.strategy == "ab":
+        planned["experiment"] = plan_experiment(spec, registry, event["model"], event["version"])
+    return planned
+
+
+def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: int) -> dict[str, Any]:
+    """The sample size per arm, fixed before any feedback is counted (see mlops.serving.abtest)."""
+    settings, classification = spec.rollout.ab, spec.is_classification
+    champion = registry.aliases(model)[CHAMPION]
+    trained = registry.version(model, champion)["metrics"]
+    baseline = trained["accuracy"] if classification else trained["rmse"]
+    required = abtest.required_per_arm(baseline, settings.minimum_detectable_effect, settings.alpha, settings.power, classification)
+    return {
+        "champion_version": champion,
+        "challenger_version": version,
+        "metric": "accuracy" if classification else "mae",
+        "baseline": baseline,
+        "minimum_detectable_effect": settings.minimum_detectable_effect,
+        "alpha": settings.alpha,
+        "power": settings.power,
+        "required_per_arm": required,
+    }
+
+
+def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
+    # The same dimensions the API Lambda's metrics carry (Powertools adds the service).
+    dimensions = [{"Name": "model", "Value": model}, {"Name": "variant", "Value": CHALLENGER}, {"Name": "service", "Value": API_SERVICE}]
+    errors, latency = alarm_names(model)
+    alarms = [
+        (errors, "PredictionErrors", {"Statistic": "Sum"}, 1.0, "GreaterThanOrEqualToThreshold", "fails requests"),
+        (latency, "PredictionLatency", {"ExtendedStatistic": "p99"}, P99_LATENCY_MS, "GreaterThanThreshold", "answers slowly (p99)"),
+    ]
+    for name, metric, statistic, threshold, comparison, meaning in alarms:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=dimensions,
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=threshold,
+            ComparisonOperator=comparison,
+            TreatMissingData="notBreaching",
+            AlarmDescription=f"the challenger of {model} {meaning}",
+            **statistic,
+        )
+
+
+def shift(state: dict[str, Any], traffic: TrafficStore, by: str) -> dict[str, Any]:
+    policy = traffic.policy(state["model"])
+    percent = state["steps"][state["step"]]
+    shadow = state["version"] if state["strategy"] == "shadow" else policy["shadow"]
+    traffic.set(state["model"], percent, shadow, policy["revision"], by=by)
+    if "experiment" in state:
+        experiment = {**state["experiment"], "started_at": now_iso()}
+        traffic.save_experiment(state["model"], {**experiment, "status": "collecting", "reason": "the test has started"})
+        return {**state, "percent": percent, "experiment": experiment}
+    return {**state, "percent": percent}
+
+
+def check(state: dict[str, Any], cloudwatch: Any) -> dict[str, Any]:
+    alarms = cloudwatch.describe_alarms(AlarmNames=alarm_names(state["model"]))["MetricAlarms"]
+    firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
+    next_step = state["step"] + 1
+    return {**state, "healthy": not firing, "firing": firing, "step": next_step, "more": next_step < len(state["steps"])}
+
+
+def judge(state: dict[str, Any], spec: ModelSpec, s3: Any, capture_bucket: str, traffic: TrafficStore) -> dict[str, Any]:
+    """Counts the A/B test's outcomes so far and records the verdict where GET /traffic shows it."""
+    model, experiment, settings = state["model"], state["experiment"], spec.rollout.ab
+    classification = spec.is_classification
+    started = datetime.fromisoformat(experiment["started_at"])
+    arms = {experiment["champion_version"]: abtest.Arm(), experiment["challenger_version"]: abtest.Arm()}
+    for outcome in capture_reader.outcomes(s3, capture_bucket, model, started, set(arms)):
+        arms[outcome.version].add(abtest.outcome_of(outcome.predicted, outcome.actual, classification))
+    champion, challenger = arms[experiment["champion_version"]], arms[experiment["challenger_version"]]
+    alpha = experiment["alpha"]  # as planned, even if the spec changed since
+    decision, why, comparison = abtest.verdict(champion, challenger, experiment["required_per_arm"], alpha, classification)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    if decision == "collecting" and elapsed > settings.max_seconds:
+        decision, why = "keep_champion", f"not enough feedback within {settings.max_seconds} s ({why})"
+    summary = {
+        CHAMPION: _arm_summary(champion, alpha, classification),
+        CHALLENGER: _arm_summary(challenger, alpha, classification),
+    }
+    record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
+    traffic.save_experiment(model, record)
+    return {**state, "decision": decision, "reason": why, "bake_seconds": settings.check_seconds}
+
+
+def _arm_summary(arm: abtest.Arm, alpha: float, classification: bool) -> dict[str, Any]:
+    return {"n": arm.n, "mean": arm.mean if arm.n else None, "interval": abtest.interval(arm, alpha, classification)}
+
+
+def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> dict[str, Any]:
+    model = state["model"]
+    if state.get("healthy") is False or "error" in state:
+        why = f"alarm: {', '.join(state['firing'])}" if state.get("firing") else "a rollout step failed"
+        aliases = registry.rollback(model, by=by, reason=why)
+        traffic.reset_share(model, by)
+        return {**state, "outcome": "rolled_back", "aliases": aliases}
+    if state.get("decision") in ("rollback", "keep_champion"):
+        aliases = registry.rollback(model, by=by, reason=f"A/B test: {state['reason']}")
+        traffic.reset_share(model, by)
+        return {**state, "outcome": "kept_champion", "aliases": aliases}
+    if state["hold"]:
+        if state["strategy"] == "shadow":
+            policy = traffic.policy(model)
+            traffic.set(model, 0, state["version"], policy["revision"], by=by)
+        return {**state, "outcome": "holding", "aliases": registry.aliases(model)}
+    aliases = registry.promote(model, by=by, reason=f"A/B test: {state['reason']}" if "decision" in state else "")
+    traffic.reset_share(model, by)
+    return {**state, "outcome": "promoted", "aliases": aliases}

@@ -1,0 +1,42 @@
+"""Powertools logger, metrics and tracer shared by all handlers, and the decorator that applies them.
+
+Service name and metric namespace come from POWERTOOLS_* variables set by the CDK app.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from mlops.shared.settings import ENV_RUNS_TABLE
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+Handler = Callable[[Any, Any], Any]
+
+
+def pipeline_step(handler: Handler) -> Handler:
+    """Logs with the Lambda context, flushes metrics, traces, logs the step's failure reason, and
+    records how long the step took on its run (experiment tracking: timings per step)."""
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def wrapped(event: Any, context: Any) -> Any:
+        started = time.monotonic()
+        try:
+            result = handler(event, context)
+        except Exception:
+            logger.exception("step failed")
+            raise
+        if isinstance(result, dict) and "run_id" in result and os.environ.get(ENV_RUNS_TABLE):
+            from mlops.MISSING import run_store  # late: not every function has a runs table
+
+            run_store().record_timing(result["run_id"], os.environ.get("POWERTOOLS_SERVICE_NAME", "step"), time.monotonic() - started)
+        return result
+
+    return wrapped
