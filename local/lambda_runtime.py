@@ -63,8 +63,9 @@ class InvokeResult:
 class _Worker:
     def __init__(self, spec: FunctionSpec, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            # -I -S: no site-packages, no PYTHONPATH, no user site; the worker sets the function's path.
-            [sys.executable, "-I", "-S", str(WORKER_SCRIPT)],
+            # -I -S: no site-packages, no PYTHONPATH, no user site (the worker sets the function's path); -B:
+            # no bytecode written into the code or layers, read-only in Lambda.
+            [sys.executable, "-I", "-S", "-B", str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -52,7 +52,7 @@ def import_error(code_dir: Path, handler: str, site_dirs: tuple[Path, ...]) -> d
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     done = subprocess.run(
-        [sys.executable, "-I", "-S", str(WORKER_SCRIPT), "--import-only"], env=env, cwd=code_dir, capture_output=True, text=True
+        [sys.executable, "-I", "-S", "-B", str(WORKER_SCRIPT), "--import-only"], env=env, cwd=code_dir, capture_output=True, text=True
     )
     if done.returncode == 0:
         return None

@@ -34,7 +34,7 @@ def pipeline_step(handler: Handler) -> Handler:
             logger.exception("step failed")
             raise
         if isinstance(result, dict) and "run_id" in result and os.environ.get(ENV_RUNS_TABLE):
-            from mlops.MISSING import run_store  # late: not every function has a runs table
+            from mlops.training.runs import run_store  # late: only functions with a runs table record timings
 
             run_store().record_timing(result["run_id"], os.environ.get("POWERTOOLS_SERVICE_NAME", "step"), time.monotonic() - started)
         return result
