@@ -17,10 +17,13 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import InvokeResult
+
+if TYPE_CHECKING:
+    from local.access import StackAccess
 
 RAW_VALUES_KEPT = 10_000
 PUBLISH_EVERY_S = 0.2
@@ -160,8 +163,9 @@ def _datum(namespace: str, name: str, dimensions: list[dict[str, str]], value: f
 
 
 class AlarmEvaluator:
-    def __init__(self, clients: Callable[[str], Any], sink: MetricsSink) -> None:
+    def __init__(self, clients: Callable[[str], Any], sink: MetricsSink, access: StackAccess | None = None) -> None:
         self._client = clients
+        self._access = access
         self._sink = sink
         self.transitions: list[dict[str, Any]] = []
 
@@ -229,8 +233,12 @@ class AlarmEvaluator:
             ]
         )
         actions = alarm.get("AlarmActions", []) if change["to"] == "ALARM" else alarm.get("OKActions", [])
-        for arn in actions:
-            if arn.startswith("arn:aws:sns:"):
+        alarm_arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm['AlarmName']}"
+        for arn in (a for a in actions if a.startswith("arn:aws:sns:")):
+            denied = self._access.service_denial("cloudwatch.amazonaws.com", "sns:Publish", arn, alarm_arn) if self._access else None
+            if denied is not None:  # CloudWatch records the failed action in the alarm's history
+                print(f"local CloudWatch: alarm {alarm['AlarmName']} cannot notify {arn}: {denied}", flush=True)
+            else:
                 self._client("sns").publish(TopicArn=arn, Subject=f"{change['to']}: {alarm['AlarmName']}"[:100], Message=json.dumps(detail))
 
 

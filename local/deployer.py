@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.parse
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,13 +27,13 @@ SUPPORT = {
     "AWS::S3::Bucket": "emulated: versioning, encryption, public access block, logging, notifications",
     "AWS::S3::BucketPolicy": "kept in the template only: moto ignores Conditions, so the TLS-only Deny would refuse all",
     "AWS::DynamoDB::Table": "emulated: keys, indexes, PITR, TTL",
-    "AWS::IAM::Role": "emulated; not enforced",
-    "AWS::KMS::Key": "created in moto with its policy and rotation; buckets and tables name it (moto does not encrypt)",
-    "AWS::IAM::Policy": "emulated; not enforced",
+    "AWS::IAM::Role": "emulated; enforced: every call of a function or state machine is checked against its role (local/iam.py)",
+    "AWS::KMS::Key": "created in moto with policy and rotation; enforced: a caller without a grant on the key is refused",
+    "AWS::IAM::Policy": "emulated; enforced with the role it is attached to",
     "AWS::Logs::LogGroup": "emulated with retention",
     "AWS::Lambda::LayerVersion": "published; its requirements built for the host, and only a function's own layers on its path",
     "AWS::Lambda::Function": "created in moto and run by the local Lambda runtime from its staged asset",
-    "AWS::Lambda::Permission": "stored; not enforced",
+    "AWS::Lambda::Permission": "enforced for the API's and EventBridge's invokes",
     "AWS::StepFunctions::StateMachine": "created through the API so moto's engine executes it",
     "AWS::Events::Rule": "rule in moto with an SQS tap; local mode delivers to the real targets",
     "AWS::SNS::Topic": "emulated",
@@ -107,6 +108,15 @@ class Deployment:
     state_machines: list[str] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     resolved_properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # IAM as synthesized: each role's identity-policy statements, the KMS key of each encrypted
+    # resource, and the Lambda resource policies (who may invoke which function, from where).
+    role_statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # role ARN -> statements
+    encryption_keys: dict[str, str] = field(default_factory=dict)  # resource ARN -> KMS key ARN
+    lambda_permissions: list[dict[str, Any]] = field(default_factory=list)
+    state_machine_roles: dict[str, str] = field(default_factory=dict)  # state machine ARN -> role ARN
+    resource_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # topic/queue ARN -> statements
+    key_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # key ARN -> statements
+    delivery_streams: dict[str, dict[str, str]] = field(default_factory=dict)  # stream name -> role, bucket ARN, prefix
 
 
 class Deployer:
@@ -123,6 +133,7 @@ class Deployer:
         self.resolver = Resolver(stack.name, parameters, stack.template.get("Conditions", {}), stack.template.get("Mappings", {}))
         self.deployment = Deployment(stack_name=stack.name)
         self._paths: dict[str, str] = {}  # API Gateway resource id -> its full path
+        self._role_arns: dict[str, str] = {}  # role name -> ARN
         self._after_deploy: list[Callable[[], None]] = []
         for logical_id in deploy_order(stack.resources):
             resource = stack.resources[logical_id]
@@ -139,6 +150,11 @@ class Deployer:
         for name, output in stack.template.get("Outputs", {}).items():
             self.deployment.outputs[name] = str(self.resolver.resolve(output["Value"]))
         return self.deployment
+
+    def _record_key(self, resource_arn: str, key: Any) -> None:
+        """Customer-managed keys only: an AWS-managed key (alias/aws/...) lets any caller in the account use it."""
+        if isinstance(key, str) and key.startswith("arn:aws:kms:"):
+            self.deployment.encryption_keys[resource_arn] = key
 
     # --- naming, as CloudFormation would generate physical names -------------------------------
 
@@ -171,6 +187,8 @@ class Deployer:
                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+            for rule in rules:
+                self._record_key(f"arn:aws:s3:::{name}", rule["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"))
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
         if "LoggingConfiguration" in props:
@@ -226,6 +244,7 @@ class Deployer:
                 if "KMSMasterKeyId" in sse:
                     args["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
         description = dynamodb.create_table(**args)["TableDescription"]
+        self._record_key(description["TableArn"], props.get("SSESpecification", {}).get("KMSMasterKeyId"))
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):
             dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
@@ -241,6 +260,7 @@ class Deployer:
         if "KeyPolicy" in props:
             args["Policy"] = json.dumps(props["KeyPolicy"])
         key = kms.create_key(**args)["KeyMetadata"]
+        self.deployment.key_policies[key["Arn"]] = _statements(props.get("KeyPolicy", {}))
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])
         return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
@@ -249,16 +269,22 @@ class Deployer:
         iam = self._client("iam")
         name = props.get("RoleName") or self._name(logical_id, 64)
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))["Role"]
+        statements = self.deployment.role_statements.setdefault(role["Arn"], [])
         for arn in props.get("ManagedPolicyArns", []):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            statements += _statements(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
         for policy in props.get("Policies", []):
             iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
+            statements += _statements(policy["PolicyDocument"])
+        self._role_arns[name] = role["Arn"]
         return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
 
     def _iam_policy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         iam = self._client("iam")
         for role in props.get("Roles", []):
             iam.put_role_policy(RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=json.dumps(props["PolicyDocument"]))
+            self.deployment.role_statements[self._role_arns[role]] += _statements(props["PolicyDocument"])
         return props["PolicyName"], {}
 
     def _logs_loggroup(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -317,6 +343,7 @@ class Deployer:
             memory_mb=args["MemorySize"],
             log_group=props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"),
             python_path=function_site_dirs(self.stack, resource),
+            role_arn=props["Role"],
         )
         self.deployment.functions[logical_id] = spec
         self._register_function(spec)
@@ -336,6 +363,7 @@ class Deployer:
         return asset, props["Handler"]
 
     def _lambda_permission(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        self.deployment.lambda_permissions.append(props)
         return f"{props['FunctionName']}-{logical_id}", {}
 
     def _stepfunctions_statemachine(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -355,6 +383,7 @@ class Deployer:
             type=props.get("StateMachineType", "STANDARD"),
         )["stateMachineArn"]
         self.deployment.state_machines.append(arn)
+        self.deployment.state_machine_roles[arn] = props["RoleArn"]
         return arn, {"Arn": arn, "Name": name}
 
     def _kinesisfirehose_deliverystream(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -368,10 +397,15 @@ class Deployer:
             DeliveryStreamType=props.get("DeliveryStreamType", "DirectPut"),
             ExtendedS3DestinationConfiguration=config,
         )["DeliveryStreamARN"]
+        self.deployment.delivery_streams[name] = {
+            "role": destination["RoleARN"],
+            "bucket_arn": destination["BucketARN"],
+            "prefix": destination.get("Prefix", ""),
+        }
         return name, {"Arn": arn}
 
     def _logs_subscriptionfilter(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
-        subscription = Subscription.parse(props["LogGroupName"], props["FilterPattern"], props["DestinationArn"])
+        subscription = Subscription.parse(props["LogGroupName"], props["FilterPattern"], props["DestinationArn"], props.get("RoleArn", ""))
         self.deployment.subscriptions.append(subscription)
         return props.get("FilterName") or self._name(logical_id, 512), {}
 
@@ -407,11 +441,14 @@ class Deployer:
         if "KmsMasterKeyId" in props:
             attributes["KmsMasterKeyId"] = props["KmsMasterKeyId"]
         arn = sns.create_topic(Name=props.get("TopicName") or self._name(logical_id, 256), Attributes=attributes)["TopicArn"]
+        self._record_key(arn, props.get("KmsMasterKeyId"))
         for subscription in props.get("Subscription", []):
             sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
         return arn, {"TopicArn": arn, "TopicName": arn.rsplit(":", 1)[1]}
 
     def _sns_topicpolicy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        for topic in props.get("Topics", []):
+            self.deployment.resource_policies.setdefault(topic, []).extend(_statements(props["PolicyDocument"]))
         return f"{logical_id}-policy", {}
 
     def _sqs_queue(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -423,11 +460,15 @@ class Deployer:
         }
         url = sqs.create_queue(QueueName=props.get("QueueName") or self._name(logical_id, 80), Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._record_key(arn, props.get("KmsMasterKeyId"))
         return url, {"Arn": arn, "QueueName": url.rsplit("/", 1)[1], "QueueUrl": url}
 
     def _sqs_queuepolicy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        sqs = self._client("sqs")
         for url in props.get("Queues", []):
-            self._client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.deployment.resource_policies.setdefault(arn, []).extend(_statements(props["PolicyDocument"]))
         return f"{logical_id}-policy", {}
 
     # --- monitoring ---------------------------------------------------------------------------
@@ -513,6 +554,13 @@ class Deployer:
             validateRequestParameters=bool(props.get("ValidateRequestParameters", False)),
         )
         return created["id"], {"RequestValidatorId": created["id"]}
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        document = json.loads(urllib.parse.unquote(document))
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
 
 
 def deploy_order(resources: dict[str, dict[str, Any]]) -> list[str]:

@@ -16,11 +16,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.deployer import RuleSpec
 from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import LambdaRuntime
+
+if TYPE_CHECKING:
+    from local.access import StackAccess
 
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -87,8 +90,11 @@ def _json_path(event: dict[str, Any], path: str) -> Any:
 
 
 class EventRouter:
-    def __init__(self, clients: Callable[[str], Any], runtime: LambdaRuntime, rules: list[RuleSpec]) -> None:
+    def __init__(
+        self, clients: Callable[[str], Any], runtime: LambdaRuntime, rules: list[RuleSpec], access: StackAccess | None = None
+    ) -> None:
         self._client = clients
+        self._access = access
         self._runtime = runtime
         self.rules = rules
         self._next_fire = {r.name: time.monotonic() + (schedule_seconds(r.schedule) or 0) for r in rules if r.schedule}
@@ -144,6 +150,7 @@ class EventRouter:
         error: str = ""
         for _ in range(1 + min(retries, LOCAL_MAX_RETRIES)):
             try:
+                self._authorize(rule, target)
                 outcome = self._send(target["Arn"], payload)
                 self._record(rule, target, "delivered", outcome)
                 return outcome
@@ -154,6 +161,27 @@ class EventRouter:
             self._send(dead_letter, {"event": event, "error": error, "rule": rule.arn})
         self._record(rule, target, "dead-lettered", error)
         return None
+
+    def _authorize(self, rule: RuleSpec, target: dict[str, Any]) -> None:
+        """EventBridge invokes a function by its resource policy, starts a state machine with the
+        target's role, publishes to a topic by the topic's (and its key's) policy."""
+        if self._access is None:
+            return
+        arn, service = target["Arn"], target["Arn"].split(":")[2]
+        denied: str | None = None
+        if service == "lambda":
+            denied = self._access.invoke_denial(arn, "events.amazonaws.com", rule.arn)
+        elif service == "states":
+            refused = self._access.authorizer(target.get("RoleArn", ""), "events", f"rule {rule.name}").denial(
+                "stepfunctions", "StartExecution", {"stateMachineArn": arn}
+            )
+            denied = refused[1] if refused else None
+        elif service in ("sns", "sqs"):
+            action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
+            denied = self._access.service_denial("events.amazonaws.com", action, arn, rule.arn)
+        if denied is not None:
+            print(f"local EventBridge: rule {rule.name} cannot deliver to {arn}: {denied}", flush=True)
+            raise PermissionError(denied)
 
     def _send(self, arn: str, payload: Any) -> Any:
         service = arn.split(":")[2]

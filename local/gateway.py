@@ -17,13 +17,16 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.cloudwatch import MetricsSink
 from local.deployer import Route
-from local.intrinsics import ACCOUNT_ID
+from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import LambdaRuntime
+
+if TYPE_CHECKING:
+    from local.access import StackAccess
 
 # API Gateway refuses payloads over 10 MB before the Lambda is called.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -54,8 +57,16 @@ class _CompiledRoute:
 
 
 class LocalGateway:
-    def __init__(self, runtime: LambdaRuntime, routes: list[Route], stages: dict[str, str], metrics: MetricsSink | None = None) -> None:
+    def __init__(
+        self,
+        runtime: LambdaRuntime,
+        routes: list[Route],
+        stages: dict[str, str],
+        metrics: MetricsSink | None = None,
+        access: StackAccess | None = None,
+    ) -> None:
         self._runtime = runtime
+        self._access = access
         self._stages = stages
         self._metrics = metrics
         # Most specific first: literal paths before parameters, parameters before greedy proxies.
@@ -81,13 +92,24 @@ class LocalGateway:
             parameters = compiled.match(method, path)
             if parameters is not None:
                 break
-        else:
-            return self._answer(404 if method != "OPTIONS" else 403, {"message": "Missing Authentication Token"}, started)
+        else:  # a REST API answers a resource or method it does not define with 403
+            return self._answer(403, {"message": "Missing Authentication Token"}, started)
+        if (denied := self._invoke_denial(compiled.route, stage, method, path)) is not None:
+            # API Gateway logs "Invalid permissions on Lambda function" and answers the client 500.
+            print(f"local gateway: {denied}", flush=True)
+            return self._answer(500, {"message": "Internal server error"}, started)
         event = self._event(compiled.route, stage, method, path, split.query, headers, body, parameters, source_ip)
         result = self._runtime.invoke(compiled.route.function_arn, event)
         if result.errored or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
             return self._answer(502, {"message": "Internal server error"}, started)
         return self._response(result.payload, started)
+
+    def _invoke_denial(self, route: Route, stage: str, method: str, path: str) -> str | None:
+        if self._access is None:
+            return None
+        stage = stage or self._stages.get(route.rest_api_id, "")
+        source_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{route.rest_api_id}/{stage}/{method}{path}"
+        return self._access.invoke_denial(route.function_arn, "apigateway.amazonaws.com", source_arn)
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         control = self.controls.get((method, path))
@@ -225,7 +247,7 @@ class LocalGateway:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None

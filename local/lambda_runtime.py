@@ -12,6 +12,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -44,6 +45,7 @@ class FunctionSpec:
     # Site directories the function may import from (its layers or image, then the runtime's); none
     # of the host's site-packages.
     python_path: tuple[Path, ...] = ()
+    role_arn: str = ""
 
 
 @dataclass
@@ -110,6 +112,9 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self.listeners: list[Callable[[InvokeResult], None]] = []
         self._faults: list[dict[str, Any]] = []
+        # Local mode sets this: the IAM a function's calls are checked against (local/iam.py).
+        self.authorization: Callable[[FunctionSpec], dict[str, Any]] | None = None
+        self._iam_dir = tempfile.TemporaryDirectory(prefix="local-iam-")
 
     def inject_fault(self, function: str, fault: str, times: int = 1, after_ms: int = 500) -> dict[str, Any]:
         """The next `times` invokes of functions whose name contains `function` fail with `fault`.
@@ -176,6 +181,10 @@ class LambdaRuntime:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        if self.authorization is not None:
+            policy_file = Path(self._iam_dir.name) / f"{spec.name}.json"
+            policy_file.write_text(json.dumps(self.authorization(spec)))
+            env["LOCAL_IAM_FILE"] = str(policy_file)
         return env
 
     def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
@@ -228,3 +237,4 @@ class LambdaRuntime:
                 pool.clear()
         for worker in workers:
             worker.stop()
+        self._iam_dir.cleanup()

@@ -64,6 +64,8 @@ def main() -> None:
     responses = os.fdopen(os.dup(1), "w", buffering=1)
     capture = _LineCapture()
     sys.stdout = sys.stderr = capture
+    if os.environ.get("LOCAL_IAM_FILE"):
+        _enforce_iam(os.environ["LOCAL_IAM_FILE"])
     handler, init_error = _load_handler(os.environ["_HANDLER"])
     if "--import-only" in sys.argv:
         responses.write(json.dumps(init_error or {"ok": True}) + "\n")
@@ -81,6 +83,24 @@ def main() -> None:
                 reply = {"ok": False, "payload": _error_payload(error)}
         reply["logs"] = capture.drain()
         responses.write(json.dumps(reply, default=str) + "\n")
+
+
+def _enforce_iam(policy_file: str) -> None:
+    """Every boto3 client the handler creates checks its calls against the function's role first.
+
+    local/iam.py is loaded by its path: the worker's folder is not on the function's sys.path.
+    """
+    import importlib.util
+
+    import boto3  # the runtime's, as in Lambda
+
+    spec = importlib.util.spec_from_file_location("_local_iam", os.path.join(os.path.dirname(os.path.abspath(__file__)), "iam.py"))
+    assert spec is not None and spec.loader is not None
+    iam = importlib.util.module_from_spec(spec)
+    sys.modules["_local_iam"] = iam  # dataclasses look their module up by name
+    spec.loader.exec_module(iam)
+    boto3.setup_default_session()
+    iam.install(boto3.DEFAULT_SESSION.events, iam.Authorizer.from_file(policy_file))
 
 
 def _load_handler(handler_path: str) -> tuple[Any, dict | None]:

@@ -37,14 +37,15 @@ class Subscription:
     value: str
     quoted: bool
     stream: str
+    role_arn: str = ""  # the role CloudWatch Logs puts records to the stream with
 
     @classmethod
-    def parse(cls, log_group: str, pattern: str, destination_arn: str) -> Subscription:
+    def parse(cls, log_group: str, pattern: str, destination_arn: str, role_arn: str = "") -> Subscription:
         match = JSON_EQUALS.match(pattern.strip())
         if not match or ":firehose:" not in destination_arn:
             raise UnsupportedFilterPattern(f"local mode runs JSON equality filters to Firehose only, not {pattern!r} -> {destination_arn}")
         field, quote, value = match.groups()
-        return cls(log_group, field, value, bool(quote), destination_arn.rsplit("/", 1)[-1])
+        return cls(log_group, field, value, bool(quote), destination_arn.rsplit("/", 1)[-1], role_arn)
 
     def matches(self, line: str) -> bool:
         if f'"{self.field}"' not in line:  # cheap test before parsing
@@ -65,8 +66,18 @@ class Subscription:
 
 
 class LogSubscriptions:
-    def __init__(self, clients: Callable[[str], Any], subscriptions: list[Subscription], log_groups: dict[str, str]) -> None:
+    def __init__(
+        self,
+        clients: Callable[[str], Any],
+        subscriptions: list[Subscription],
+        log_groups: dict[str, str],
+        denial: Callable[[Subscription], str | None] = lambda _: None,
+    ) -> None:
         self._client = clients
+        # A subscription whose roles may not deliver loses its lines, as in AWS; said once, loudly.
+        self._refused = {s: why for s in subscriptions if (why := denial(s)) is not None}
+        for subscription, why in self._refused.items():
+            print(f"local mode: log subscription of {subscription.log_group} cannot deliver: {why}", flush=True)
         self._by_function: dict[str, list[Subscription]] = {}
         for function, group in log_groups.items():
             found = [s for s in subscriptions if s.log_group == group]
@@ -78,6 +89,8 @@ class LogSubscriptions:
     def on_invoke(self, result: InvokeResult) -> None:
         """Called by the Lambda runtime after every invoke."""
         for subscription in self._by_function.get(result.function, []):
+            if subscription in self._refused:
+                continue
             lines = [line for line in result.logs if subscription.matches(line)]
             if lines:
                 self._pending.put((subscription.stream, lines))

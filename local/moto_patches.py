@@ -1,16 +1,22 @@
-"""The two patches of moto internals local mode needs. tests/integration/test_moto_canaries.py
-fails loudly if an upgrade moves either seam.
+"""The three patches of moto internals local mode needs. tests/integration/test_moto_canaries.py
+fails loudly if an upgrade moves any seam.
 
 1. Lambda invokes reach the real handler. moto can run Lambda code only in Docker. Replacing
    LambdaFunction._invoke_lambda routes every invoke moto performs (direct invoke, Step Functions
    lambda:invoke Tasks, S3 notifications) to the LambdaRuntime.
 2. A Distributed Map fails when more items fail than it tolerates (default: none), as in AWS.
    moto counts failed items but ends the map run SUCCEEDED whatever the count.
+3. A state machine's Tasks call AWS with its role. moto's engine makes every service call of a
+   Task (lambda:invoke, an SDK integration, a Distributed Map's item reader and result writer)
+   through one client factory, `boto_client_for`; each client it makes gets local/iam.py's hooks
+   for the state machine whose execution asked for it (found as the `env` of the calling frame).
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import moto
@@ -22,14 +28,20 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client
 
+from local import iam
 from local.lambda_runtime import LambdaRuntime
 
 PINNED_MOTO_VERSION = "5.2.5"
 _original_invoke_lambda = LambdaFunction._invoke_lambda
 _original_map_run = DistributedIterationComponent._map_run
+_original_boto_client_for = boto_client.boto_client_for
 _active_runtime: LambdaRuntime | None = None
+_state_machine_iam: Callable[[str], iam.Authorizer | None] | None = None
+ENGINE_PACKAGE = "moto.stepfunctions.parser"
 
 
 def _invoke_with_runtime(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -63,17 +75,60 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
         raise FailureEventException(failure_event=event)
 
 
-def install(runtime: LambdaRuntime) -> None:
-    global _active_runtime
+def _calling_state_machine() -> str | None:
+    """The ARN of the state machine whose execution is making this client (its Environment is a local
+    of a calling frame: every caller of boto_client_for has it in reach)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        env = frame.f_locals.get("env")
+        if isinstance(env, Environment):
+            return str(env.states.context_object.context_object_data["StateMachine"]["Id"])
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _client_with_role(region: str, service: str, state_credentials: Any = None) -> Any:
+    client = _original_boto_client_for(region, service, state_credentials)
+    arn = _calling_state_machine()
+    authorizer = _state_machine_iam(arn) if _state_machine_iam and arn else None
+    if authorizer is None:
+        raise RuntimeError(f"local mode: a Task of {arn or 'an unknown execution'} calls {service} with no role to check it against")
+    iam.install(client.meta.events, authorizer)
+    return client
+
+
+def _engine_modules_with_client_factory() -> list[Any]:
+    return [m for name, m in list(sys.modules.items()) if name.startswith(ENGINE_PACKAGE) and hasattr(m, "boto_client_for")]
+
+
+def install(runtime: LambdaRuntime, state_machine_iam: Callable[[str], iam.Authorizer | None]) -> None:
+    global _active_runtime, _state_machine_iam
     if moto.__version__ != PINNED_MOTO_VERSION:
         raise RuntimeError(f"local mode patches moto {PINNED_MOTO_VERSION} internals; found {moto.__version__}")
-    _active_runtime = runtime
+    _active_runtime, _state_machine_iam = runtime, state_machine_iam
     LambdaFunction._invoke_lambda = _invoke_with_runtime  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
+    _import_engine()
+    for module in _engine_modules_with_client_factory():
+        module.boto_client_for = _client_with_role
 
 
 def uninstall() -> None:
-    global _active_runtime
-    _active_runtime = None
+    global _active_runtime, _state_machine_iam
+    _active_runtime, _state_machine_iam = None, None
     LambdaFunction._invoke_lambda = _original_invoke_lambda  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
+    for module in _engine_modules_with_client_factory():
+        module.boto_client_for = _original_boto_client_for
+
+
+def _import_engine() -> None:
+    """Every engine module that makes clients, imported now so that its reference can be replaced."""
+    import importlib
+    import pkgutil
+
+    import moto.stepfunctions.parser as engine
+
+    for info in pkgutil.walk_packages(engine.__path__, f"{ENGINE_PACKAGE}."):
+        if ".state_task." in info.name or ".item_reader." in info.name or ".result_writer." in info.name:
+            importlib.import_module(info.name)

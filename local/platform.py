@@ -22,13 +22,14 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from local import moto_patches
+from local.access import StackAccess
 from local.assembly import load_stack
 from local.cloudwatch import AlarmEvaluator, ExecutionMetrics, MetricsSink
 from local.deployer import Deployer, Deployment
 from local.events import EventRouter
 from local.gateway import LocalGateway
 from local.intrinsics import REGION
-from local.lambda_runtime import LambdaRuntime
+from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.log_subscriptions import LogSubscriptions
 from local.outputs import publish_stack
 
@@ -85,26 +86,32 @@ class LocalPlatform:
         self._server.start()
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         self.runtime = LambdaRuntime(self.endpoint_url, REGION)
-        moto_patches.install(self.runtime)
+        self.runtime.authorization = self._authorization
+        moto_patches.install(self.runtime, lambda arn: self.access.state_machine_authorizer(arn))
         self.metrics = MetricsSink(self.client)
         self.runtime.listeners.append(self.metrics.on_invoke)
         stack = load_stack(self.outdir, self.stack_name)
         self.deployment = Deployer(self.client, self.runtime.register).deploy(stack)
+        self.access = StackAccess(self.deployment)
         self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
         publish_stack(self.client("cloudformation"), self.deployment)
         log_groups = {spec.name: spec.log_group for spec in self.deployment.functions.values()}
-        self.log_subscriptions = LogSubscriptions(self.client, self.deployment.subscriptions, log_groups)
+        self.log_subscriptions = LogSubscriptions(self.client, self.deployment.subscriptions, log_groups, self.access.firehose_denial)
         self.runtime.listeners.append(self.log_subscriptions.on_invoke)
-        self.events = EventRouter(self.client, self.runtime, self.deployment.rules)
-        self.alarms = AlarmEvaluator(self.client, self.metrics)
+        self.events = EventRouter(self.client, self.runtime, self.deployment.rules, self.access)
+        self.alarms = AlarmEvaluator(self.client, self.metrics, self.access)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
-        self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics)
+        self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access)
         self.gateway.controls = self._controls()
         self.gateway.serve(self.host, self.api_port)
         if self._background:
             threading.Thread(target=self._loop, daemon=True, name="local-loop").start()
         self.deploy_seconds = time.monotonic() - started
         return self
+
+    def _authorization(self, spec: FunctionSpec) -> dict[str, Any]:
+        """What local/iam.py checks a function's calls against: its role's statements as synthesized."""
+        return self.access.function_authorizer(spec.role_arn, spec.name)
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(

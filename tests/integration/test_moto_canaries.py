@@ -66,3 +66,17 @@ def test_put_events_still_cannot_deliver_to_lambda_targets():
         events.put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:f"}])
         with pytest.raises(NotImplementedError):
             events.put_events(Entries=[{"Source": "x", "DetailType": "d", "Detail": "{}"}])
+
+
+def test_every_engine_service_call_goes_through_the_client_factory_local_mode_wraps():
+    # local/moto_patches.py gives each client boto_client_for makes the calling state machine's
+    # IAM hooks; it finds the machine as the `env` (an Environment) of a calling frame.
+    moto_patches._import_engine()
+    modules = moto_patches._engine_modules_with_client_factory()
+    names = {m.__name__.rsplit(".", 1)[-1] for m in modules}
+    assert {"lambda_eval_utils", "state_task_service_aws_sdk", "resource_eval_s3"} <= names
+    assert list(inspect.signature(moto_patches._original_boto_client_for).parameters) == ["region", "service", "state_credentials"]
+    for module in (m for m in modules if m is not boto_client):
+        for line in inspect.getsource(module).splitlines():
+            assert "boto3.client(" not in line, f"{module.__name__} makes a client of its own"
+    assert "StateMachine" in inspect.getsource(moto_patches.Environment)

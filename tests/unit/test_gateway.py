@@ -78,7 +78,7 @@ def test_a_failing_or_malformed_lambda_answer_is_a_502(payload, errored):
 def test_no_matching_route_answers_like_api_gateway():
     only_health = LocalGateway(RecordingRuntime(), [Route("api1", "/health", "GET", "arn:health")], {"api1": "api"})
     status, _, body = only_health.handle("POST", "/health", {}, b"")
-    assert status == 404 and b"Missing Authentication Token" in body
+    assert status == 403 and b"Missing Authentication Token" in body
 
 
 def test_controls_are_answered_by_local_mode_not_the_api():

@@ -1,0 +1,86 @@
+"""Local mode's IAM evaluation (local/iam.py): the evaluation logic and what each call asks for."""
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local.iam import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Authorizer, Check, checks, evaluate, install
+
+BUCKET = "arn:aws:s3:::data"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k1"
+
+
+def test_an_allow_grants_a_deny_wins_and_nothing_listed_is_denied():
+    statements = [
+        {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": [BUCKET, f"{BUCKET}/*"]},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"{BUCKET}/secret/*"},
+    ]
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/datasets/a.csv")) == ALLOW
+    assert evaluate(statements, Check("s3:getobject", f"{BUCKET}/datasets/a.csv")) == ALLOW  # actions ignore case
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/secret/a.csv")) == EXPLICIT_DENY
+    assert evaluate(statements, Check("s3:PutObject", f"{BUCKET}/datasets/a.csv")) == IMPLICIT_DENY
+    assert evaluate(statements, Check("s3:GetObject", "arn:aws:s3:::other/a.csv")) == IMPLICIT_DENY
+
+
+def test_not_action_and_not_resource_invert_their_match():
+    statements = [{"Effect": "Allow", "NotAction": "iam:*", "NotResource": f"{BUCKET}/private/*"}]
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/a")) == ALLOW
+    assert evaluate(statements, Check("iam:CreateUser", "*")) == IMPLICIT_DENY
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/private/a")) == IMPLICIT_DENY
+
+
+def test_conditions_use_the_request_context_and_fail_closed_when_the_key_is_missing():
+    statement = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET, "Condition": {"StringLike": {"s3:prefix": ["batch/*"]}}}
+    assert evaluate([statement], Check("s3:ListBucket", BUCKET, {"s3:prefix": "batch/m/"})) == ALLOW
+    assert evaluate([statement], Check("s3:ListBucket", BUCKET, {"s3:prefix": "datasets/"})) == IMPLICIT_DENY
+    assert evaluate([statement], Check("s3:ListBucket", BUCKET)) == IMPLICIT_DENY
+    unknown = {**statement, "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2026-01-01"}}}
+    with pytest.raises(NotImplementedError, match="DateGreaterThan"):
+        evaluate([unknown], Check("s3:ListBucket", BUCKET))
+
+
+def test_calls_ask_for_the_action_and_resource_the_service_authorization_reference_names():
+    def ask(service, operation, params):
+        return [(c.action, c.resource) for c in checks(service, operation, params, "us-east-1", "123456789012")]
+
+    assert ask("s3", "HeadObject", {"Bucket": "data", "Key": "a"}) == [("s3:GetObject", f"{BUCKET}/a")]
+    assert ask("s3", "GetObject", {"Bucket": "data", "Key": "a", "VersionId": "v"}) == [("s3:GetObjectVersion", f"{BUCKET}/a")]
+    assert ask("s3", "ListObjectsV2", {"Bucket": "data", "Prefix": "x/"}) == [("s3:ListBucket", BUCKET)]
+    assert ask("s3", "CopyObject", {"Bucket": "data", "Key": "q/a", "CopySource": {"Bucket": "data", "Key": "a", "VersionId": "v"}}) == [
+        ("s3:PutObject", f"{BUCKET}/q/a"),
+        ("s3:GetObjectVersion", f"{BUCKET}/a"),
+    ]
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/models"
+    assert ask("dynamodb", "Query", {"TableName": "models", "IndexName": "by-x"}) == [("dynamodb:Query", f"{table}/index/by-x")]
+    assert ask("dynamodb", "TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "models"}}, {"Update": {"TableName": "audit"}}]}) == [
+        ("dynamodb:PutItem", table),
+        ("dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:123456789012:table/audit"),
+    ]
+    assert ask("lambda", "Invoke", {"FunctionName": "f"}) == [("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:f")]
+    assert ask("stepfunctions", "SendTaskSuccess", {"taskToken": "t"}) == [("states:SendTaskSuccess", "*")]
+
+
+def _authorizer(statements):
+    return Authorizer("arn:aws:sts::123456789012:assumed-role/r/fn", statements, {BUCKET: KEY}, "us-east-1", "123456789012", "function fn")
+
+
+def test_an_encrypted_bucket_needs_the_key_too():
+    may_read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}
+    code, message = _authorizer([may_read]).denial("s3", "GetObject", {"Bucket": "data", "Key": "a"})
+    assert code == "AccessDenied" and f"kms:Decrypt on resource: {KEY}" in message and "function fn" in message
+    with_key = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}
+    assert _authorizer([may_read, with_key]).denial("s3", "GetObject", {"Bucket": "data", "Key": "a"}) is None
+
+
+def test_a_denied_call_raises_the_services_own_error_before_any_request_is_sent():
+    # Given a client with the hooks of a role that may only read the runs table
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/runs"
+    install(session.events, _authorizer([{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]))
+    client = session.client("dynamodb", endpoint_url="http://127.0.0.1:9")  # nothing listens: a sent request would fail otherwise
+
+    # When it writes, then Then botocore raises AccessDeniedException naming the action and resource
+    with pytest.raises(ClientError) as denied:
+        client.put_item(TableName="runs", Item={"run_id": {"S": "r"}})
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "dynamodb:PutItem on resource: " + table in str(denied.value)
