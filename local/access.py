@@ -77,11 +77,13 @@ class StackAccess:
     def service_denial(self, service: str, action: str, resource: str, source_arn: str) -> str | None:
         """A resource policy (topic or queue) and, for an encrypted resource, its key's policy, for a service principal."""
         policies = self._deployment.resource_policies.get(resource)
-        checks = [(policies, Check(action, resource, {"aws:SourceArn": source_arn}))]
+        # Services call over TLS, from this account.
+        context = {"aws:SourceArn": source_arn, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true"}
+        checks = [(policies, Check(action, resource, context))]
         key = self._deployment.encryption_keys.get(resource)
         if key:
             key_statements = self._deployment.key_policies.get(key, [])
-            checks += [(key_statements, Check(kms, key, {"aws:SourceArn": source_arn})) for kms in ("kms:GenerateDataKey", "kms:Decrypt")]
+            checks += [(key_statements, Check(kms, key, context)) for kms in ("kms:GenerateDataKey", "kms:Decrypt")]
         for statements, check in checks:
             if statements is None:
                 return (

@@ -21,11 +21,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 ALLOW, EXPLICIT_DENY, IMPLICIT_DENY = "Allow", "ExplicitDeny", "ImplicitDeny"
+DENIAL_LOG_PREFIX = "local IAM:"
 # The error code each service answers an unauthorized call with.
 DENIED_CODES = {"s3": "AccessDenied", "sns": "AuthorizationError", "cloudwatch": "AccessDenied", "sqs": "AccessDenied"}
 DEFAULT_DENIED_CODE = "AccessDeniedException"
@@ -144,8 +146,10 @@ def checks(service: str, operation: str, params: dict[str, Any], region: str, ac
         return _s3_checks(operation, params)
     if prefix == "dynamodb":
         return _dynamodb_checks(operation, params, region, account)
-    action = OPERATION_ACTIONS.get((prefix, operation), operation)
-    return [Check(f"{prefix}:{action}", _resource(prefix, operation, params, region, account))]
+    action = f"{prefix}:{OPERATION_ACTIONS.get((prefix, operation), operation)}"
+    if prefix == "cloudwatch" and params.get("AlarmNames"):  # DescribeAlarms, DeleteAlarms: each alarm named
+        return [Check(action, f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}") for name in params["AlarmNames"]]
+    return [Check(action, _resource(prefix, operation, params, region, account))]
 
 
 def _s3_checks(operation: str, params: dict[str, Any]) -> list[Check]:
@@ -307,6 +311,8 @@ def install(events: Any, authorizer: Authorizer) -> None:
         from botocore.awsrequest import AWSResponse
 
         code, message = denied
+        # A line in the function's log (CloudTrail would record it); local mode echoes these lines.
+        print(f"{DENIAL_LOG_PREFIX} {code}: {message}", file=sys.stderr, flush=True)
         metadata = {"HTTPStatusCode": 403, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}}
         return AWSResponse("", 403, {}, None), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata}
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# local/iam.py's marker for a refused call (not imported: the worker loads that module by path).
+DENIAL_LOG_PREFIX = "local IAM:"
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 # Host variables a worker keeps: enough to run Python, nothing that could leak the host's AWS setup.
 PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
@@ -217,6 +219,9 @@ class LambdaRuntime:
 
     def _finish(self, spec: FunctionSpec, result: InvokeResult, cold: bool) -> InvokeResult:
         result.function, result.cold_start = spec.name, cold
+        for line in result.logs:  # what AWS would refuse is said where the user looks, not only in the log
+            if line.startswith(DENIAL_LOG_PREFIX):
+                print(line, flush=True)
         for listener in self.listeners:
             listener(result)
         return result

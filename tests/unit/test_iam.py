@@ -52,12 +52,19 @@ def test_calls_ask_for_the_action_and_resource_the_service_authorization_referen
     ]
     table = "arn:aws:dynamodb:us-east-1:123456789012:table/models"
     assert ask("dynamodb", "Query", {"TableName": "models", "IndexName": "by-x"}) == [("dynamodb:Query", f"{table}/index/by-x")]
-    assert ask("dynamodb", "TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "models"}}, {"Update": {"TableName": "audit"}}]}) == [
+    assert ask(
+        "dynamodb", "TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "models"}}, {"Update": {"TableName": "audit"}}]}
+    ) == [
         ("dynamodb:PutItem", table),
         ("dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:123456789012:table/audit"),
     ]
     assert ask("lambda", "Invoke", {"FunctionName": "f"}) == [("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:f")]
     assert ask("stepfunctions", "SendTaskSuccess", {"taskToken": "t"}) == [("states:SendTaskSuccess", "*")]
+    alarm = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:"
+    assert ask("cloudwatch", "DescribeAlarms", {"AlarmNames": ["a", "b"]}) == [
+        ("cloudwatch:DescribeAlarms", alarm + "a"),
+        ("cloudwatch:DescribeAlarms", alarm + "b"),
+    ]
 
 
 def _authorizer(statements):
