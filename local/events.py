@@ -186,7 +186,7 @@ class EventRouter:
     def _send(self, arn: str, payload: Any) -> Any:
         service = arn.split(":")[2]
         if service == "lambda":
-            result = self._runtime.invoke(arn, payload)
+            result = self._runtime.invoke(arn, payload, asynchronous=True)  # EventBridge invokes with InvocationType Event
             if result.errored:
                 raise RuntimeError(result.payload_json())
             return result.payload

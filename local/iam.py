@@ -18,6 +18,7 @@ imports nothing but the standard library (and botocore, from the runtime, when a
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import re
@@ -28,6 +29,7 @@ from typing import Any
 
 ALLOW, EXPLICIT_DENY, IMPLICIT_DENY = "Allow", "ExplicitDeny", "ImplicitDeny"
 DENIAL_LOG_PREFIX = "local IAM:"
+TOKEN_PREFIX = "local-token-"
 # The error code each service answers an unauthorized call with.
 DENIED_CODES = {"s3": "AccessDenied", "sns": "AuthorizationError", "cloudwatch": "AccessDenied", "sqs": "AccessDenied"}
 DEFAULT_DENIED_CODE = "AccessDeniedException"
@@ -213,7 +215,8 @@ def _resource(prefix: str, operation: str, params: dict[str, Any], region: str, 
         for key in ("stateMachineArn", "executionArn", "mapRunArn", "activityArn"):
             if key in params:
                 return str(params[key])
-        return "*"  # SendTaskSuccess/Failure/Heartbeat, ListStateMachines
+        # SendTaskSuccess/Failure/Heartbeat: AWS authorizes them on the state machine that issued the token.
+        return token_state_machine(str(params.get("taskToken", ""))) or "*"
     if prefix == "sns":
         return str(params.get("TopicArn") or params.get("TargetArn") or "*")
     if prefix == "sqs":
@@ -237,6 +240,18 @@ def _resource(prefix: str, operation: str, params: dict[str, Any], region: str, 
         key = str(params["KeyId"])
         return key if key.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key}"
     return "*"
+
+
+def task_token(state_machine_arn: str, uid: str) -> str:
+    """Local mode's task tokens carry the issuing state machine, as AWS's opaque ones do for IAM."""
+    return f"{TOKEN_PREFIX}{base64.urlsafe_b64encode(state_machine_arn.encode()).decode()}.{uid}"
+
+
+def token_state_machine(token: str) -> str | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    encoded = token[len(TOKEN_PREFIX) :].split(".", 1)[0]
+    return base64.urlsafe_b64decode(encoded.encode()).decode()
 
 
 # --- who asks -------------------------------------------------------------------------------------

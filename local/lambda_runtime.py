@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local import limits
+
 # local/iam.py's marker for a refused call (not imported: the worker loads that module by path).
 DENIAL_LOG_PREFIX = "local IAM:"
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 # Host variables a worker keeps: enough to run Python, nothing that could leak the host's AWS setup.
 PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 MAX_CONCURRENCY_PER_FUNCTION = 4
+MEMORY_POLL_S = 0.05
 # Faults local mode can inject (POST /_local/faults), each as the Lambda service would surface it.
 FAULTS = {
     "throttle": {"errorType": "Lambda.TooManyRequestsException", "errorMessage": "Rate exceeded (injected)"},
@@ -87,16 +90,36 @@ class _Worker:
             self._replies.put(line)
         self._replies.put(None)
 
-    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
-        """The reply, or None when the handler ran out of time or the process died."""
+    def call(self, request_line: str, timeout_s: float, memory_mb: int) -> tuple[dict[str, Any] | None, str]:
+        """(the reply, "") or (None, why): "timeout", "memory" (killed over its memory size) or "died"."""
         assert self.process.stdin is not None
+        deadline = time.monotonic() + timeout_s
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.write(request_line + "\n")
             self.process.stdin.flush()
-            line = self._replies.get(timeout=timeout_s)
-        except (queue.Empty, BrokenPipeError, OSError):
-            return None
-        return json.loads(line) if line else None
+            while True:  # Lambda's sandbox kills a function over its memory size: watch it while it works
+                try:
+                    line = self._replies.get(timeout=min(MEMORY_POLL_S, max(0.0, deadline - time.monotonic())))
+                    break
+                except queue.Empty:
+                    if self.resident_mb() > memory_mb:
+                        self.stop()
+                        return None, "memory"
+                    if time.monotonic() >= deadline:
+                        return None, "timeout"
+        except (BrokenPipeError, OSError):
+            return None, "died"
+        return (json.loads(line), "") if line else (None, "died")
+
+    def resident_mb(self) -> float:
+        try:
+            with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -189,8 +212,16 @@ class LambdaRuntime:
             env["LOCAL_IAM_FILE"] = str(policy_file)
         return env
 
-    def invoke(self, name_or_arn: str, event: Any) -> InvokeResult:
+    def invoke(self, name_or_arn: str, event: Any, asynchronous: bool = False) -> InvokeResult:
+        """Runs the handler; asynchronous is an Event invoke (EventBridge, S3), with its smaller payload limit."""
         spec = self.spec(name_or_arn)
+        request_id = str(uuid.uuid4())
+        request_line = json.dumps(
+            {"event": event, "request_id": request_id, "deadline_ms": int(time.time() * 1000) + spec.timeout_s * 1000}
+        )
+        if (too_large := limits.request_too_large(len(request_line.encode()), asynchronous)) is not None:
+            print(f"local Lambda: {spec.name}: {too_large['errorMessage']}", flush=True)
+            return self._finish(spec, InvokeResult(payload=too_large, errored=True, logs=[], duration_ms=0.0), False)
         fault = self._take_fault(spec.name)
         if fault is not None and fault["fault"] == "throttle":
             return self._finish(spec, InvokeResult(payload=FAULTS["throttle"], errored=True, logs=[], duration_ms=0.0), False)
@@ -199,18 +230,25 @@ class LambdaRuntime:
             started = time.monotonic()
             if fault is not None:  # crash: kill the process while the handler is working
                 threading.Timer(fault["after_ms"] / 1000, worker.stop).start()
-            request = {
-                "event": event,
-                "request_id": str(uuid.uuid4()),
-                "deadline_ms": int(time.time() * 1000) + spec.timeout_s * 1000,
-            }
-            reply = worker.call(request, timeout_s=spec.timeout_s)
+            reply, why = worker.call(request_line, spec.timeout_s, spec.memory_mb)
             duration_ms = (time.monotonic() - started) * 1000
             if reply is None:
                 worker.stop()
-                timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {spec.timeout_s} seconds"}
-                payload = FAULTS["crash"] if fault is not None else timed_out
+                if fault is not None:
+                    payload = FAULTS["crash"]
+                elif why == "memory":
+                    payload = limits.out_of_memory(request_id)
+                    print(f"local Lambda: {spec.name}: over its {spec.memory_mb} MB memory size, killed", flush=True)
+                elif why == "timeout":
+                    payload = {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {spec.timeout_s} seconds"}
+                else:
+                    payload = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: Runtime exited"}
                 result = InvokeResult(payload=payload, errored=True, logs=[], duration_ms=duration_ms)
+            elif not asynchronous and (too_large := limits.response_too_large(len(json.dumps(reply["payload"]).encode()))):
+                print(f"local Lambda: {spec.name}: {too_large['errorMessage']}", flush=True)
+                with self._lock:
+                    self._idle[spec.name].append(worker)
+                result = InvokeResult(payload=too_large, errored=True, logs=reply["logs"], duration_ms=duration_ms)
             else:
                 with self._lock:
                     self._idle[spec.name].append(worker)

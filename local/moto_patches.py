@@ -10,6 +10,12 @@ fails loudly if an upgrade moves any seam.
    Task (lambda:invoke, an SDK integration, a Distributed Map's item reader and result writer)
    through one client factory, `boto_client_for`; each client it makes gets local/iam.py's hooks
    for the state machine whose execution asked for it (found as the `env` of the calling frame).
+4. Step Functions' terminal errors are terminal. In AWS `States.ALL` catches and retries neither
+   `States.DataLimitExceeded` (a state's input or output over 256 KiB) nor `States.Runtime`;
+   moto's matcher lets States.ALL match them, so a Catch would hide a limit AWS enforces.
+5. An execution fails once its history reaches 25,000 events, as in AWS (moto has no limit).
+6. A task token names the state machine that issued it. AWS authorizes SendTaskSuccess/Failure on
+   that state machine; moto's tokens are bare uids, so local/iam.py could not tell which it is.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import moto
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
@@ -30,15 +37,23 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.dist
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+from moto.stepfunctions.parser.asl.eval.states import ContextObject, TaskData
 from moto.stepfunctions.parser.asl.utils import boto_client
 
-from local import iam
+from local import iam, limits
 from local.lambda_runtime import LambdaRuntime
 
 PINNED_MOTO_VERSION = "5.2.5"
 _original_invoke_lambda = LambdaFunction._invoke_lambda
 _original_map_run = DistributedIterationComponent._map_run
 _original_boto_client_for = boto_client.boto_client_for
+_original_error_equals = ErrorEqualsDecl._eval_body
+_original_add_event = EventManager.add_event
+_original_update_task_token = ContextObject.update_task_token
+TERMINAL_ERRORS = (StatesErrorNameType.StatesStatesDataLimitExceeded, StatesErrorNameType.StatesRuntime)
+# Events that end an execution (or its failing state) are always recorded, even past the limit.
+_ENDING_EVENTS = {HistoryEventType.ExecutionFailed, HistoryEventType.ExecutionSucceeded, HistoryEventType.ExecutionAborted}
 _active_runtime: LambdaRuntime | None = None
 _state_machine_iam: Callable[[str], iam.Authorizer | None] | None = None
 ENGINE_PACKAGE = "moto.stepfunctions.parser"
@@ -75,16 +90,61 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
         raise FailureEventException(failure_event=event)
 
 
-def _calling_state_machine() -> str | None:
-    """The ARN of the state machine whose execution is making this client (its Environment is a local
-    of a calling frame: every caller of boto_client_for has it in reach)."""
+def _error_equals_keeping_terminal_errors(self: ErrorEqualsDecl, env: Environment) -> None:
+    error_name = env.stack[-1]
+    terminal = isinstance(error_name, StatesErrorName) and error_name.typ in TERMINAL_ERRORS
+    if terminal and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names:
+        env.stack.pop()
+        env.stack.append(False)  # "does not match": the error goes on up and ends the execution
+        return
+    _original_error_equals(self, env)
+
+
+def _add_event_within_history_limit(self: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+    if (
+        len(self._history_event_list) >= limits.EXECUTION_HISTORY_EVENTS
+        and event_type not in _ENDING_EVENTS
+        and not getattr(self, "_local_history_full", False)
+    ):
+        self._local_history_full = True  # type: ignore[attr-defined]  # once: the failure itself adds events
+        env = _calling_environment()
+        if env is None:
+            raise RuntimeError("local mode: an execution's history is full, but no state is evaluating")
+        cause = f"The execution reached the maximum number of history events ({limits.EXECUTION_HISTORY_EVENTS})."
+        error = StatesErrorNameType.StatesRuntime
+        details = ExecutionFailedEventDetails(error=error.to_name(), cause=cause)
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=error),
+                event_type=HistoryEventType.ExecutionFailed,
+                event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
+            )
+        )
+    return _original_add_event(self, context, event_type, *args, **kwargs)
+
+
+def _update_task_token_naming_its_machine(self: ContextObject) -> str:
+    token = iam.task_token(str(self.context_object_data["StateMachine"]["Id"]), _original_update_task_token(self))
+    self.context_object_data["Task"] = TaskData(Token=token)
+    return token
+
+
+def _calling_environment() -> Environment | None:
     frame = sys._getframe(2)
     while frame is not None:
         env = frame.f_locals.get("env")
         if isinstance(env, Environment):
-            return str(env.states.context_object.context_object_data["StateMachine"]["Id"])
+            return env
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+def _calling_state_machine() -> str | None:
+    """The ARN of the state machine whose execution is making this client (its Environment is a local
+    of a calling frame: every caller of boto_client_for has it in reach)."""
+    env = _calling_environment()
+    return None if env is None else str(env.states.context_object.context_object_data["StateMachine"]["Id"])
 
 
 def _client_with_role(region: str, service: str, state_credentials: Any = None) -> Any:
@@ -108,6 +168,9 @@ def install(runtime: LambdaRuntime, state_machine_iam: Callable[[str], iam.Autho
     _active_runtime, _state_machine_iam = runtime, state_machine_iam
     LambdaFunction._invoke_lambda = _invoke_with_runtime  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _map_run_with_tolerance  # type: ignore[method-assign]
+    ErrorEqualsDecl._eval_body = _error_equals_keeping_terminal_errors  # type: ignore[method-assign]
+    EventManager.add_event = _add_event_within_history_limit  # type: ignore[method-assign]
+    ContextObject.update_task_token = _update_task_token_naming_its_machine  # type: ignore[method-assign]
     _import_engine()
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _client_with_role
@@ -118,6 +181,9 @@ def uninstall() -> None:
     _active_runtime, _state_machine_iam = None, None
     LambdaFunction._invoke_lambda = _original_invoke_lambda  # type: ignore[method-assign]
     DistributedIterationComponent._map_run = _original_map_run  # type: ignore[method-assign]
+    ErrorEqualsDecl._eval_body = _original_error_equals  # type: ignore[method-assign]
+    EventManager.add_event = _original_add_event  # type: ignore[method-assign]
+    ContextObject.update_task_token = _original_update_task_token  # type: ignore[method-assign]
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _original_boto_client_for
 

@@ -33,7 +33,9 @@ def pipeline_step(handler: Handler) -> Handler:
         except Exception:
             logger.exception("step failed")
             raise
-        if isinstance(result, dict) and "run_id" in result and os.environ.get(ENV_RUNS_TABLE):
+        # A step of a run (its state carries a run id) records how long it took on the run it answers for.
+        step_of_run = isinstance(event, dict) and "run_id" in event and isinstance(result, dict) and "run_id" in result
+        if step_of_run and os.environ.get(ENV_RUNS_TABLE):
             from mlops.training.runs import run_store  # late: only functions with a runs table record timings
 
             run_store().record_timing(result["run_id"], os.environ.get("POWERTOOLS_SERVICE_NAME", "step"), time.monotonic() - started)
