@@ -30,6 +30,7 @@ UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 # AWS retries a target up to 185 times over 24 h; locally two retries show the behaviour without the wait.
 DEFAULT_RETRIES = 185
 LOCAL_MAX_RETRIES = 2
+STATUS_CHANGE_FIELDS = ("executionArn", "stateMachineArn", "name", "status", "input", "output", "error", "cause")
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
 
@@ -208,3 +209,39 @@ class EventRouter:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ExecutionStatusEvents:
+    """Step Functions puts an 'Execution Status Change' event on the default bus when an execution
+    ends; moto does not. Local mode looks at the executions and puts the events itself (ended
+    statuses only: no rule of the platform listens for RUNNING)."""
+
+    ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+    def __init__(self, clients: Callable[[str], Any], state_machine_arns: list[str]) -> None:
+        self._client = clients
+        self._arns = state_machine_arns
+        self._seen: set[str] = set()
+
+    def collect(self) -> int:
+        sfn, entries = self._client("stepfunctions"), []
+        for arn in self._arns:
+            for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+                if execution["status"] not in self.ENDED or execution["executionArn"] in self._seen:
+                    continue
+                self._seen.add(execution["executionArn"])
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+                detail = {key: described.get(key) for key in STATUS_CHANGE_FIELDS}
+                for key in ("startDate", "stopDate"):  # epoch milliseconds, as Step Functions sends them
+                    detail[key] = int(described[key].timestamp() * 1000) if described.get(key) else None
+                entries.append(
+                    {
+                        "Source": "aws.states",
+                        "DetailType": "Step Functions Execution Status Change",
+                        "Resources": [execution["executionArn"]],
+                        "Detail": json.dumps(detail),
+                    }
+                )
+        for start in range(0, len(entries), 10):
+            self._client("events").put_events(Entries=entries[start : start + 10])
+        return len(entries)

@@ -260,6 +260,8 @@ class LambdaRuntime:
         for line in result.logs:  # what AWS would refuse is said where the user looks, not only in the log
             if line.startswith(DENIAL_LOG_PREFIX):
                 print(line, flush=True)
+        if result.errored and isinstance(result.payload, dict) and result.payload.get("errorType") == "Runtime.ImportModuleError":
+            print(f"local Lambda: {spec.name}: Runtime.ImportModuleError: {result.payload.get('errorMessage')}", flush=True)
         for listener in self.listeners:
             listener(result)
         return result

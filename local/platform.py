@@ -26,7 +26,7 @@ from local.access import StackAccess
 from local.assembly import load_stack
 from local.cloudwatch import AlarmEvaluator, ExecutionMetrics, MetricsSink
 from local.deployer import Deployer, Deployment
-from local.events import EventRouter
+from local.events import EventRouter, ExecutionStatusEvents
 from local.gateway import LocalGateway
 from local.intrinsics import REGION
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
@@ -38,6 +38,7 @@ AWS_PORT = 4566
 API_PORT = 3000
 LOOP_INTERVAL_S = 0.2
 ALARM_INTERVAL_S = 10.0
+EXECUTION_EVENTS_INTERVAL_S = 1.0
 
 
 class LocalPlatform:
@@ -99,6 +100,7 @@ class LocalPlatform:
         self.log_subscriptions = LogSubscriptions(self.client, self.deployment.subscriptions, log_groups, self.access.firehose_denial)
         self.runtime.listeners.append(self.log_subscriptions.on_invoke)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules, self.access)
+        self.execution_events = ExecutionStatusEvents(self.client, self.deployment.state_machines)
         self.alarms = AlarmEvaluator(self.client, self.metrics, self.access)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
         self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access)
@@ -131,8 +133,12 @@ class LocalPlatform:
 
     def _loop(self) -> None:
         next_alarm_check = time.monotonic() + ALARM_INTERVAL_S
+        next_execution_look = time.monotonic()
         while not self._stop.wait(LOOP_INTERVAL_S):
             try:
+                if time.monotonic() >= next_execution_look:
+                    self.execution_events.collect()
+                    next_execution_look = time.monotonic() + EXECUTION_EVENTS_INTERVAL_S
                 self.events.drain()
                 self.events.fire_due_schedules()
                 if time.monotonic() >= next_alarm_check:

@@ -43,6 +43,7 @@ class PipelineConstruct(Construct):
         self.state_machine = self._build_state_machine()
         self.dead_letter_queue = dead_letter_queue(self, "TriggerDeadLetters")
         self.trigger_rule = self._build_trigger(functions)
+        self.execution_ended = self._build_execution_ended(functions, topic)
 
     def _build_steps(self, functions: FunctionFactory, topic: sns.ITopic) -> dict[str, lambda_.Function]:
         storage = self._storage
@@ -115,6 +116,33 @@ class PipelineConstruct(Construct):
             f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]",
             "Describing the training pipeline's own executions by name (duplicate-start detection).",
         )
+
+    def _build_execution_ended(self, functions: FunctionFactory, topic: sns.ITopic) -> lambda_.Function:
+        """An execution that ends FAILED, TIMED_OUT or ABORTED without its own endings running (a
+        terminal error such as States.DataLimitExceeded passes every Catch) still ends its run."""
+        storage = self._storage
+        function = functions.zip_function(
+            self,
+            "ExecutionEnded",
+            "handle_execution_ended",
+            {env.ENV_RUNS_TABLE: storage.runs_table.table_name, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn},
+        )
+        storage.runs_table.grant_read_write_data(function)
+        topic.grant_publish(function)
+        rule = events.Rule(
+            self,
+            "ExecutionEndedRule",
+            description="A training pipeline execution ended FAILED, TIMED_OUT or ABORTED",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [self.state_machine.state_machine_arn]},
+            ),
+        )
+        rule.add_target(
+            targets.LambdaFunction(function, dead_letter_queue=self.dead_letter_queue, retry_attempts=3, max_event_age=Duration.hours(6))
+        )
+        return function
 
     def _build_trigger(self, functions: FunctionFactory) -> events.Rule:
         """S3 'Object Created' under datasets/ -> StartRun, which names the execution after the upload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -10,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,12 @@ STARTUP_TIMEOUT_S = 120
 class LocalStack:
     """What a user has after `make local`: an AWS endpoint, stack outputs, an HTTP API."""
 
-    def __init__(self) -> None:
+    def __init__(self, aws_endpoint: str = AWS_ENDPOINT, api_base: str = API_BASE) -> None:
+        self.aws_endpoint, self.api_base = aws_endpoint, api_base
         self.outputs = read_outputs(self.client("cloudformation"), STACK_NAME)
 
-    @staticmethod
-    def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=AWS_ENDPOINT, region_name="us-east-1")
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1")
 
     def http(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, Any]:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
@@ -50,7 +51,7 @@ class LocalStack:
         return self.http(method, self.outputs["ApiUrl"] + path.lstrip("/"), data, {"Content-Type": "application/json"})
 
     def control(self, path: str, body: dict | None = None) -> Any:
-        status, answer = self.http("POST", f"{API_BASE}/_local/{path}", json.dumps(body or {}).encode())
+        status, answer = self.http("POST", f"{self.api_base}/_local/{path}", json.dumps(body or {}).encode())
         assert status == 200, answer
         return answer
 
@@ -129,33 +130,39 @@ def _ports_are_free() -> None:
 @pytest.fixture(scope="session")
 def local_stack(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory):
     _ports_are_free()
-    log = tmp_path_factory.mktemp("local") / "serve.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with serving(cloud_assembly, tmp_path_factory.mktemp("local") / "serve.log") as stack:
+        stack.inbox = Inbox(stack)  # subscribed before anything can notify
+        yield stack
+
+
+@contextlib.contextmanager
+def serving(outdir: Path, log: Path, aws_port: int = 4566, api_port: int = 3000) -> Iterator[LocalStack]:
+    """`python -m local serve` of a cloud assembly in its own process, its output in `log`."""
+    ports = ["--aws-port", str(aws_port), "--api-port", str(api_port)]
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local", "serve", "--outdir", str(cloud_assembly), "--stack", STACK_NAME],
+            [sys.executable, "-m", "local", "serve", "--outdir", str(outdir), "--stack", STACK_NAME, *ports],
             cwd=ROOT,
-            env=env,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_serving(process, log)
-        stack = LocalStack()
-        stack.inbox = Inbox(stack)  # subscribed before anything can notify
-        yield stack
+        api_base = f"http://127.0.0.1:{api_port}"
+        _wait_until_serving(process, log, api_base)
+        yield LocalStack(f"http://127.0.0.1:{aws_port}", api_base)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait_until_serving(process: subprocess.Popen, log: Path) -> None:
+def _wait_until_serving(process: subprocess.Popen, log: Path, api_base: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"local mode exited early:\n{log.read_text()}")
         try:
-            urllib.request.urlopen(f"{API_BASE}/_local/status", timeout=2).read()
+            urllib.request.urlopen(f"{api_base}/_local/status", timeout=2).read()
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)

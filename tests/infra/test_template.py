@@ -64,7 +64,7 @@ def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 19
+    assert len(functions) == 20
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id

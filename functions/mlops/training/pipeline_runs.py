@@ -14,7 +14,7 @@ from typing import Any
 from mlops.data import readers
 from mlops.data.quarantine import quarantine
 from mlops.shared.settings import MODELS_PREFIX
-from mlops.training.runs import STATUS_FAILED, STATUS_SUCCEEDED, RunStore
+from mlops.training.runs import STATUS_FAILED, STATUS_RUNNING, STATUS_SUCCEEDED, RunStore
 
 EXECUTION_NAME_LIMIT = 80
 
@@ -117,3 +117,35 @@ def _readable_cause(failure: dict[str, Any]) -> str:
         return str(json.loads(cause).get("errorMessage", cause))
     except (ValueError, AttributeError):
         return str(cause) or "unknown failure"
+
+
+def record_ended_execution(detail: dict[str, Any], runs: RunStore, sns: Any, topic_arn: str) -> dict[str, Any]:
+    """A pipeline execution that ended without reaching its own endings still ends its run.
+
+    Step Functions' terminal errors (a state over 256 KiB: States.DataLimitExceeded, States.Runtime)
+    pass every Catch, and a timeout or an abort runs no state at all: the run would stay RUNNING.
+    EventBridge's 'Execution Status Change' marks it FAILED with the execution's own reason.
+    """
+    run_id, status = detail["name"], detail["status"]
+    request = _execution_input(detail)
+    model = request.get("model", "unknown")
+    runs.start(run_id, model, trigger={k: v for k, v in request.items() if k != "model"})  # no-op if it exists
+    if runs.get(run_id)["status"] != STATUS_RUNNING:
+        return {"run_id": run_id, "recorded": False}
+    error = detail.get("error") or f"States.{status.title().replace('_', '')}"
+    reason = detail.get("cause") or f"the pipeline execution ended {status}"
+    runs.finish(run_id, STATUS_FAILED, failure={"error": error, "reason": reason, "execution_status": status})
+    sns.publish(
+        TopicArn=topic_arn,
+        Subject=f"Training run {run_id} failed"[:100],
+        Message=json.dumps({"run_id": run_id, "model": model, "reason": reason}),
+    )
+    return {"run_id": run_id, "recorded": True, "status": STATUS_FAILED}
+
+
+def _execution_input(detail: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = json.loads(detail.get("input") or "{}")
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}
