@@ -30,6 +30,11 @@ os.environ.update(
         "MODELS_TABLE": "models",
         "AUDIT_TABLE": "audit",
         "RUNS_TABLE": "runs",
+        # The API function's cold start requires these set (bench/serving.py never calls them).
+        "ARTIFACTS_BUCKET": "artifacts",
+        "CAPTURE_BUCKET": "capture",
+        "BATCH_INFERENCE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
+        "TRAINING_PIPELINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
     }
 )
 

@@ -41,9 +41,19 @@ def function_site_dirs(stack: StackArtifact, function: dict[str, Any]) -> tuple[
     return (*packages, runtime_site_dir())
 
 
-def import_error(code_dir: Path, handler: str, site_dirs: tuple[Path, ...]) -> dict[str, Any] | None:
+def template_environment(function: dict[str, Any]) -> dict[str, str]:
+    """A function's variables as the template sets them; a value only known at deploy time
+    (a Ref, a GetAtt) stands as a placeholder, enough for a cold start to find it set."""
+    variables = function["Properties"].get("Environment", {}).get("Variables", {})
+    return {name: value if isinstance(value, str) else f"<deployed {name}>" for name, value in variables.items()}
+
+
+def import_error(
+    code_dir: Path, handler: str, site_dirs: tuple[Path, ...], environment: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """Imports the handler as a Lambda cold start would; the Runtime.ImportModuleError, or None."""
     env = {
+        **(environment or {}),
         "PATH": os.environ.get("PATH", ""),
         "LAMBDA_TASK_ROOT": str(code_dir),
         "_HANDLER": handler,

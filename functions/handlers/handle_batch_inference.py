@@ -4,9 +4,13 @@ from mlops.data.spec_store import spec_store
 from mlops.registry.versions import registry
 from mlops.serving import batch
 from mlops.serving.predictor import session_cache
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_AUDIT_TABLE, env.ENV_DATA_BUCKET, env.ENV_MODELS_TABLE)
 
 
 @pipeline_step

@@ -3,10 +3,14 @@
 from mlops.data import steps
 from mlops.data.spec_store import spec_store
 from mlops.data.versions import dataset_store
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_DATA_BUCKET, env.ENV_MODELS_TABLE, env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

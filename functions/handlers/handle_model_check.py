@@ -6,9 +6,20 @@ from mlops.data.spec_store import spec_store
 from mlops.monitoring import checks, schedule
 from mlops.monitoring.checks import model_checker
 from mlops.monitoring.telemetry import record_check_metrics
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import logger, pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(
+    env.ENV_ARTIFACTS_BUCKET,
+    env.ENV_AUDIT_TABLE,
+    env.ENV_CAPTURE_BUCKET,
+    env.ENV_DATA_BUCKET,
+    env.ENV_MODELS_TABLE,
+    env.ENV_NOTIFICATION_TOPIC_ARN,
+)
 
 
 @pipeline_step

@@ -1,8 +1,13 @@
 """Pipeline ending for content already trained: the run succeeds without retraining."""
 
+from mlops.shared import settings as env
 from mlops.shared.observability import metrics, pipeline_step
+from mlops.shared.settings import require
 from mlops.training import pipeline_runs
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

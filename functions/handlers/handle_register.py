@@ -2,11 +2,15 @@
 
 from mlops.registry import releases
 from mlops.registry.versions import registry
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import metrics, pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
 from mlops.training import pipeline_runs
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_AUDIT_TABLE, env.ENV_MODELS_TABLE, env.ENV_ROLLOUT_ARN, env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

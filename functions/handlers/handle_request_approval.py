@@ -5,7 +5,12 @@ POST /models/{model}/versions/{v}/approve or /reject answers the token.
 
 from mlops.registry import releases
 from mlops.registry.versions import registry
+from mlops.shared import settings as env
 from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import require
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_AUDIT_TABLE, env.ENV_MODELS_TABLE)
 
 
 @pipeline_step

@@ -6,11 +6,22 @@ from mlops.data.spec_store import spec_store
 from mlops.data.versions import dataset_store
 from mlops.monitoring import retraining
 from mlops.serving import capture_reader
+from mlops.shared import settings as env
 from mlops.shared.aws import client, table
 from mlops.shared.observability import logger, pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
 from mlops.training import pipeline_runs
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(
+    env.ENV_AUDIT_TABLE,
+    env.ENV_CAPTURE_BUCKET,
+    env.ENV_DATA_BUCKET,
+    env.ENV_MODELS_TABLE,
+    env.ENV_RUNS_TABLE,
+    env.ENV_TRAINING_PIPELINE_ARN,
+)
 
 
 @pipeline_step

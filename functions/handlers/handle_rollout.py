@@ -6,9 +6,13 @@ from mlops.data.spec_store import spec_store
 from mlops.registry.versions import registry
 from mlops.serving import rollout
 from mlops.serving.traffic import traffic_store
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_AUDIT_TABLE, env.ENV_CAPTURE_BUCKET, env.ENV_MODELS_TABLE)
 
 ROLLOUT = "rollout-state-machine"
 

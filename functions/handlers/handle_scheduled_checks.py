@@ -6,9 +6,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from mlops.data.spec_store import spec_store
 from mlops.monitoring import schedule
+from mlops.shared import settings as env
 from mlops.shared.aws import client, table
 from mlops.shared.observability import logger, metrics, pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_AUDIT_TABLE, env.ENV_MODELS_TABLE)
 
 
 @pipeline_step

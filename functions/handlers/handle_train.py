@@ -1,10 +1,14 @@
 """Training pipeline step in the training image: pick the best search trial (if any), fit the model."""
 
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import get_settings, require
 from mlops.training import trainer
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_ARTIFACTS_BUCKET, env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

@@ -1,9 +1,14 @@
 """One hyper-parameter search candidate (an iteration of the pipeline's Map state), tracked as a run."""
 
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import require
 from mlops.training import trainer
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

@@ -1,9 +1,14 @@
 """Training pipeline step: validate (see mlops.data.steps.validate)."""
 
 from mlops.data import steps
+from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import require
 from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_RUNS_TABLE)
 
 
 @pipeline_step

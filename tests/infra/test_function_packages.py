@@ -4,7 +4,7 @@ runtime's packages: what a cold start in AWS would find, not the host's site-pac
 from concurrent.futures import ThreadPoolExecutor
 
 from local.assembly import load_stack
-from local.packages import function_site_dirs, import_error
+from local.packages import function_site_dirs, import_error, template_environment
 
 STACK = "MlopsPlatform"
 
@@ -32,7 +32,7 @@ def test_every_function_imports_under_its_own_package_set(cloud_assembly):
     def check(item):
         logical_id, resource = item
         code_dir, handler = _read(stack, resource, resource["Properties"].get("PackageType") == "Image")
-        return logical_id, import_error(code_dir, handler, function_site_dirs(stack, resource))
+        return logical_id, import_error(code_dir, handler, function_site_dirs(stack, resource), template_environment(resource))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         failures = {logical_id: error["errorMessage"] for logical_id, error in pool.map(check, functions.items()) if error}
@@ -49,10 +49,24 @@ def test_a_package_its_layers_lack_fails_the_import_naming_the_module(cloud_asse
 
     # When it is imported with what remains
     code_dir, handler = _read(stack, api, False)
-    error = import_error(code_dir, handler, function_site_dirs(stack, without_serving))
+    error = import_error(code_dir, handler, function_site_dirs(stack, without_serving), template_environment(api))
 
     # Then the cold start fails as Lambda's does, naming the handler and the missing module
     assert error is not None, logical_id
     assert error["errorType"] == "Runtime.ImportModuleError"
     assert "Unable to import module 'handlers.handle_api'" in error["errorMessage"]
     assert "No module named" in error["errorMessage"]
+
+
+def test_a_function_deployed_without_a_variable_it_needs_stops_at_cold_start_naming_it(cloud_assembly):
+    # Given the Ingest function without its runs table
+    stack = load_stack(cloud_assembly, STACK)
+    ingest = next(r for _, r in _functions(stack) if r["Properties"].get("Handler") == "handlers.handle_ingest.lambda_handler")
+    environment = {k: v for k, v in template_environment(ingest).items() if k != "RUNS_TABLE"}
+
+    # When it is imported
+    code_dir, handler = _read(stack, ingest, False)
+    error = import_error(code_dir, handler, function_site_dirs(stack, ingest), environment)
+
+    # Then it stops there, naming the variable
+    assert error is not None and "RUNS_TABLE must be set for this function" in error["errorMessage"]

@@ -6,7 +6,49 @@ class PlatformError(Exception):
 
 
 class TransientError(PlatformError):
-    """Worth retrying (throttling, a dependency briefly unavailable)."""
+    """Worth retrying (throttling, a dependency briefly unavailable): what boto3's own retries could
+    not absorb. Every pipeline Task's Retry names it; `transient` turns AWS errors into it."""
+
+
+# Error codes AWS answers when the caller should wait and try again (throttling, a 5xx).
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "TransactionInProgressException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def transient(error: Exception) -> TransientError | None:
+    """The TransientError an AWS failure stands for, or None when retrying would not help.
+
+    botocore's exceptions are matched by name, so this module stays importable without botocore.
+    """
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in RETRYABLE_CODES or status >= 500:
+            operation = getattr(error, "operation_name", "an AWS call")
+            return TransientError(f"{operation} failed with {code or status} after retries: {error}")
+        return None
+    if type(error).__name__ in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
+        return TransientError(f"AWS was unreachable after retries: {error}")
+    return None
 
 
 class DatasetRejected(PlatformError):

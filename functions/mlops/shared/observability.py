@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from mlops.shared.errors import transient
 from mlops.shared.settings import ENV_RUNS_TABLE
 
 logger = Logger()
@@ -30,8 +31,11 @@ def pipeline_step(handler: Handler) -> Handler:
         started = time.monotonic()
         try:
             result = handler(event, context)
-        except Exception:
+        except Exception as error:
             logger.exception("step failed")
+            retryable = transient(error)
+            if retryable is not None:  # the name the state machines' Retry lists
+                raise retryable from error
             raise
         # A step of a run (its state carries a run id) records how long it took on the run it answers for.
         step_of_run = isinstance(event, dict) and "run_id" in event and isinstance(result, dict) and "run_id" in result

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ENV_DATA_BUCKET = "DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
@@ -62,8 +63,32 @@ class Settings(BaseModel):
     batch_inference_arn: str = Field(default="", alias=ENV_BATCH_INFERENCE_ARN)
     max_dataset_bytes: int = Field(default=DEFAULT_MAX_DATASET_BYTES, alias=ENV_MAX_DATASET_BYTES, gt=0)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _set_means_not_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """A variable that is set must have a value (an absent one keeps its default)."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"{info.field_name} is set but empty")
+        return value
+
 
 @cache
 def get_settings() -> Settings:
     """Validated once per process (a Lambda cold start); tests call get_settings.cache_clear()."""
     return Settings.model_validate(dict(os.environ))
+
+
+class MissingSetting(RuntimeError):
+    """A function's environment lacks a variable it needs: it stops at cold start, naming it."""
+
+
+def require(*names: str) -> Settings:
+    """Called when a handler module is imported (Lambda's init phase), with the variables it needs.
+
+    The CDK constructs set them; a function deployed without one fails its first invocation with
+    this message rather than later with a confusing error from an empty table or bucket name.
+    """
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise MissingSetting(f"{', '.join(missing)} must be set for this function (the CDK app sets them in infra/constructs)")
+    return get_settings()
