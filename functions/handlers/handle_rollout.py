@@ -27,6 +27,8 @@ def lambda_handler(event, context):
         return rollout.shift(state, traffic_store(), by=ROLLOUT)
     if action == "check":
         return rollout.check(state, client("cloudwatch"))
+    if action == "hand_over":
+        return rollout.hand_over(state, event["execution"])
     if action == "judge":
         _, spec = spec_store().current(state["model"])
         return rollout.judge(state, spec, client("s3"), get_settings().capture_bucket, traffic_store())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -41,9 +41,12 @@ class RolloutConstruct(Construct):
             f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', f'alarm:{ALARM_PREFIX}*')}]",
             "The rollout creates and reads each model's challenger alarms, all named with this prefix.",
         )
+        # Named, so its role may start it again (a long A/B test continues in a new execution): a Ref would be a cycle.
+        self.name = f"{stack.stack_name}-Rollout"
         self.state_machine = sfn.StateMachine(
             self,
             "RolloutStateMachine",
+            state_machine_name=self.name,
             definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
             definition_substitutions={"RolloutFunctionArn": self.function.function_arn},
             tracing_enabled=True,
@@ -51,3 +54,7 @@ class RolloutConstruct(Construct):
             timeout=Duration.days(30),  # an A/B test may collect feedback for up to 28 days
         )
         self.function.grant_invoke(self.state_machine)
+        itself = stack.format_arn(
+            service="states", resource="stateMachine", resource_name=self.name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.state_machine.role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[itself]))

@@ -218,11 +218,11 @@ ROLLOUT = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines
 
 def test_every_rollout_step_retries_and_a_failing_step_ends_in_finish_which_rolls_back():
     tasks = {name: state for name, state in ROLLOUT["States"].items() if state["Type"] == "Task"}
-    assert set(tasks) == {"Plan", "Shift", "Check", "Judge", "Finish"}
+    assert set(tasks) == {"Plan", "Shift", "Check", "Judge", "HandOver", "ContinueAsNew", "Finish"}
     for name, state in tasks.items():
         assert state["Retry"], name
         if name != "Finish":
-            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}], name
+            assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}, name
     assert ROLLOUT["States"]["Bake"] == {**ROLLOUT["States"]["Bake"], "Type": "Wait", "SecondsPath": "$.bake_seconds"}
 
 
@@ -263,3 +263,48 @@ def test_whoever_starts_a_run_may_also_look_it_up(template):
             for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
         }
         assert {"states:StartExecution", "states:DescribeExecution"} <= actions, role_prefix
+
+
+# History events one visit to a state adds (Step Functions' execution history), and what each retry
+# of a Task adds (TaskScheduled, TaskStarted, TaskFailed).
+EVENTS_PER_STATE = {"Task": 5, "Wait": 2, "Choice": 2, "Pass": 2, "Succeed": 2, "Fail": 1}
+EVENTS_PER_RETRY = 3
+HISTORY_LIMIT = 25_000
+
+
+def test_a_28_day_ab_test_checked_every_second_keeps_each_executions_history_under_the_limit():
+    from mlops.serving.rollout import CHECKS_PER_EXECUTION
+
+    # Given the A/B loop of the rollout machine (Bake -> ... -> Decided -> Bake), each Task retried to its limit
+    states, loop, name = ROLLOUT["States"], [], "Bake"
+    while not loop or name != "Bake":
+        loop.append(name)
+        state = states[name]
+        name = {"Healthy": "IsExperiment", "IsExperiment": "Judge", "Decided": "Bake"}.get(name) or state["Next"]
+
+    def worst(name: str) -> int:
+        state = states[name]
+        retries = sum(r["MaxAttempts"] for r in state.get("Retry", []))
+        return EVENTS_PER_STATE[state["Type"]] + EVENTS_PER_RETRY * retries
+
+    per_check = sum(worst(name) for name in loop)
+    # The way in (Resumed -> Bake, or Plan/Shift first) and the way out (HandOver, ContinueAsNew, Finish, its ending)
+    around = (
+        sum(worst(name) for name in ("Resumed", "Plan", "HasSteps", "Shift", "HandOver", "ContinueAsNew", "Finish", "RolledBack", "Done"))
+        + 4
+    )
+
+    # Then an execution hands over before its history can reach Step Functions' 25,000 events
+    assert CHECKS_PER_EXECUTION * per_check + around < HISTORY_LIMIT, (per_check, around)
+    # And the loop hands over at all: Decided continues in a new execution past its share of checks
+    assert states["Decided"]["Choices"][0]["Next"] == "HandOver"
+    assert states["ContinueAsNew"]["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "Name.$": "$.next_execution",
+        "Input.$": "$",
+    }
+    assert ROLLOUT["StartAt"] == "Resumed" and states["Resumed"]["Choices"][0] == {
+        "Variable": "$.continued_from",
+        "IsPresent": True,
+        "Next": "Bake",
+    }

@@ -112,3 +112,20 @@ def test_without_a_significant_difference_the_champion_stays(setup, registry):
     assert finished["outcome"] == "kept_champion" and registry.aliases(MODEL) == {"champion": 1}
     assert registry.version(MODEL, 2)["status"] == "archived"
     assert "A/B test: no significant difference" in registry.version(MODEL, 2)["rollback_reason"]
+
+
+def test_a_long_test_hands_its_state_to_the_next_execution_with_its_checks_counted_afresh(setup):
+    # Given a test some checks into its first execution
+    spec, traffic, state = setup
+    for _ in range(3):
+        state = rollout.judge(state, spec, boto3.client("s3"), CAPTURE, traffic)
+    assert state["checks_in_execution"] == 3 and state["checks_per_execution"] == rollout.CHECKS_PER_EXECUTION
+
+    # When it hands over, twice
+    first = rollout.hand_over(state, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2")
+    second = rollout.hand_over(first, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2-part1")
+
+    # Then each continuation is named after the first execution, knows where it came from, and keeps the experiment
+    assert (first["next_execution"], second["next_execution"]) == ("churn-v2-part1", "churn-v2-part2")
+    assert second["continued_from"].endswith(":churn-v2-part1") and second["checks_in_execution"] == 0
+    assert second["experiment"] == state["experiment"] and second["version"] == state["version"]

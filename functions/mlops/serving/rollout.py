@@ -30,6 +30,12 @@ def alarm_names(model: str) -> list[str]:
     return [f"{ALARM_PREFIX}{model}-challenger-errors", f"{ALARM_PREFIX}{model}-challenger-p99-latency"]
 
 
+# A/B checks per execution before it continues in a new one. One check is a Wait, two Tasks and
+# three Choices: 18 history events, 36 with every Task retried; 500 stay under 25,000 either way
+# (tests/infra/test_template.py counts them from the ASL).
+CHECKS_PER_EXECUTION = 500
+
+
 def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch: Any, namespace: str) -> dict[str, Any]:
     rollout = spec.rollout
     steps = {
@@ -51,6 +57,7 @@ def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch:
     }
     if rollout.strategy == "ab":
         planned["experiment"] = plan_experiment(spec, registry, event["model"], event["version"])
+        planned.update(checks_in_execution=0, checks_per_execution=CHECKS_PER_EXECUTION, generation=0)
     return planned
 
 
@@ -136,7 +143,23 @@ def judge(state: dict[str, Any], spec: ModelSpec, s3: Any, capture_bucket: str, 
     }
     record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
     traffic.save_experiment(model, record)
-    return {**state, "decision": decision, "reason": why, "bake_seconds": settings.check_seconds}
+    checks = state.get("checks_in_execution", 0) + 1
+    return {**state, "decision": decision, "reason": why, "bake_seconds": settings.check_seconds, "checks_in_execution": checks}
+
+
+def hand_over(state: dict[str, Any], execution_arn: str) -> dict[str, Any]:
+    """The A/B test's state for the execution that carries it on (Step Functions' history of one
+    execution is capped at 25,000 events; a 28-day test checked every few seconds needs thousands)."""
+    generation = state.get("generation", 0) + 1
+    first = state.get("first_execution") or execution_arn.rsplit(":", 1)[-1]
+    return {
+        **state,
+        "continued_from": execution_arn,
+        "first_execution": first,
+        "generation": generation,
+        "checks_in_execution": 0,
+        "next_execution": f"{first[:70]}-part{generation}",
+    }
 
 
 def _arm_summary(arm: abtest.Arm, alpha: float, classification: bool) -> dict[str, Any]:
