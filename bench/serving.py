@@ -126,11 +126,11 @@ def main() -> None:
 
     with mock_aws():
         record = setup()
-        import mlops.api
+        import mlops.serving.api
         from mlops.serving.capture import Capture
 
         devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
-        mlops.api.capture = lambda: Capture(devnull)  # type: ignore[assignment]
+        mlops.serving.api.capture = lambda: Capture(devnull)  # type: ignore[assignment]
         from handlers.handle_api import lambda_handler
 
         body = {"records": [record]}

@@ -7,6 +7,7 @@ from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
 from mlops.shared.settings import get_settings, require
+from mlops.training.run_state import run_step
 from mlops.training.runs import run_store
 
 # Checked at cold start: a function deployed without one of these stops here, naming it.
@@ -14,5 +15,6 @@ require(env.ENV_DATA_BUCKET, env.ENV_MODELS_TABLE, env.ENV_RUNS_TABLE)
 
 
 @pipeline_step
+@run_step
 def lambda_handler(event, context):
     return steps.ingest(event, client("s3"), run_store(), spec_store(), dataset_store(), get_settings())

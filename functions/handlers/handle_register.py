@@ -7,6 +7,7 @@ from mlops.shared.aws import client
 from mlops.shared.observability import metrics, pipeline_step
 from mlops.shared.settings import get_settings, require
 from mlops.training import pipeline_runs
+from mlops.training.run_state import run_step
 from mlops.training.runs import run_store
 
 # Checked at cold start: a function deployed without one of these stops here, naming it.
@@ -14,6 +15,7 @@ require(env.ENV_AUDIT_TABLE, env.ENV_MODELS_TABLE, env.ENV_ROLLOUT_ARN, env.ENV_
 
 
 @pipeline_step
+@run_step
 def lambda_handler(event, context):
     version = releases.register(event, registry())
     metrics.add_metric(name="ModelVersionsRegistered", unit="Count", value=1)

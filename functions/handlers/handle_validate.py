@@ -5,6 +5,7 @@ from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
 from mlops.shared.settings import require
+from mlops.training.run_state import run_step
 from mlops.training.runs import run_store
 
 # Checked at cold start: a function deployed without one of these stops here, naming it.
@@ -12,5 +13,6 @@ require(env.ENV_RUNS_TABLE)
 
 
 @pipeline_step
+@run_step
 def lambda_handler(event, context):
     return steps.validate(event, client("s3"), run_store())

@@ -19,6 +19,7 @@ from mlops import api
 from mlops.data.spec import ModelSpec
 from mlops.data.spec_store import SpecStore
 from mlops.registry.versions import Registry
+from mlops.serving import api as serving_api
 from mlops.serving import predictor
 from mlops.serving.capture import Capture
 from mlops.serving.model_inputs import as_matrix
@@ -59,7 +60,7 @@ def serving(aws, model_tables, runs, monkeypatch):
     get_settings.cache_clear()
     predictor.predictor.cache_clear()
     predictor.session_cache.cache_clear()
-    monkeypatch.setattr(api, "capture", lambda: Capture(io.StringIO()))
+    monkeypatch.setattr(serving_api, "capture", lambda: Capture(io.StringIO()))
     spec = ModelSpec.model_validate(SPEC)
     SpecStore(models, audit).put(MODEL, spec)
     rng = np.random.default_rng(0)

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from mlops import api
+from mlops.data import api as data_api
 from mlops.shared.errors import NotFound
+from mlops.training import api as training_api
 from tests.api_events import proxy_event
 from tests.unit.specs import CHURN_SPEC
 
@@ -54,9 +56,11 @@ class FakeDatasets:
 @pytest.fixture(autouse=True)
 def fakes(monkeypatch):
     FakeSpecs.saved = {}
-    monkeypatch.setattr(api, "run_store", FakeRuns)
-    monkeypatch.setattr(api, "spec_store", FakeSpecs)
-    monkeypatch.setattr(api, "dataset_store", FakeDatasets)
+    # Each context's router composes its own stores: replaced where they are looked up.
+    monkeypatch.setattr(training_api, "run_store", FakeRuns)
+    for router in (data_api, training_api):
+        monkeypatch.setattr(router, "spec_store", FakeSpecs)
+        monkeypatch.setattr(router, "dataset_store", FakeDatasets)
 
 
 def call(method: str, path: str, query: dict | None = None, body: dict | None = None) -> tuple[int, dict]:

@@ -1,0 +1,179 @@
+"""The serving context's routes: predictions and feedback, traffic and its changes, batch scoring."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, Field
+
+from mlops.data.spec_store import spec_store
+from mlops.registry.versions import registry
+from mlops.serving import batch
+from mlops.serving.capture import capture, feedback_record
+from mlops.serving.predictor import MAX_RECORDS, InvalidRecords, predictor
+from mlops.serving.telemetry import record_prediction_metrics
+from mlops.serving.traffic import TrafficPolicy, traffic_store
+from mlops.shared.api import NOT_FOUND, ErrorBody, ModelName, caller
+from mlops.shared.aws import client
+from mlops.shared.errors import Conflict
+from mlops.shared.settings import get_settings
+
+router = Router()
+
+
+class PredictRequest(BaseModel):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_RECORDS, description="feature name -> value, per record")
+    routing_key: str | None = Field(default=None, max_length=256, description="the same key always gets the same variant")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    variant: str = Field(description="champion or challenger")
+    prediction_id: str = Field(description="send it back with ground truth to /feedback")
+    predictions: list[dict[str, Any]] = Field(description="label and probabilities, or value, per record")
+
+
+class TrafficRequest(BaseModel):
+    challenger_percent: int = Field(ge=0, le=100)
+    shadow: int | None = Field(default=None, ge=1)
+    expected_revision: int = Field(ge=0, description="the revision read last (optimistic concurrency)")
+
+
+class ArmResult(BaseModel):
+    n: int = Field(description="predictions with feedback so far")
+    mean: float | None = Field(description="accuracy, or mean absolute error for regression")
+    interval: list[float] = Field(description="confidence interval of the mean at 1 - alpha")
+
+
+class Experiment(BaseModel):
+    status: Literal["collecting", "promote", "rollback", "keep_champion"]
+    reason: str
+    champion_version: int
+    challenger_version: int
+    metric: str = Field(description="accuracy (higher is better) or mae (lower is better)")
+    baseline: float = Field(description="the champion's accuracy or RMSE at training time, which sized the test")
+    minimum_detectable_effect: float
+    alpha: float
+    power: float
+    required_per_arm: int = Field(description="fixed before the test started; no decision before both arms reach it")
+    started_at: str
+    checked_at: str | None = None
+    arms: dict[str, ArmResult] = {}
+    difference: float | None = Field(default=None, description="challenger minus champion, at the decision")
+    interval: list[float] | None = Field(default=None, description="confidence interval of the difference")
+    p_value: float | None = None
+
+
+class TrafficResponse(BaseModel):
+    aliases: dict[str, int]
+    policy: TrafficPolicy
+    experiment: Experiment | None = Field(default=None, description="the latest A/B test, running or decided")
+
+
+class RollbackRequest(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class FeedbackRequest(BaseModel):
+    prediction_id: str = Field(pattern=r"^[0-9a-f-]{36}$", description="as /predict returned it")
+    actual: str | float = Field(description="the true label (classification) or value (regression)")
+    index: int = Field(default=0, ge=0, lt=MAX_RECORDS, description="which record of a batch prediction it is for")
+
+
+class BatchRequest(BaseModel):
+    prefix: str = Field(max_length=1024, description="batch/<model>/... in the data bucket; every CSV under it is scored")
+    version: int | None = Field(default=None, ge=1, description="the version to score with; the champion when left out")
+
+
+class BatchJob(BaseModel):
+    execution_arn: str = Field(description="the batch inference execution; x.csv gets x.predictions.csv beside it")
+    version: int
+
+
+@router.post(
+    "/models/<model>/predict",
+    summary="Predict for one record or a batch",
+    responses={
+        200: {"description": "Predictions"},
+        503: {"description": "No deployed model", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
+    answer = predictor().predict(model, request.records, request.routing_key)
+    captured = capture().send_prediction(model, request.records, answer)
+    record_prediction_metrics(model, answer, captured)
+    return PredictResponse(
+        model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
+    )
+
+
+@router.post("/models/<model>/feedback", summary="Ground truth for an earlier prediction", responses={202: {"description": "Accepted"}})
+def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> Response[dict]:
+    _, spec = spec_store().current(model)
+    actual = request.actual
+    if spec.is_classification:
+        actual = str(actual)
+        if spec.target.classes and actual not in spec.target.classes:
+            raise InvalidRecords([{"loc": ["body", "actual"], "msg": f"{actual[:40]!r} is not one of {spec.target.classes}"}])
+    elif isinstance(actual, str):
+        raise InvalidRecords([{"loc": ["body", "actual"], "msg": "a regression target takes a number"}])
+    capture().send([feedback_record(model, request.prediction_id, actual, request.index)])
+    body = {"accepted": True, "prediction_id": request.prediction_id}
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@router.get("/models/<model>/traffic", summary="Aliases and the traffic policy")
+def get_traffic(model: ModelName) -> TrafficResponse:
+    aliases, policy, experiment = traffic_store().routing(model)
+    latest = Experiment.model_validate(experiment) if experiment else None
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy), experiment=latest)
+
+
+@router.put(
+    "/models/<model>/traffic", summary="Change the challenger's share or the shadow", responses={409: {"description": "Stale revision"}}
+)
+def put_traffic(model: ModelName, request: Annotated[TrafficRequest, Body()]) -> TrafficResponse:
+    aliases = registry().aliases(model)
+    if request.challenger_percent and "challenger" not in aliases:
+        raise Conflict(f"model {model!r} has no challenger to send traffic to")
+    if request.shadow is not None:
+        registry().version(model, request.shadow)
+    policy = traffic_store().set(model, request.challenger_percent, request.shadow, request.expected_revision, by=caller(router))
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy))
+
+
+@router.post("/models/<model>/promote", summary="The challenger becomes champion", responses={409: {"description": "Nothing to promote"}})
+def promote(model: ModelName) -> TrafficResponse:
+    aliases = registry().promote(model, by=caller(router))
+    traffic_store().reset_share(model, by=caller(router))
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+@router.post("/models/<model>/rollback", summary="Drop the challenger, or restore the previous champion")
+def rollback(model: ModelName, request: Annotated[RollbackRequest, Body()]) -> TrafficResponse:
+    aliases = registry().rollback(model, by=caller(router), reason=request.reason)
+    traffic_store().reset_share(model, by=caller(router))
+    return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**traffic_store().policy(model)))
+
+
+@router.post(
+    "/models/<model>/batch",
+    summary="Score every CSV under an S3 prefix",
+    responses={202: {"description": "Started"}, **NOT_FOUND, 503: {"description": "No champion and no version named"}},
+)
+def start_batch(model: ModelName, request: Annotated[BatchRequest, Body()]) -> Response[BatchJob]:
+    try:
+        job = batch.resolve({"model": model, **request.model_dump()}, registry(), get_settings().data_bucket)
+    except batch.BatchRejected as error:
+        raise InvalidRecords([{"loc": ["body", "prefix"], "msg": str(error)}]) from None
+    execution = client("stepfunctions").start_execution(
+        stateMachineArn=get_settings().batch_inference_arn, name=f"{model[:40]}-batch-{uuid.uuid4().hex[:16]}", input=json.dumps(job)
+    )
+    body = BatchJob(execution_arn=execution["executionArn"], version=job["version"])
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)

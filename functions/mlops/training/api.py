@@ -1,0 +1,95 @@
+"""The training context's routes: pipeline runs (experiment tracking) and asking for a new one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, Field
+
+from mlops.data.spec_store import spec_store
+from mlops.data.versions import dataset_store
+from mlops.shared.api import MODEL_NAME_PATTERN, NOT_FOUND, ModelName
+from mlops.shared.aws import client
+from mlops.shared.settings import get_settings
+from mlops.training import pipeline_runs
+from mlops.training.runs import run_store
+
+router = Router()
+
+
+class Run(BaseModel):
+    run_id: str
+    model: str
+    status: str = Field(description="RUNNING, SUCCEEDED or FAILED")
+    started_at: str
+    updated_at: str
+    ended_at: str | None = None
+    trigger: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default={}, description="algorithm and hyper-parameters")
+    metrics: dict[str, float] = Field(default={}, description="test-split metrics (validation for search trials)")
+    timings: dict[str, float] = Field(default={}, description="seconds each step's Lambda took")
+    steps: dict[str, Any] = Field(default={}, description="what each pipeline step recorded")
+    failure: dict[str, Any] | None = Field(default=None, description="error, readable reason, what was quarantined or discarded")
+
+
+class RunList(BaseModel):
+    runs: list[Run]
+
+
+class RunComparison(BaseModel):
+    metrics: list[str] = Field(description="every metric any of the runs measured")
+    runs: list[dict[str, Any]] = Field(description="per run: id, status, data version, params and metrics, side by side")
+
+
+class StartedRun(BaseModel):
+    run_id: str
+    execution_arn: str
+
+
+@router.get("/runs", summary="Pipeline runs of a model: newest first, or sorted by a metric")
+def list_runs(
+    model: Annotated[str, Query(pattern=MODEL_NAME_PATTERN)],
+    status: Annotated[str | None, Query(pattern="^(RUNNING|SUCCEEDED|FAILED)$")] = None,
+    sort: Annotated[str | None, Query(pattern="^-?[a-z0-9_]{1,40}$", description="a metric; '-' for descending")] = None,
+) -> RunList:
+    return RunList(runs=[Run.model_validate(item) for item in run_store().list_for_model(model, status=status, sort=sort)])
+
+
+@router.get("/runs/compare", summary="Runs side by side: parameters, data version and metrics")
+def compare_runs(ids: Annotated[str, Query(pattern=r"^[A-Za-z0-9_,-]{1,2000}$", description="comma-separated run ids")]) -> RunComparison:
+    runs = [run_store().get(run_id) for run_id in dict.fromkeys(ids.split(",")) if run_id]
+    metrics = sorted({name for run in runs for name in run.get("metrics", {})})
+    rows = [
+        {
+            "run_id": r["run_id"],
+            "status": r["status"],
+            "dataset_version": r.get("steps", {}).get("version", {}).get("version"),
+            "params": r.get("params", {}),
+            "metrics": r.get("metrics", {}),
+        }
+        for r in runs
+    ]
+    return RunComparison(metrics=metrics, runs=rows)
+
+
+@router.post(
+    "/models/<model>/runs",
+    summary="Train again on the latest dataset version",
+    responses={202: {"description": "Started"}, **NOT_FOUND},
+)
+def start_run(model: ModelName) -> Response[StartedRun]:
+    spec_store().current(model)
+    dataset_store().latest(model)
+    run_id = f"{model[:40]}-requested-{uuid.uuid4().hex[:16]}"
+    started = pipeline_runs.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
+    body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@router.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})
+def get_run(run_id: Annotated[str, Path(max_length=128)]) -> Run:
+    return Run.model_validate(run_store().get(run_id))
