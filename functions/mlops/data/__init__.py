@@ -1,0 +1,1 @@
+"""Data: model specs, reading and validating uploads, content-addressed dataset versions, splits and baselines."""

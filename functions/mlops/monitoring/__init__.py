@@ -1,0 +1,1 @@
+"""Monitoring: scheduled checks, drift and performance against the training baseline, retraining."""

@@ -1,0 +1,1 @@
+"""Serving: predictions from ONNX sessions, traffic and rollouts, A/B tests, capture, batch scoring."""
