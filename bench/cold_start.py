@@ -26,22 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 N_FEATURES = 20
+
+from mlops.api import REQUIRED_ENVIRONMENT  # noqa: E402 - after the path is set
+
 # The API function's cold start checks that its variables are set; their values are not used here.
-API_ENVIRONMENT = {
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    **{
-        name: "bench"
-        for name in (
-            "ARTIFACTS_BUCKET",
-            "AUDIT_TABLE",
-            "BATCH_INFERENCE_ARN",
-            "CAPTURE_BUCKET",
-            "MODELS_TABLE",
-            "RUNS_TABLE",
-            "TRAINING_PIPELINE_ARN",
-        )
-    },
-}
+API_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", **{name: "bench" for name in REQUIRED_ENVIRONMENT}}
 
 OURS = """
 import sys

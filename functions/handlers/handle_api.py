@@ -2,21 +2,12 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from mlops.api import app
-from mlops.shared import settings as env
+from mlops.api import REQUIRED_ENVIRONMENT, app
 from mlops.shared.observability import logger, metrics, tracer
 from mlops.shared.settings import require
 
 # Checked at cold start: a function deployed without one of these stops here, naming it.
-require(
-    env.ENV_ARTIFACTS_BUCKET,
-    env.ENV_AUDIT_TABLE,
-    env.ENV_BATCH_INFERENCE_ARN,
-    env.ENV_CAPTURE_BUCKET,
-    env.ENV_MODELS_TABLE,
-    env.ENV_RUNS_TABLE,
-    env.ENV_TRAINING_PIPELINE_ARN,
-)
+require(*REQUIRED_ENVIRONMENT)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

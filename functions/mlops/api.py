@@ -13,10 +13,21 @@ from mlops.monitoring import api as monitoring_api
 from mlops.registry import api as registry_api
 from mlops.serving import api as serving_api
 from mlops.serving.predictor import InvalidRecords, NoModel
+from mlops.shared import settings
 from mlops.shared.api import ErrorBody
 from mlops.shared.errors import Conflict, NotFound
 from mlops.training import api as training_api
 
+# What the API function's environment must hold (its handler checks at cold start; the CDK sets them).
+REQUIRED_ENVIRONMENT = (
+    settings.ENV_ARTIFACTS_BUCKET,
+    settings.ENV_AUDIT_TABLE,
+    settings.ENV_BATCH_INFERENCE_ARN,
+    settings.ENV_CAPTURE_BUCKET,
+    settings.ENV_MODELS_TABLE,
+    settings.ENV_RUNS_TABLE,
+    settings.ENV_TRAINING_PIPELINE_ARN,
+)
 API_TITLE = "Serverless MLOps platform"
 API_VERSION = "0.1.0"
 

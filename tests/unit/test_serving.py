@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops.api import REQUIRED_ENVIRONMENT
 from mlops.serving import predictor
 from tests.unit.fakes import FakeS3
 from tests.unit.specs import churn_spec
@@ -76,18 +77,7 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
 
 
 # What the API function's cold start requires to be set (values do not matter for an import).
-API_ENVIRONMENT = {
-    name: "unused"
-    for name in (
-        "ARTIFACTS_BUCKET",
-        "AUDIT_TABLE",
-        "BATCH_INFERENCE_ARN",
-        "CAPTURE_BUCKET",
-        "MODELS_TABLE",
-        "RUNS_TABLE",
-        "TRAINING_PIPELINE_ARN",
-    )
-}
+API_ENVIRONMENT = {name: "unused" for name in REQUIRED_ENVIRONMENT}
 
 
 def test_the_serving_path_never_imports_the_training_stack():
