@@ -23,8 +23,8 @@ from typing import Any
 
 from local import limits
 
-# local/iam.py's marker for a refused call (not imported: the worker loads that module by path).
-DENIAL_LOG_PREFIX = "local IAM:"
+# local/iam.py's and local/limits.py's markers for a refused call (their log lines, echoed).
+REFUSAL_LOG_PREFIXES = ("local IAM:", "local limits:")
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 # Host variables a worker keeps: enough to run Python, nothing that could leak the host's AWS setup.
 PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
@@ -258,7 +258,7 @@ class LambdaRuntime:
     def _finish(self, spec: FunctionSpec, result: InvokeResult, cold: bool) -> InvokeResult:
         result.function, result.cold_start = spec.name, cold
         for line in result.logs:  # what AWS would refuse is said where the user looks, not only in the log
-            if line.startswith(DENIAL_LOG_PREFIX):
+            if line.startswith(REFUSAL_LOG_PREFIXES):
                 print(line, flush=True)
         if result.errored and isinstance(result.payload, dict) and result.payload.get("errorType") == "Runtime.ImportModuleError":
             print(f"local Lambda: {spec.name}: Runtime.ImportModuleError: {result.payload.get('errorMessage')}", flush=True)

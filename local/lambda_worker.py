@@ -65,7 +65,7 @@ def main() -> None:
     capture = _LineCapture()
     sys.stdout = sys.stderr = capture
     if os.environ.get("LOCAL_IAM_FILE"):
-        _enforce_iam(os.environ["LOCAL_IAM_FILE"])
+        _enforce_aws_rules(os.environ["LOCAL_IAM_FILE"])
     handler, init_error = _load_handler(os.environ["_HANDLER"])
     if "--import-only" in sys.argv:
         responses.write(json.dumps(init_error or {"ok": True}) + "\n")
@@ -85,22 +85,27 @@ def main() -> None:
         responses.write(json.dumps(reply, default=str) + "\n")
 
 
-def _enforce_iam(policy_file: str) -> None:
-    """Every boto3 client the handler creates checks its calls against the function's role first.
-
-    local/iam.py is loaded by its path: the worker's folder is not on the function's sys.path.
-    """
-    import importlib.util
-
+def _enforce_aws_rules(policy_file: str) -> None:
+    """Every boto3 client the handler creates checks its calls against the function's role and the
+    request limits first (local/iam.py, local/limits.py)."""
     import boto3  # the runtime's, as in Lambda
 
-    spec = importlib.util.spec_from_file_location("_local_iam", os.path.join(os.path.dirname(os.path.abspath(__file__)), "iam.py"))
-    assert spec is not None and spec.loader is not None
-    iam = importlib.util.module_from_spec(spec)
-    sys.modules["_local_iam"] = iam  # dataclasses look their module up by name
-    spec.loader.exec_module(iam)
+    iam, limits = _local_module("iam"), _local_module("limits")
     boto3.setup_default_session()
     iam.install(boto3.DEFAULT_SESSION.events, iam.Authorizer.from_file(policy_file))
+    limits.install(boto3.DEFAULT_SESSION.events)
+
+
+def _local_module(name: str) -> Any:
+    """A module of local/ loaded by its path (the worker's folder is not on the function's sys.path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_local_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def _load_handler(handler_path: str) -> tuple[Any, dict | None]:

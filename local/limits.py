@@ -4,10 +4,15 @@ Lambda: 6 MB for a synchronous request and its response, 1 MB for an asynchronou
 request (the Invoke API reference; it was 256 KB before 2025), the function's own timeout and
 memory. Step Functions: 256 KiB of state input or output (moto's engine checks it; local mode makes
 the error terminal, as AWS does), 25,000 events of execution history. moto itself refuses
-DynamoDB items over 400 KB and SQS messages over the queue's maximum size.
+DynamoDB items over 400 KB and SQS messages over the queue's maximum size. EventBridge: an entry
+of PutEvents over 256 KB fails the call (checked in the function's process, like IAM).
 """
 
 from __future__ import annotations
+
+import json
+import sys
+from typing import Any
 
 LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 LAMBDA_ASYNC_PAYLOAD_BYTES = 1024 * 1024
@@ -37,3 +42,40 @@ def response_too_large(size: int) -> dict[str, str] | None:
 
 def out_of_memory(request_id: str) -> dict[str, str]:
     return {"errorType": "Runtime.OutOfMemory", "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"}
+
+
+EVENTBRIDGE_ENTRY_BYTES = 256 * 1024
+
+
+def put_events_entry_size(entry: dict[str, Any]) -> int:
+    """PutEvents' size of one entry, as EventBridge computes it: 14 bytes for a Time, the UTF-8
+    bytes of Source, DetailType, Detail and each Resource."""
+    size = 14 if entry.get("Time") else 0
+    for key in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(key, "")).encode())
+    return size + sum(len(str(resource).encode()) for resource in entry.get("Resources", []))
+
+
+def install(events: Any) -> None:
+    """Hooks a botocore event emitter so a request over the limits above fails before it is sent.
+
+    Loaded by the Lambda worker by its path, like local/iam.py: standard library only (botocore,
+    the runtime's, when a request is refused).
+    """
+
+    def check_put_events(params: dict[str, Any], **_: Any) -> Any:
+        body = params.get("body") or b"{}"
+        entries = json.loads(body.decode() if isinstance(body, bytes) else body).get("Entries", [])
+        largest = max((put_events_entry_size(entry) for entry in entries), default=0)
+        if largest <= EVENTBRIDGE_ENTRY_BYTES:
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        message = (
+            f"Total size of the entries in the request is over the limit: an entry of {largest} bytes, at most {EVENTBRIDGE_ENTRY_BYTES}"
+        )
+        print(f"local limits: events:PutEvents {message}", file=sys.stderr, flush=True)
+        metadata = {"HTTPStatusCode": 400, "HTTPHeaders": {}}
+        return AWSResponse("", 400, {}, None), {"Error": {"Code": "ValidationException", "Message": message}, "ResponseMetadata": metadata}
+
+    events.register("before-call.events.PutEvents", check_put_events, unique_id="local-limits-put-events")

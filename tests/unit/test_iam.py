@@ -91,3 +91,16 @@ def test_a_denied_call_raises_the_services_own_error_before_any_request_is_sent(
         client.put_item(TableName="runs", Item={"run_id": {"S": "r"}})
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "dynamodb:PutItem on resource: " + table in str(denied.value)
+
+
+def test_an_eventbridge_entry_over_256_kb_fails_the_call_before_it_is_sent():
+    from local import limits
+
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    limits.install(session.events)
+    events = session.client("events", endpoint_url="http://127.0.0.1:9")  # nothing listens
+    with pytest.raises(ClientError) as refused:
+        events.put_events(Entries=[{"Source": "mlops.platform", "DetailType": "DriftDetected", "Detail": '{"x": "' + "y" * 300_000 + '"}'}])
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "over the limit" in str(refused.value)
+    assert limits.put_events_entry_size({"Source": "s", "DetailType": "d", "Detail": "{}", "Resources": ["r"]}) == 5
