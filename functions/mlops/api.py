@@ -4,8 +4,10 @@ pydantic bodies, the OpenAPI document generated from code, typed errors mapped t
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from mlops.data import api as data_api
@@ -61,9 +63,28 @@ def undecodable_body(error: UnicodeDecodeError) -> Response:
     return _error(400, "the request body is not UTF-8 JSON")
 
 
+def _unprocessable(errors: list[dict[str, Any]]) -> Response:
+    """422 as the OpenAPI document declares it: each error with loc, type and a msg a person reads."""
+    detail = [
+        {"loc": list(e["loc"]), "type": e.get("type", "value_error"), "msg": e.get("msg") or e.get("type", "invalid")} for e in errors
+    ]
+    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=json.dumps({"statusCode": 422, "detail": detail}))
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    # Powertools' own answer drops pydantic's msg; its msg names the rule broken, never the input.
+    return _unprocessable([{"loc": e["loc"], "type": e["type"], "msg": _readable(e)} for e in error.errors()])
+
+
+def _readable(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", ""))
+    return message.removeprefix("Value error, ") or str(error.get("type", "invalid"))
+
+
 @app.exception_handler(InvalidRecords)
 def invalid_records(error: InvalidRecords) -> Response:
-    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=json.dumps({"detail": error.errors}))
+    return _unprocessable(error.errors)
 
 
 # Typed domain errors and the HTTP answer each gets.

@@ -9,10 +9,37 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-COLUMN_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
-ColumnName = Annotated[str, Field(pattern=COLUMN_NAME, description="a column of the dataset")]
+# Column names as data sets publish them: any characters (spaces, slashes, non-ASCII), up to 128.
+MAX_COLUMN_NAME = 128
+
+
+def _printable_name(name: str) -> str:
+    if any(ord(character) < 32 or ord(character) == 127 for character in name):
+        raise ValueError("a column name may hold any character but control characters (a tab, a line break)")
+    if not name.strip():
+        raise ValueError("a column name needs a visible character")
+    return name
+
+
+ColumnName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_COLUMN_NAME, description="a column of the dataset, as its header names it"),
+    AfterValidator(_printable_name),
+]
+# Columns batch scoring adds beside a file's own: no feature or target may take these names.
+PREDICTION_ERROR_COLUMN = "prediction_error"
+
+
+def predicted_column(target: str) -> str:
+    return f"predicted_{target}"
+
+
+def probability_column(label: str) -> str:
+    return f"probability_{label}"
+
+
 HyperValue = int | float | str | bool | None
 CLASSIFICATION_ONLY = {"logistic_regression"}
 REGRESSION_ONLY = {"ridge"}
@@ -161,6 +188,10 @@ class ModelSpec(_Strict):
             raise ValueError(f"features: {', '.join(repeated)} named more than once")
         if self.target.name in names:
             raise ValueError(f"target: {self.target.name!r} is also listed as a feature")
+        reserved = {PREDICTION_ERROR_COLUMN, predicted_column(self.target.name), *map(probability_column, self.target.classes or [])}
+        taken = sorted(reserved & {*names, self.target.name})
+        if taken:
+            raise ValueError(f"features: {', '.join(map(repr, taken))} is a column batch scoring adds to its output; rename it")
         algorithm = self.training.algorithm
         if algorithm in (REGRESSION_ONLY if self.is_classification else CLASSIFICATION_ONLY):
             raise ValueError(f"training.algorithm: {algorithm} does not fit a {self.target.task} target")

@@ -21,6 +21,7 @@ from typing import Any
 from mlops.data.spec import ModelSpec
 from mlops.monitoring import drift, drift_report, performance
 from mlops.monitoring.schedule import CHECK_SERVICE, DRIFT_DETECTED, PERFORMANCE_DECAYED
+from mlops.monitoring.telemetry import dimension_value
 from mlops.registry.versions import CHALLENGER, CHAMPION, STATE_KEY, Registry, registry
 from mlops.serving import capture_reader
 from mlops.shared.aws import client, table
@@ -183,7 +184,7 @@ def dashboard_body(namespace: str, region: str, model: str, version: int, featur
     served = ["model", model, "variant", "champion", "service", "Api"]
     latency = [[namespace, "PredictionLatency", *served, {"stat": s}] for s in ("p50", "p99")]
     checks = {"model": model, "version": str(version), "service": CHECK_SERVICE}
-    drift_by_feature = [[namespace, "DriftScore", *_flat({**checks, "feature": f})] for f in features]
+    drift_by_feature = [[namespace, "DriftScore", *_flat({**checks, "feature": dimension_value(f)})] for f in features]
     quality = [
         [namespace, "ModelQuality", *_flat({**checks, "variant": variant, "metric": metric})] for variant in ("champion", "challenger")
     ]

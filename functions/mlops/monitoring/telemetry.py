@@ -3,6 +3,14 @@ model, version, variant), since one check reports on many features."""
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+MAX_DIMENSION_VALUE = 1024
+
+
+def dimension_value(name: str) -> str:
+    """A column name as a CloudWatch dimension value, which must be ASCII (1 to 1,024 characters):
+    other characters are written as their escapes (`\\u00e9` for é), so each name stays distinct."""
+    return name.encode("ascii", "backslashreplace").decode("ascii")[:MAX_DIMENSION_VALUE]
+
 
 def record_check_metrics(report: dict) -> None:
     model, version = report["model"], str(report["version"])
@@ -15,8 +23,8 @@ def record_check_metrics(report: dict) -> None:
 
     for feature, result in drift["features"].items():
         if result["verdict"] != "not enough data":
-            emit("DriftScore", result["effect_size"], version=version, feature=feature)
-            emit("FeatureDrifted", float(result["verdict"] == "drift"), version=version, feature=feature)
+            emit("DriftScore", result["effect_size"], version=version, feature=dimension_value(feature))
+            emit("FeatureDrifted", float(result["verdict"] == "drift"), version=version, feature=dimension_value(feature))
     if drift["verdict"] in ("drift", "no drift"):
         emit("DataDrift", float(drift["verdict"] == "drift"))
         emit("DriftedFeatures", float(len(drift["drifted_features"])), MetricUnit.Count, version=version)

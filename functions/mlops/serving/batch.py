@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 from mlops.data.readers import read_table
-from mlops.data.spec import ModelSpec
+from mlops.data.spec import PREDICTION_ERROR_COLUMN, ModelSpec, predicted_column, probability_column
 from mlops.registry.versions import CHAMPION, Registry
 from mlops.serving.predictor import InvalidRecords, NoModel, model_classes, run_session, validate_records
 from mlops.shared.errors import DatasetRejected
@@ -26,7 +26,7 @@ from mlops.shared.settings import BATCH_PREFIX
 
 CHUNK_ROWS = 1000
 PREDICTIONS_SUFFIX = ".predictions.csv"
-ERROR_COLUMN = "prediction_error"
+ERROR_COLUMN = PREDICTION_ERROR_COLUMN
 
 
 class BatchRejected(DatasetRejected):
@@ -84,8 +84,8 @@ def score_file(item: dict[str, Any], spec: ModelSpec, session: Any, s3: Any) -> 
 
 
 def prediction_columns(spec: ModelSpec, classes: list[str]) -> list[str]:
-    probabilities = [f"probability_{c}" for c in classes] if spec.is_classification else []
-    return [f"predicted_{spec.target.name}", *probabilities, ERROR_COLUMN]
+    probabilities = [probability_column(c) for c in classes] if spec.is_classification else []
+    return [predicted_column(spec.target.name), *probabilities, ERROR_COLUMN]
 
 
 def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[list[str]]]:

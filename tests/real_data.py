@@ -1,0 +1,67 @@
+"""Real data sets that ship inside scikit-learn, with their columns named as published
+(`mean radius`, `od280/od315_of_diluted_wines`), one per task, as a user would upload them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn import datasets
+
+TARGET = "target"  # what scikit-learn's frames call it
+
+
+@dataclass(frozen=True)
+class Published:
+    name: str
+    task: str
+    features: list[str]
+    rows: list[list[Any]]  # features then the target, as published
+    classes: list[str] | None
+
+    def spec(self, algorithm: str | None = None) -> dict[str, Any]:
+        target = {"name": TARGET, "task": self.task, **({"classes": self.classes} if self.classes else {})}
+        document: dict[str, Any] = {
+            "description": f"scikit-learn's {self.name} data set, columns as published",
+            "target": target,
+            "features": [{"name": name, "type": "numeric"} for name in self.features],
+            "data": {"min_rows": 100},
+        }
+        if algorithm:
+            document["training"] = {"algorithm": algorithm}
+        return document
+
+    def csv(self) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([*self.features, TARGET])
+        writer.writerows(self.rows)
+        return buffer.getvalue().encode()
+
+    def records(self, count: int) -> tuple[list[dict[str, float]], list[Any]]:
+        """The first `count` rows as prediction records, and their published targets."""
+        chosen = self.rows[:: max(1, len(self.rows) // count)][:count]
+        return [dict(zip(self.features, row[:-1], strict=True)) for row in chosen], [row[-1] for row in chosen]
+
+
+def published(name: str) -> Published:
+    loader, task = {
+        "breast_cancer": (datasets.load_breast_cancer, "binary"),
+        "wine": (datasets.load_wine, "multiclass"),
+        "diabetes": (datasets.load_diabetes, "regression"),
+    }[name]
+    bunch = loader()
+    classification = task != "regression"
+    targets = [str(int(t)) if classification else float(t) for t in bunch.target]
+    rows = [[float(v) for v in features] + [target] for features, target in zip(bunch.data, targets, strict=True)]
+    classes = sorted(set(map(str, targets))) if classification else None
+    return Published(name, task, [str(f) for f in bunch.feature_names], rows, classes)
+
+
+ALGORITHMS = {
+    "binary": ["logistic_regression", "random_forest", "hist_gradient_boosting"],
+    "multiclass": ["logistic_regression", "random_forest", "hist_gradient_boosting"],
+    "regression": ["ridge", "random_forest", "hist_gradient_boosting"],
+}
