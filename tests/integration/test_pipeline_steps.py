@@ -53,7 +53,7 @@ def test_a_good_upload_becomes_a_version_with_manifest_splits_and_baseline(runs,
         "invalid": 3,
         "duplicates": 0,
     }
-    assert state["dataset"]["report"]["warnings"] == ["3 invalid rows were dropped (see examples)"]
+    assert "3 invalid rows were dropped (see examples)" in state["dataset"]["report"]["warnings"]
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"versions/churn/{version}/manifest.json")["Body"].read())
     assert (manifest["rows"], manifest["schema"]["columns"][-1], manifest["source"]["key"]) == (
         200,

@@ -50,3 +50,13 @@ def test_the_baseline_has_decile_bins_and_frequencies_of_the_training_split():
     assert max(tenure["bin_counts"]) < 0.2 * counts["train"]  # deciles: no bin holds much more than a tenth
     assert sum(baseline["features"]["plan"]["frequencies"].values()) == counts["train"]
     assert baseline["target"]["frequencies"] == {"no": 630, "yes": 70}
+
+
+def test_the_smallest_class_validation_accepts_gets_a_row_in_every_split():
+    from mlops.data.preparation import assignments
+    from mlops.data.validation import MIN_ROWS_PER_CLASS
+
+    for seed in range(20):
+        split = assignments({"rare": MIN_ROWS_PER_CLASS}, seed)["rare"]
+        assert set(split.tolist()) == {0, 1, 2}
+    assert 1 not in assignments({"rare": MIN_ROWS_PER_CLASS - 1}, 0)["rare"].tolist()

@@ -30,7 +30,7 @@ def test_good_rows_are_normalized_in_spec_order_and_profiled():
     kept, report = validate(GOOD)
     assert kept[0] == ["12.0", "70.5", "basic", "no"]
     assert kept[1] == ["3.0", "", "pro", "yes"]
-    assert report["failures"] == [] and report["warnings"] == []
+    assert report["failures"] == [] and _besides_class_sizes(report) == []
     assert report["rows"] == {"total": 6, "valid": 6, "invalid": 0, "duplicates": 0}
     assert report["labels"] == {"no": 3, "yes": 3}
     charges = report["columns"]["monthly_charges"]
@@ -43,7 +43,7 @@ def test_columns_may_come_in_any_order_and_extras_are_ignored_with_a_warning():
     rows = [[r[3], "n/a", r[2], r[1], r[0]] for r in GOOD]
     kept, report = validate(rows, header=header)
     assert kept == validate(GOOD)[0]
-    assert report["warnings"] == ["columns not in the spec are ignored: ['note']"]
+    assert _besides_class_sizes(report) == ["columns not in the spec are ignored: ['note']"]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_columns_may_come_in_any_order_and_extras_are_ignored_with_a_warning():
 def test_a_few_invalid_rows_are_dropped_with_a_warning_and_an_example(bad_row, problem):
     kept, report = validate(GOOD + [bad_row])
     assert len(kept) == 6 and report["failures"] == []
-    assert report["warnings"] == ["1 invalid rows were dropped (see examples)"]
+    assert _besides_class_sizes(report) == ["1 invalid rows were dropped (see examples)"]
     assert problem in report["invalid_examples"][0]["problem"]
     assert report["invalid_examples"][0]["line"] == 8
 
@@ -108,3 +108,43 @@ def test_header_problems_fail_at_once(header, reason):
     validator = DatasetValidator(churn_spec())
     with pytest.raises(DatasetRejected, match=re.escape(reason)):
         validator.read_header(header)
+
+
+def test_a_declared_class_missing_from_the_file_fails_with_a_reason_a_person_can_act_on():
+    from mlops.data.spec import ModelSpec
+    from mlops.data.validation import DatasetValidator
+
+    spec = ModelSpec.model_validate(
+        {
+            "target": {"name": "y", "task": "multiclass", "classes": ["a", "b", "c"]},
+            "features": [{"name": "x", "type": "numeric"}],
+            "data": {"min_rows": 5},
+        }
+    )
+    validator = DatasetValidator(spec)
+    validator.read_header(["x", "y"])
+    for line, label in enumerate(["a"] * 10 + ["b"] * 10, start=2):
+        validator.check_row(line, [str(line), label])
+    failures = validator.report()["failures"]
+    assert any("['c'] have no rows in this file" in failure for failure in failures), failures
+
+
+def test_a_class_too_small_for_every_split_is_named_in_a_warning():
+    from mlops.data.spec import ModelSpec
+    from mlops.data.validation import DatasetValidator
+
+    spec = ModelSpec.model_validate(
+        {"target": {"name": "y", "task": "binary"}, "features": [{"name": "x", "type": "numeric"}], "data": {"min_rows": 5}}
+    )
+    validator = DatasetValidator(spec)
+    validator.read_header(["x", "y"])
+    for line, label in enumerate(["a"] * 30 + ["b"] * 3, start=2):
+        validator.check_row(line, [str(line), label])
+    report = validator.report()
+    assert report["failures"] == [] and any("{'b': 3} have fewer than 7 rows" in w for w in report["warnings"])
+
+
+def _besides_class_sizes(report: dict) -> list[str]:
+    """The warnings a test is about: these small files also warn that their classes are too small to
+    reach every split (its own test above)."""
+    return [w for w in report["warnings"] if "have fewer than" not in w]

@@ -77,6 +77,11 @@ class ColumnProfile:
         }
 
 
+# The smallest class that gets a row in each of the 70/15/15 splits (mlops.data.preparation;
+# tests/unit/test_preparation.py checks the two agree).
+MIN_ROWS_PER_CLASS = 7
+
+
 class DatasetValidator:
     """Feed it the header, then each row; it returns normalized rows and ends with a report."""
 
@@ -241,6 +246,18 @@ class DatasetValidator:
             return [f"the target has a single class {sorted(present)}: nothing to learn"]
         if self.spec.target.task == "binary" and len(present) > 2:
             return [f"a binary target has {len(present)} classes: {sorted(present)[:10]}"]
+        missing = [label for label in self.spec.target.classes or [] if label not in present]
+        if missing:
+            return [
+                f"declared class(es) {missing[:10]} have no rows in this file: a model trained on it could never predict them; "
+                "upload data with every class, or drop them from target.classes"
+            ]
+        scarce = {label: count for label, count in sorted(self.labels.items()) if 0 < count < MIN_ROWS_PER_CLASS}
+        if scarce:  # the model still answers every class; a split without one measures without it
+            warnings.append(
+                f"class(es) {scarce} have fewer than {MIN_ROWS_PER_CLASS} rows: some of the train, validation and test "
+                "splits hold none of them, and metrics on those splits leave them out"
+            )
         for label, count in sorted(self.labels.items()):
             if count / valid < self.spec.data.min_class_fraction:
                 warnings.append(f"class {label!r} is rare: {count} of {valid} rows")

@@ -80,8 +80,15 @@ def build_pipeline(spec: ModelSpec, hyperparameters: dict[str, Any]) -> Any:
     return Pipeline([("preprocess", ColumnTransformer(transformers)), ("estimator", estimator)])
 
 
-def metrics_for(spec: ModelSpec, y_true: np.ndarray, labels: np.ndarray, scores: np.ndarray | None) -> dict[str, float]:
-    """accuracy, F1, ROC AUC and log loss for classifiers; RMSE, MAE and R2 for regressors."""
+def metrics_for(
+    spec: ModelSpec, y_true: np.ndarray, labels: np.ndarray, scores: np.ndarray | None, score_classes: list[str] | None = None
+) -> dict[str, float]:
+    """accuracy, F1, ROC AUC and log loss for classifiers; RMSE, MAE and R2 for regressors.
+
+    `score_classes` names the columns of `scores` (the model's classes). A split may lack a class
+    the model knows (a rare one): log loss is taken over the model's classes, and ROC AUC, which
+    needs every class present, is left out rather than computed wrong.
+    """
     from sklearn import metrics as m
 
     if not spec.is_classification:
@@ -97,12 +104,14 @@ def metrics_for(spec: ModelSpec, y_true: np.ndarray, labels: np.ndarray, scores:
         result["f1"] = float(m.f1_score(y_true, labels, pos_label=positive, zero_division=0))
     else:
         result["f1"] = float(m.f1_score(y_true, labels, average="macro", zero_division=0))
-    if scores is not None and len(set(y_true)) > 1:
-        result["log_loss"] = float(m.log_loss(y_true, np.clip(scores, 1e-15, 1), labels=sorted(set(y_true))))
-        if spec.target.task == "binary":
-            result["roc_auc"] = float(m.roc_auc_score(y_true == positive, scores[:, -1]))
-        else:
-            result["roc_auc"] = float(m.roc_auc_score(y_true, scores, multi_class="ovr", labels=sorted(set(y_true))))
+    columns = list(score_classes) if score_classes is not None else sorted(set(y_true))
+    if scores is not None and len(set(y_true)) > 1 and set(y_true) <= set(columns) and scores.shape[1] == len(columns):
+        result["log_loss"] = float(m.log_loss(y_true, np.clip(scores, 1e-15, 1), labels=columns))
+        if set(y_true) == set(columns):
+            if spec.target.task == "binary":
+                result["roc_auc"] = float(m.roc_auc_score(y_true == positive, scores[:, columns.index(positive)]))
+            else:
+                result["roc_auc"] = float(m.roc_auc_score(y_true, scores, multi_class="ovr", labels=columns))
     return result
 
 
@@ -144,7 +153,7 @@ def train_trial(event: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any
     inputs, y = load_split(s3, state["dataset"]["bucket"], state["splits"]["validation"]["key"], spec)
     matrix = as_matrix(inputs)
     scores = model.predict_proba(matrix) if spec.is_classification else None
-    scored = metrics_for(spec, y, model.predict(matrix), scores)
+    scored = metrics_for(spec, y, model.predict(matrix), scores, [str(c) for c in model.classes_] if scores is not None else None)
     runs.set_params(trial_id, {"algorithm": spec.training.algorithm, **merged})
     runs.record_step(trial_id, "train", {"seconds": round(time.monotonic() - started, 3), "validation_metrics": scored})
     runs.set_metrics(trial_id, scored)
@@ -258,7 +267,8 @@ def score_onnx(spec: ModelSpec, onnx_bytes: bytes, inputs: dict[str, np.ndarray]
         predicted = labels.astype(str)
         names, counts = np.unique(predicted, return_counts=True)
         profile = {"type": "categorical", "frequencies": {str(n): int(c) for n, c in zip(names, counts, strict=True)}}
-        return metrics_for(spec, y, predicted, outputs[1]), profile
+        classes = session.get_modelmeta().custom_metadata_map["classes"].split("\x1f")
+        return metrics_for(spec, y, predicted, outputs[1], classes), profile
     values = labels.astype(np.float64)
     return metrics_for(spec, y, values, None), numeric_profile(values)
 
