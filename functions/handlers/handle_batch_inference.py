@@ -1,6 +1,6 @@
 """The batch inference state machine's steps (see mlops.serving.batch): resolve the job, score one file."""
 
-from mlops.data.spec_store import spec_store
+from mlops.data.spec_store import pinned_spec, spec_store
 from mlops.registry.versions import registry
 from mlops.serving import batch
 from mlops.serving.predictor import session_cache
@@ -18,6 +18,6 @@ def lambda_handler(event, context):
     if event["action"] == "resolve":
         return batch.resolve(event["job"], registry(), get_settings().data_bucket)
     item = event["item"]
-    _, spec = spec_store().current(item["model"])
+    spec = pinned_spec(spec_store(), item["model"], registry().version(item["model"], int(item["version"])))
     session = session_cache().get(item["model"], int(item["version"]), registry().version)
     return batch.score_file(item, spec, session, client("s3"))

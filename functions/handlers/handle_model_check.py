@@ -2,10 +2,11 @@
 
 import os
 
-from mlops.data.spec_store import spec_store
+from mlops.data.spec_store import pinned_spec, spec_store
 from mlops.monitoring import checks, schedule
 from mlops.monitoring.checks import model_checker
 from mlops.monitoring.telemetry import record_check_metrics
+from mlops.registry.versions import CHAMPION, registry
 from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import logger, pipeline_step
@@ -26,7 +27,7 @@ require(
 def lambda_handler(event, context):
     model = event["detail"]["model"]
     settings = get_settings()
-    _, spec = spec_store().current(model)
+    spec = _checked_spec(model)
     report = model_checker().run(model, spec)
     if report is None:
         return {"model": model, "checked": False}
@@ -42,3 +43,14 @@ def lambda_handler(event, context):
     summary = {"drift": report["drift"]["verdict"], "performance": report["performance"]["verdict"], "report": report["report_key"]}
     logger.info("model checked", extra={"model": model, **summary})
     return {"model": model, "checked": True, **summary, "drifted_features": report["drift"]["drifted_features"]}
+
+
+def _checked_spec(model: str):
+    """The champion's own spec (its features and PII rules), with the current spec's monitoring
+    settings (how often, which drift rules), which an operator may change without retraining."""
+    store, versions = spec_store(), registry()
+    _, current = store.current(model)
+    champion = versions.aliases(model).get(CHAMPION)
+    if champion is None:
+        return current
+    return pinned_spec(store, model, versions.version(model, champion)).model_copy(update={"monitoring": current.monitoring})

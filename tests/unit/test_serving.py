@@ -54,7 +54,7 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
             return {"champion": 1, "challenger": 2}
 
         def version(self, model, number):
-            return {"version": number}
+            return {"version": number, "spec_version": 1}
 
     class Sessions:
         def get(self, model, number, lookup):
@@ -67,8 +67,8 @@ def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
             return Registry().aliases(model), {"challenger_percent": 100}, None
 
     class Specs:
-        def current(self, model):
-            return 1, churn_spec()
+        def get(self, model, number):
+            return number, churn_spec()
 
     router = predictor.Predictor(Registry(), Traffic(), Specs(), Sessions())
     monkeypatch.setattr(predictor, "run_session", lambda session, spec, rows: [{"label": session}])
@@ -92,3 +92,46 @@ def test_the_serving_path_never_imports_the_training_stack():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_version_serves_with_the_spec_it_was_trained_on_not_the_current_one(monkeypatch):
+    # Given v1 trained on spec 1 (three features) and a newer spec 2 that reorders them and adds one
+    spec_1 = churn_spec()
+    document = spec_1.model_dump(mode="json")
+    document["features"] = [*reversed(document["features"]), {"name": "support_calls", "type": "numeric"}]
+    spec_2 = type(spec_1).model_validate(document)
+
+    class Registry:
+        def version(self, model, number):
+            return {"version": number, "spec_version": number}  # v1 on spec 1, v2 on spec 2
+
+    class Traffic:
+        def __init__(self, aliases):
+            self.aliases = aliases
+
+        def routing(self, model):
+            return self.aliases, {"challenger_percent": 0}, None
+
+    class Specs:
+        def get(self, model, number):
+            return number, {1: spec_1, 2: spec_2}[number]
+
+    seen = []
+    monkeypatch.setattr(predictor, "run_session", lambda session, spec, rows: seen.append((spec, rows)) or [{"label": "yes"}])
+    record = {"tenure_months": 1, "monthly_charges": 2, "plan": "pro"}
+
+    class Sessions:
+        def get(self, model, number, lookup):
+            return f"v{number}"
+
+    # When v1 serves after spec 2 was registered
+    predictor.Predictor(Registry(), Traffic({"champion": 1}), Specs(), Sessions()).predict("m", [record], None)
+    # Then v1 gets its own three columns in its own order
+    assert seen[-1] == (spec_1, [["1.0", "2.0", "pro"]])
+
+    # And once v2 (trained on spec 2) is champion, it wants spec 2's schema: the old record lacks a feature
+    v2 = predictor.Predictor(Registry(), Traffic({"champion": 2}), Specs(), Sessions())
+    with pytest.raises(predictor.InvalidRecords):
+        v2.predict("m", [record], None)
+    v2.predict("m", [{**record, "support_calls": 3}], None)
+    assert seen[-1][0] == spec_2 and seen[-1][1] == [["pro", "2.0", "1.0", "3.0"]]

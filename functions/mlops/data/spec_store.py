@@ -108,3 +108,9 @@ class SpecStore:
 def spec_store() -> SpecStore:
     settings = get_settings()
     return SpecStore(table(settings.models_table), table(settings.audit_table))
+
+
+def pinned_spec(specs: SpecStore, model: str, version: dict[str, Any]) -> ModelSpec:
+    """The spec a model version was trained on (the registry records its spec version): the
+    schema, classes and PII rules it serves by, whatever spec is current now."""
+    return specs.get(model, int(version["spec_version"]))[1]

@@ -175,23 +175,35 @@ class Predictor:
 
     def __init__(self, registry: Any, traffic: Any, specs: Any, sessions: SessionCache) -> None:
         self._registry, self._traffic, self._specs, self._sessions = registry, traffic, specs, sessions
-        self._cache: dict[str, tuple[float, dict[str, Any], dict[str, int], ModelSpec]] = {}
+        self._cache: dict[str, tuple[float, dict[str, Any], dict[str, int]]] = {}
+        self._version_specs: dict[tuple[str, int], ModelSpec] = {}
 
-    def _current(self, model: str) -> tuple[dict[str, Any], dict[str, int], ModelSpec]:
-        """Policy, aliases and spec, re-read at most every POLICY_TTL_S seconds per warm Lambda."""
+    def _current(self, model: str) -> tuple[dict[str, Any], dict[str, int]]:
+        """Policy and aliases, re-read at most every POLICY_TTL_S seconds per warm Lambda."""
         cached = self._cache.get(model)
         if cached is None or time.monotonic() - cached[0] > POLICY_TTL_S:
             aliases, policy, _ = self._traffic.routing(model)  # one read of the model's state item
-            cached = (time.monotonic(), policy, aliases, self._specs.current(model)[1])
+            cached = (time.monotonic(), policy, aliases)
             self._cache[model] = cached
-        return cached[1], cached[2], cached[3]
+        return cached[1], cached[2]
+
+    def spec_of(self, model: str, number: int) -> ModelSpec:
+        """The spec a version was trained on (its pinned spec version): its features, classes and
+        PII rules. Versions are immutable, so it is read once per warm Lambda; a newer spec changes
+        nothing for a version already serving."""
+        key = (model, number)
+        if key not in self._version_specs:
+            pinned = int(self._registry.version(model, number)["spec_version"])
+            self._version_specs[key] = self._specs.get(model, pinned)[1]
+        return self._version_specs[key]
 
     def predict(self, model: str, records: list[dict[str, Any]], routing_key: str | None) -> Prediction:
         started = time.perf_counter()
-        policy, aliases, spec = self._current(model)
-        rows = validate_records(spec, records)
+        policy, aliases = self._current(model)
         route = choose_variant(policy, aliases, routing_key, model)
         variant, number, fell_back = route.variant, route.version, False
+        spec = self.spec_of(model, number)
+        rows = validate_records(spec, records)
         try:
             results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
         except Exception:
@@ -199,20 +211,23 @@ class Predictor:
                 raise
             # A challenger that fails must not fail the request: the champion answers, a metric says so.
             variant, number, fell_back = CHAMPION, aliases[CHAMPION], True
+            spec = self.spec_of(model, number)
+            rows = validate_records(spec, records)
             results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
-        shadow = self._shadow(model, spec, rows, route.shadow, number)
+        shadow = self._shadow(model, records, route.shadow, number)
         elapsed = time.perf_counter() - started
         pii = tuple(f.name for f in spec.features if f.pii)
         capture = (spec.serving.capture_sample_rate, pii, spec.serving.pii_capture)
         return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, *capture)
 
-    def _shadow(self, model: str, spec: ModelSpec, rows: list[list[str]], shadow: int | None, served: int) -> dict[str, Any] | None:
-        """The shadow's answer is captured, never returned; its failure never fails the request."""
+    def _shadow(self, model: str, records: list[dict[str, Any]], shadow: int | None, served: int) -> dict[str, Any] | None:
+        """The shadow's answer (by its own spec) is captured, never returned; its failure never fails the request."""
         if shadow is None or shadow == served:
             return None
         try:
+            spec = self.spec_of(model, shadow)
             session = self._sessions.get(model, shadow, self._registry.version)
-            return {"version": shadow, "results": run_session(session, spec, rows)}
+            return {"version": shadow, "results": run_session(session, spec, validate_records(spec, records))}
         except Exception as error:  # noqa: BLE001 - a broken shadow is reported, not raised
             return {"version": shadow, "error": str(error)}
 
