@@ -14,10 +14,10 @@ from mlops.data import api as data_api
 from mlops.monitoring import api as monitoring_api
 from mlops.registry import api as registry_api
 from mlops.serving import api as serving_api
-from mlops.serving.predictor import InvalidRecords, NoModel
+from mlops.serving.predictor import NoModel
 from mlops.shared import settings
 from mlops.shared.api import ErrorBody
-from mlops.shared.errors import Conflict, NotFound
+from mlops.shared.errors import Conflict, InvalidInput, NotFound
 from mlops.training import api as training_api
 
 # What the API function's environment must hold (its handler checks at cold start; the CDK sets them).
@@ -26,6 +26,7 @@ REQUIRED_ENVIRONMENT = (
     settings.ENV_AUDIT_TABLE,
     settings.ENV_BATCH_INFERENCE_ARN,
     settings.ENV_CAPTURE_BUCKET,
+    settings.ENV_DATA_BUCKET,
     settings.ENV_MODELS_TABLE,
     settings.ENV_RUNS_TABLE,
     settings.ENV_TRAINING_PIPELINE_ARN,
@@ -82,8 +83,8 @@ def _readable(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ") or str(error.get("type", "invalid"))
 
 
-@app.exception_handler(InvalidRecords)
-def invalid_records(error: InvalidRecords) -> Response:
+@app.exception_handler(InvalidInput)
+def invalid_input(error: InvalidInput) -> Response:
     return _unprocessable(error.errors)
 
 

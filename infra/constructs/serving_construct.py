@@ -50,6 +50,7 @@ class ServingConstruct(Construct):
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
+                env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
                 env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine.state_machine_arn,
             },
             layers=("common", "serving"),
@@ -59,6 +60,10 @@ class ServingConstruct(Construct):
         storage.models_table.grant_read_write_data(function)
         storage.audit_table.grant_read_write_data(function)
         storage.artifacts_bucket.grant_read(function)
+        # POST /models/{model}/draft samples an uploaded file.
+        storage.data_bucket.grant_read(function, f"{env.DATASETS_PREFIX}*")
+        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.DATASETS_PREFIX}*]", "Drafts a spec from an uploaded file.")
         pipeline.grant_start_run(function)
         pipeline.state_machine.grant_task_response(function)  # approve / reject answer the pipeline's task token
         self._subscribe_capture(function)

@@ -1,10 +1,10 @@
-"""Real data sets as published, through local mode as a user drives it: a spec with the published
-column names registers, the file uploaded exactly as written trains and passes parity, and the
-champion answers records keyed by those names."""
+"""Real data sets as published, through local mode as a user drives it: the API drafts a spec from
+the file, the draft registers unchanged with the published column names, the file uploaded exactly
+as written trains and passes parity, and the champion answers records keyed by those names."""
 
 import pytest
 
-from tests.real_data import ALGORITHMS, published
+from tests.real_data import TARGET, published
 
 CASES = [("breast_cancer", "cancer"), ("wine", "wine"), ("diabetes", "diabetes")]
 
@@ -12,8 +12,13 @@ CASES = [("breast_cancer", "cancer"), ("wine", "wine"), ("diabetes", "diabetes")
 @pytest.mark.parametrize(("name", "model"), CASES)
 def test_a_published_data_set_registers_trains_and_serves(local_stack, executions, name, model):
     data = published(name)
-    # Given its spec, with the columns named as published ('mean radius', 'od280/od315_of_diluted_wines')
-    status, registered = local_stack.api("PUT", f"models/{model}", data.spec(ALGORITHMS[data.task][0]))
+    # Given the spec the API drafts from the file, registered as drafted (columns as published:
+    # 'mean radius', 'od280/od315_of_diluted_wines')
+    status, drafted = local_stack.api("POST", f"models/{model}/draft", {"target": TARGET, "csv": data.csv().decode()})
+    assert status == 200, drafted
+    assert [f["name"] for f in drafted["spec"]["features"]] == data.features
+    assert drafted["spec"]["target"]["task"] == data.task and drafted["spec"]["target"].get("classes") == data.classes
+    status, registered = local_stack.api("PUT", f"models/{model}", drafted["spec"])
     assert status == 201, registered
 
     # When the file is uploaded as written

@@ -71,7 +71,8 @@ def serving(aws, model_tables, runs, monkeypatch):
     onnx_bytes, inputs = to_onnx_bytes(model, spec)
     boto3.client("s3").put_object(Bucket=ARTIFACTS, Key="models/churn/v1.onnx", Body=onnx_bytes)
     artifact = {"bucket": ARTIFACTS, "key": "models/churn/v1.onnx", "sha256": hashlib.sha256(onnx_bytes).hexdigest(), "card_key": ""}
-    Registry(models, audit).register(MODEL, "r1", {"artifact": artifact, "inputs": inputs, "metrics": {"accuracy": 1.0}})
+    record = {"artifact": artifact, "inputs": inputs, "metrics": {"accuracy": 1.0}, "spec_version": 1}
+    Registry(models, audit).register(MODEL, "r1", record)
     yield
     get_settings.cache_clear()
     predictor.predictor.cache_clear()

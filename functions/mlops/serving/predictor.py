@@ -24,7 +24,7 @@ from mlops.registry.versions import registry
 from mlops.serving.model_inputs import to_inputs
 from mlops.serving.traffic import traffic_store
 from mlops.shared.aws import client
-from mlops.shared.errors import PlatformError
+from mlops.shared.errors import InvalidInput, PlatformError
 
 MAX_RECORDS = 1000
 POLICY_TTL_S = 5.0
@@ -35,12 +35,8 @@ class NoModel(PlatformError):
     """The model has no deployed version to answer with (503)."""
 
 
-class InvalidRecords(PlatformError):
+class InvalidRecords(InvalidInput):
     """Records that do not fit the spec; `errors` lists each field at fault (422)."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
 
 
 class ArtifactTampered(PlatformError):

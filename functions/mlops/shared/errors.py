@@ -1,5 +1,7 @@
 """Typed failures. A pipeline Task's Retry and Catch match on these class names."""
 
+from typing import Any
+
 
 class PlatformError(Exception):
     """Base class: a failure with a message meant for a person."""
@@ -53,6 +55,14 @@ def transient(error: Exception) -> TransientError | None:
 
 class DatasetRejected(PlatformError):
     """The uploaded data cannot be used; retrying will not help."""
+
+
+class InvalidInput(PlatformError):
+    """A request the API cannot act on; `errors` lists each field at fault as loc and msg (a 422)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
 
 
 class NotFound(PlatformError):
