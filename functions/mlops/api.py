@@ -4,6 +4,7 @@ pydantic bodies, the OpenAPI document generated from code, typed errors mapped t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -51,8 +52,48 @@ def health() -> Health:
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
 def openapi_document():  # a raw Response: no schema of its own in the document
-    body = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(document()))
+
+
+# The answers any operation may give, whatever it returns when it succeeds: the exception handlers
+# below are the resolver's, not a route's (tests/integration/test_openapi_conformance.py).
+ERROR_ANSWERS = {
+    "400": ("ErrorBody", "The body is not UTF-8 JSON"),
+    "404": ("ErrorBody", "The model, version or run does not exist"),
+    "409": ("ErrorBody", "The change does not fit the current state (a stale revision, nothing to promote)"),
+    "422": ("HTTPValidationError", "Invalid input: each error's loc, type and msg"),
+    "503": ("ErrorBody", "No version is deployed to answer"),
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document generated from the routes, with the answers every operation may give."""
+    generated = json.loads(app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION))
+    for operations in generated.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, (schema, description) in ERROR_ANSWERS.items():
+                content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+                responses.setdefault(status, {"description": description, "content": content})
+    schemas = generated.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    return generated
+
+
+@app.not_found
+def not_found(_: Exception) -> Response:
+    """An unknown path is a 404; a known path with a method it lacks is a 405 naming those it has."""
+    path, method = app.current_event.path, app.current_event.http_method.lower()
+    allowed = sorted(m.upper() for template, methods in document()["paths"].items() if _matches(template, path) for m in methods)
+    if allowed and method.upper() not in allowed:
+        body = ErrorBody(message=f"{method.upper()} is not allowed here; allowed: {', '.join(allowed)}").model_dump_json()
+        return Response(status_code=405, content_type=content_types.APPLICATION_JSON, body=body, headers={"Allow": ", ".join(allowed)})
+    return _error(404, f"no route for {path}")
+
+
+def _matches(template: str, path: str) -> bool:
+    pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path) is not None
 
 
 def _error(status: int, message: str) -> Response:

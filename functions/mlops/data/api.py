@@ -60,7 +60,11 @@ def list_models() -> ModelList:
     return ModelList(models=[ModelSummary(**m) for m in spec_store().models()])
 
 
-@router.put("/models/<model>", summary="Register (a new version of) a model's spec", responses={200: {"description": "The current spec"}})
+@router.put(
+    "/models/<model>",
+    summary="Register (a new version of) a model's spec",
+    responses={200: {"description": "The current spec, unchanged"}, 201: {"description": "A new spec version"}},
+)
 def put_model(model: ModelName, spec: Annotated[ModelSpec, Body()]) -> Response[RegisteredSpec]:
     number, created = spec_store().put(model, spec)
     body = RegisteredSpec(model=model, spec_version=number, created=created, spec=spec)
@@ -94,7 +98,7 @@ class DraftSpec(BaseModel):
     notes: list[str] = Field(description="what to look at: likely personal data, columns with too many values to list")
 
 
-@router.post("/models/<model>/draft", summary="A draft spec from a sample of the data", responses={422: {"description": "Unusable sample"}})
+@router.post("/models/<model>/draft", summary="A draft spec from a sample of the data")
 def draft_spec(model: ModelName, request: Annotated[DraftRequest, Body()]) -> DraftSpec:
     if (request.csv is None) == (request.key is None):
         raise InvalidDraft("body", "give either csv (the sample itself) or key (an uploaded file), not both")

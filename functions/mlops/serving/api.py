@@ -135,9 +135,7 @@ def get_traffic(model: ModelName) -> TrafficResponse:
     return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy), experiment=latest)
 
 
-@router.put(
-    "/models/<model>/traffic", summary="Change the challenger's share or the shadow", responses={409: {"description": "Stale revision"}}
-)
+@router.put("/models/<model>/traffic", summary="Change the challenger's share or the shadow (409: a stale revision)")
 def put_traffic(model: ModelName, request: Annotated[TrafficRequest, Body()]) -> TrafficResponse:
     aliases = registry().aliases(model)
     if request.challenger_percent and "challenger" not in aliases:
@@ -148,7 +146,7 @@ def put_traffic(model: ModelName, request: Annotated[TrafficRequest, Body()]) ->
     return TrafficResponse(aliases=aliases, policy=TrafficPolicy(**policy))
 
 
-@router.post("/models/<model>/promote", summary="The challenger becomes champion", responses={409: {"description": "Nothing to promote"}})
+@router.post("/models/<model>/promote", summary="The challenger becomes champion (409: nothing to promote)")
 def promote(model: ModelName) -> TrafficResponse:
     aliases = registry().promote(model, by=caller(router))
     traffic_store().reset_share(model, by=caller(router))
@@ -165,7 +163,7 @@ def rollback(model: ModelName, request: Annotated[RollbackRequest, Body()]) -> T
 @router.post(
     "/models/<model>/batch",
     summary="Score every CSV under an S3 prefix",
-    responses={202: {"description": "Started"}, **NOT_FOUND, 503: {"description": "No champion and no version named"}},
+    responses={202: {"description": "Started"}, **NOT_FOUND},
 )
 def start_batch(model: ModelName, request: Annotated[BatchRequest, Body()]) -> Response[BatchJob]:
     try:
