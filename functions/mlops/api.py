@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -66,8 +67,10 @@ ERROR_ANSWERS = {
 }
 
 
+@cache
 def document() -> dict[str, Any]:
-    """The OpenAPI document generated from the routes, with the answers every operation may give."""
+    """The OpenAPI document generated from the routes, with the answers every operation may give
+    (once per warm Lambda: an unknown path or method looks it up, and it never changes)."""
     generated = json.loads(app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION))
     for operations in generated.get("paths", {}).values():
         for operation in operations.values():

@@ -129,20 +129,25 @@ class PipelineConstruct(Construct):
         )
         storage.runs_table.grant_read_write_data(function)
         topic.grant_publish(function)
-        rule = events.Rule(
-            self,
-            "ExecutionEndedRule",
-            description="A training pipeline execution ended FAILED, TIMED_OUT or ABORTED",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [self.state_machine.state_machine_arn]},
-            ),
+        pattern = events.EventPattern(
+            source=["aws.states"],
+            detail_type=["Step Functions Execution Status Change"],
+            detail={"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [self.state_machine.state_machine_arn]},
         )
-        rule.add_target(
-            targets.LambdaFunction(function, dead_letter_queue=self.dead_letter_queue, retry_attempts=3, max_event_age=Duration.hours(6))
-        )
+        self._route("ExecutionEndedRule", "A training pipeline execution ended FAILED, TIMED_OUT or ABORTED", pattern, function, hours=6)
         return function
+
+    def _route(
+        self, construct_id: str, description: str, pattern: events.EventPattern, function: lambda_.Function, hours: int
+    ) -> events.Rule:
+        """A rule to one function, retried and dead-lettered like every delivery of the pipeline."""
+        rule = events.Rule(self, construct_id, description=description, event_pattern=pattern)
+        rule.add_target(
+            targets.LambdaFunction(
+                function, dead_letter_queue=self.dead_letter_queue, retry_attempts=3, max_event_age=Duration.hours(hours)
+            )
+        )
+        return rule
 
     def _build_trigger(self, functions: FunctionFactory) -> events.Rule:
         """S3 'Object Created' under datasets/ -> StartRun, which names the execution after the upload
@@ -151,25 +156,9 @@ class PipelineConstruct(Construct):
             self, "StartRun", "handle_start_run", {env.ENV_TRAINING_PIPELINE_ARN: self.state_machine.state_machine_arn}
         )
         self.grant_start_run(self.start_run)
-        rule = events.Rule(
-            self,
-            "DatasetUploaded",
-            description="A dataset upload starts the training pipeline",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [self._storage.data_bucket.bucket_name]},
-                    "object": {"key": [{"prefix": DATASETS_PREFIX}]},
-                },
-            ),
+        pattern = events.EventPattern(
+            source=["aws.s3"],
+            detail_type=["Object Created"],
+            detail={"bucket": {"name": [self._storage.data_bucket.bucket_name]}, "object": {"key": [{"prefix": DATASETS_PREFIX}]}},
         )
-        rule.add_target(
-            targets.LambdaFunction(
-                self.start_run,
-                dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=3,
-                max_event_age=Duration.hours(2),
-            )
-        )
-        return rule
+        return self._route("DatasetUploaded", "A dataset upload starts the training pipeline", pattern, self.start_run, hours=2)
