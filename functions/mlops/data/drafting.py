@@ -27,7 +27,9 @@ MAX_CATEGORIES = 50
 MAX_CLASSES_FROM_NUMBERS = 20
 PII_NAME = re.compile(r"(e-?mail|phone|mobile|first.?name|last.?name|full.?name|surname|address|ssn|passport|birth|dob)", re.I)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-PHONE = re.compile(r"^\+?[\d ()./-]{7,20}$")
+PHONE = re.compile(r"^\+?[\d(][\d ()./-]{6,19}$")
+# A measurement such as 0.0380759064 has enough digits for a phone number: one decimal point says otherwise.
+DECIMAL = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
 
 
 def sample_rows(text_lines: Iterable[str], limit: int = SAMPLE_ROWS) -> tuple[list[str], list[list[str]]]:
@@ -135,9 +137,13 @@ def _personal(name: str, values: list[str]) -> str:
     sample = values[:200]
     if sample and sum(bool(EMAIL.match(v)) for v in sample) > len(sample) / 2:
         return "its values are e-mail addresses"
-    if sample and sum(bool(PHONE.match(v)) and sum(c.isdigit() for c in v) >= 7 for v in sample) > len(sample) / 2:
+    if sample and sum(_phone_like(v) for v in sample) > len(sample) / 2:
         return "its values are phone numbers"
     return ""
+
+
+def _phone_like(value: str) -> bool:
+    return bool(PHONE.match(value)) and not DECIMAL.match(value) and sum(c.isdigit() for c in value) >= 7
 
 
 def text_lines(text: str) -> Iterator[str]:
