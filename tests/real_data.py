@@ -65,3 +65,37 @@ ALGORITHMS = {
     "multiclass": ["logistic_regression", "random_forest", "hist_gradient_boosting"],
     "regression": ["ridge", "random_forest", "hist_gradient_boosting"],
 }
+
+
+def held_out_table() -> list[str]:
+    """Per data set and algorithm: metrics on a held-out 15% and the ONNX parity differences, as
+    Markdown rows (`python -m tests.real_data`; the closing notes of issue 13 quote it)."""
+    import numpy as np
+    import onnxruntime
+    from sklearn.model_selection import train_test_split
+
+    from mlops.data.spec import ModelSpec
+    from mlops.serving.model_inputs import as_matrix
+    from mlops.training import trainer
+
+    rows = ["| data set | algorithm | held-out metrics | parity max abs | parity max rel |", "|---|---|---|---|---|"]
+    for name, task in (("breast_cancer", "binary"), ("wine", "multiclass"), ("diabetes", "regression")):
+        data = published(name)
+        x = np.array([row[:-1] for row in data.rows], dtype=np.float32)
+        y = np.array([row[-1] for row in data.rows])
+        split = train_test_split(x, y, test_size=0.15, random_state=20261126, stratify=None if task == "regression" else y)
+        x_train, x_test, y_train, y_test = split
+        for algorithm in ALGORITHMS[task]:
+            spec = ModelSpec.model_validate(data.spec(algorithm))
+            model = trainer.build_pipeline(spec, spec.training.hyperparameters).fit(as_matrix({"numeric": x_train}), y_train)
+            onnx_bytes, _ = trainer.to_onnx_bytes(model, spec)
+            metrics, _ = trainer.score_onnx(spec, onnx_bytes, {"numeric": x_test}, y_test)
+            session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+            parity = trainer.parity_of(spec, model, as_matrix({"numeric": x_test}), session.run(None, {"numeric": x_test}))
+            shown = ", ".join(f"{metric} {value:.3f}" for metric, value in sorted(metrics.items()))
+            rows.append(f"| {name} | {algorithm} | {shown} | {parity['max_abs_diff']:.1e} | {parity['max_rel_diff']:.1e} |")
+    return rows
+
+
+if __name__ == "__main__":
+    print("\n".join(held_out_table()))

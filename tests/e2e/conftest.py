@@ -67,6 +67,21 @@ class LocalStack:
             time.sleep(0.3)
         raise TimeoutError("no new pipeline execution finished")
 
+    def check_now(self, model: str) -> dict[str, Any]:
+        """Fires the platform schedule and delivers the events it causes; returns the model's new report."""
+        before = self.api("GET", f"models/{model}/drift")
+        outcomes = self.control("schedules/fire", {"rule": "ScheduledChecks"})["outcomes"]
+        assert model in outcomes[0]["checks_due"]
+
+        def delivered_report() -> tuple[int, dict]:
+            self.control("events/drain")
+            return self.api("GET", f"models/{model}/drift")
+
+        def is_new(answer: tuple[int, dict]) -> bool:
+            return answer[0] == 200 and (before[0] != 200 or answer[1]["check_id"] != before[1]["check_id"])
+
+        return self.until(delivered_report, is_new, f"the check of {model}")[1]
+
     @staticmethod
     def until(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeout_s: float = 60) -> Any:
         """fetch() again every half second until done(answer); the answer, or TimeoutError naming what."""

@@ -22,19 +22,7 @@ def serve(local_stack, records: list[dict]) -> None:
 
 
 def check_now(local_stack) -> dict:
-    """Fires the platform schedule and delivers the events it causes; returns the latest report."""
-    before = local_stack.api("GET", f"models/{MODEL}/drift")
-    outcomes = local_stack.control("schedules/fire", {"rule": "ScheduledChecks"})["outcomes"]
-    assert MODEL in outcomes[0]["checks_due"]
-
-    def delivered_report() -> tuple[int, dict]:
-        local_stack.control("events/drain")
-        return local_stack.api("GET", f"models/{MODEL}/drift")
-
-    def is_new(answer: tuple[int, dict]) -> bool:
-        return answer[0] == 200 and (before[0] != 200 or answer[1]["check_id"] != before[1]["check_id"])
-
-    return local_stack.until(delivered_report, is_new, "the model check's report")[1]
+    return local_stack.check_now(MODEL)
 
 
 @pytest.fixture(scope="module")

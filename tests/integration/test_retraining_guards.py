@@ -1,12 +1,19 @@
-"""Retraining guards against moto: what stops an automatic run, and one run per slot."""
+"""Retraining guards against moto: what stops an automatic run, and one run per slot; the drift
+windows whose findings start it."""
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
 from mlops.data.spec import ModelSpec
+from mlops.monitoring.checks import ModelChecker
 from mlops.monitoring.retraining import Retrainer, run_id_for
 from mlops.registry.versions import STATE_KEY
+from mlops.serving import capture_reader
+from tests.integration.conftest import ARTIFACTS
 from tests.unit.specs import CHURN_SPEC
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -20,7 +27,7 @@ def spec(**retraining) -> ModelSpec:
 def retrainer(runs, model_tables):
     models, audit = model_tables
     models.put_item(Item={"model": "churn", "sk": STATE_KEY, "champion": 1})
-    return Retrainer(models, runs, audit)
+    return Retrainer(models, runs, audit, boto3.client("stepfunctions"))
 
 
 def test_a_first_finding_may_start_and_then_the_cool_down_holds(retrainer):
@@ -90,3 +97,28 @@ def test_latest_plus_feedback_uploads_the_newest_version_and_the_labelled_traffi
     assert obj["Metadata"] == finding
     # The same finding delivered again uploads nothing (an upload would start a second run).
     assert upload_with_feedback(s3, BUCKET, "churn", spec(), latest, labelled, finding) is None
+
+
+def test_each_captured_prediction_counts_in_one_drift_window_only(aws, registry, model_tables):
+    # Given a champion and predictions captured 200 and 500 ms into a second
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="capture")
+    registry.register("churn", "r1", {"artifact": {"key": "r1.onnx"}, "metrics": {"accuracy": 0.8}})
+    checker = ModelChecker(s3, registry, model_tables[0], {"capture": "capture", "data": "data", "artifacts": ARTIFACTS})
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+
+    def served(at: datetime) -> None:
+        record = {"kind": "prediction", "model": "churn", "version": 1, "at": at.isoformat(timespec="milliseconds")}
+        record |= {"inputs": [{"tenure_months": 3, "monthly_charges": 20.0, "plan": "pro"}], "outputs": [{"label": "yes"}]}
+        s3.put_object(Bucket="capture", Key=f"{capture_reader.hour_prefixes(at, at)[0]}{uuid.uuid4().hex}", Body=json.dumps(record))
+
+    for offset in (0.2, 0.5):
+        served(start + timedelta(seconds=offset))
+
+    # When a check runs 900 ms into that second, one more prediction follows, and the next check runs
+    first = checker.run("churn", spec(), now=start + timedelta(seconds=0.9))
+    served(start + timedelta(seconds=0.95))
+    second = checker.run("churn", spec(), now=start + timedelta(seconds=2))
+
+    # Then the second window holds only the prediction the first did not see
+    assert (first["drift"]["rows"], second["drift"]["rows"]) == (2, 1)

@@ -50,7 +50,7 @@ class ModelChecker:
         since = datetime.fromisoformat(monitoring.get("drift_since") or version["created_at"])
         baseline = self._json(self._buckets["data"], version["baseline_key"]) if version.get("baseline_key") else {"features": {}}
         check = drift.DriftCheck(spec, baseline, version.get("prediction_baseline"))
-        drift_result = check.add_all(self._served_pairs(model, version["version"], since)).report(spec.monitoring.drift)
+        drift_result = check.add_all(self._served_pairs(model, version["version"], since, now)).report(spec.monitoring.drift)
         serving = {state[alias] for alias in (CHAMPION, CHALLENGER) if alias in state}
         window_start = now - timedelta(hours=spec.monitoring.performance.window_hours)
         read = {version["version"]: version}  # the champion's record is already here
@@ -73,7 +73,9 @@ class ModelChecker:
             "last_check_at": now.isoformat(timespec="seconds"),
             # The next drift window starts here only when this one reached a verdict; too little
             # traffic keeps accumulating until it is enough.
-            "drift_since": now.isoformat(timespec="seconds") if conclusive else since.isoformat(timespec="seconds"),
+            # Kept to the millisecond, as records carry `at`: a window cut to the second counted up to
+            # a second of traffic in two windows.
+            "drift_since": _instant(now if conclusive else since),
             "latest": {key: report[key] for key in ("check_id", "checked_at", "version", "report_key", "html_key", "window_start")}
             | {
                 "drift": drift_result["verdict"],
@@ -85,11 +87,14 @@ class ModelChecker:
             return None
         return report
 
-    def _served_pairs(self, model: str, champion: int, since: datetime) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """(inputs, answer) per captured record since `since`; prediction drift is the champion's,
-        so another version's answers count as missing."""
+    def _served_pairs(self, model: str, champion: int, since: datetime, until: datetime) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """(inputs, answer) per record captured in [since, until); prediction drift is the champion's,
+        so another version's answers count as missing. A record still in Firehose's buffer when
+        the check runs is left out of every window: drift is judged on a sample, and losing a
+        buffer's worth at random biases nothing, where counting it twice would."""
+        start, end = _instant(since), _instant(until)
         for record in capture_reader.records(self._s3, self._buckets["capture"], since):
-            if record.get("kind") != "prediction" or record.get("model") != model or record.get("at", "") < since.isoformat():
+            if record.get("kind") != "prediction" or record.get("model") != model or not start <= record.get("at", "") < end:
                 continue
             mine = record.get("version") == champion
             for inputs, output in zip(record.get("inputs", []), record.get("outputs", []), strict=False):
@@ -129,6 +134,11 @@ class ModelChecker:
         state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
         latest = state.get("monitoring", {}).get("latest")
         return self._json(self._buckets["artifacts"], latest["report_key"]) if latest else None
+
+
+def _instant(moment: datetime) -> str:
+    """A moment in the form capture records carry in `at`, so the two compare as strings."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def findings(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
