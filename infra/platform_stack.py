@@ -29,6 +29,7 @@ class PlatformStack(Stack):
         batch = BatchInferenceConstruct(self, "Batch", storage, functions)
         serving = ServingConstruct(self, "Serving", storage, functions, pipeline, batch.state_machine)
         checks = ModelChecksConstruct(self, "ModelChecks", storage, functions, notifications.topic, pipeline)
+        rollout.grant_describe_executions(checks.retrain_function)
         monitoring = MonitoringConstruct(
             self,
             "Monitoring",

@@ -1,4 +1,5 @@
-"""Manual approval: registers the candidate as pending with the task token the pipeline waits on.
+"""Manual approval: registers the candidate as pending with the task token the pipeline waits on;
+with action "expire" (the wait timed out), marks that version expired.
 
 POST /models/{model}/versions/{v}/approve or /reject answers the token.
 """
@@ -15,4 +16,6 @@ require(env.ENV_AUDIT_TABLE, env.ENV_MODELS_TABLE)
 
 @pipeline_step
 def lambda_handler(event, context):
+    if event.get("action") == "expire":
+        return releases.expire_approval(event["state"], registry())
     return releases.request_approval(event["state"], event["token"], registry())

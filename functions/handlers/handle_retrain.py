@@ -29,7 +29,7 @@ def lambda_handler(event, context):
     detail, kind = event["detail"], retraining.KINDS[event["detail-type"]]
     model, check_id = detail["model"], detail["check_id"]
     settings = get_settings()
-    retrainer = retraining.Retrainer(table(settings.models_table), run_store(), table(settings.audit_table))
+    retrainer = retraining.Retrainer(table(settings.models_table), run_store(), table(settings.audit_table), client("stepfunctions"))
     _, spec = spec_store().current(model)
     now = datetime.now(UTC)
     why_not = retrainer.refusal(model, kind, spec, now)

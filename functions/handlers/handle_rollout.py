@@ -22,14 +22,16 @@ def lambda_handler(event, context):
     action, state = event["action"], event["state"]
     if action == "plan":
         _, spec = spec_store().current(state["model"])
-        return rollout.plan(state, spec, registry(), client("cloudwatch"), os.environ["POWERTOOLS_METRICS_NAMESPACE"])
+        namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
+        planned = {**state, "execution": event.get("execution", "")}
+        return rollout.plan(planned, spec, registry(), traffic_store(), client("cloudwatch"), namespace, by=ROLLOUT)
     if action == "shift":
-        return rollout.shift(state, traffic_store(), by=ROLLOUT)
+        return rollout.shift(state, registry(), traffic_store(), by=ROLLOUT)
     if action == "check":
-        return rollout.check(state, client("cloudwatch"))
+        return rollout.check(state, registry(), client("cloudwatch"))
     if action == "hand_over":
-        return rollout.hand_over(state, event["execution"])
+        return rollout.hand_over(state, event["execution"], traffic_store())
     if action == "judge":
         _, spec = spec_store().current(state["model"])
-        return rollout.judge(state, spec, client("s3"), get_settings().capture_bucket, traffic_store())
+        return rollout.judge(state, spec, registry(), client("s3"), get_settings().capture_bucket, traffic_store())
     return rollout.finish(state, registry(), traffic_store(), by=ROLLOUT)

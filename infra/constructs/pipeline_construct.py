@@ -25,6 +25,9 @@ ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "training_
 
 
 class PipelineConstruct(Construct):
+    # Long enough for a person to approve: AwaitApproval waits up to spec.gates.approval_timeout_seconds (7 days at most).
+    TIMEOUT = Duration.days(8)
+
     def __init__(
         self,
         scope: Construct,
@@ -97,8 +100,7 @@ class PipelineConstruct(Construct):
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=execution_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
-            # Long enough for a person to approve (AwaitApproval waits up to 7 days).
-            timeout=Duration.days(8),
+            timeout=self.TIMEOUT,
         )
         for step in self.steps.values():
             step.grant_invoke(state_machine)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -58,3 +59,15 @@ class RolloutConstruct(Construct):
             service="states", resource="stateMachine", resource_name=self.name, arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
         self.state_machine.role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[itself]))
+
+    def grant_describe_executions(self, function: lambda_.Function) -> None:
+        """Asking whether a model's recorded rollout still runs (retraining waits for it)."""
+        self.state_machine.grant_execution(function, "states:DescribeExecution")
+        stack = Stack.of(self)
+        machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
+        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+        acknowledge(
+            function,
+            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]",
+            "Describes the rollout machine's executions, named per model and version, to see whether one still runs.",
+        )

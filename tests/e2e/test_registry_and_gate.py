@@ -78,10 +78,34 @@ def test_search_then_manual_approval_then_registration(local_stack, executions):
     assert {"version.registered", "version.status", "alias.champion", "spec.registered"} <= {r["action"] for r in audit}
 
 
-def wait_for_pending(local_stack, timeout_s: float = 180) -> dict:
+def test_an_approval_window_that_closes_expires_the_version_and_removes_its_artifacts(local_stack, executions):
+    # Given a model whose versions wait 3 seconds for a person
+    spec = {**CHURN_SPEC, "gates": {"manual_approval": True, "approval_timeout_seconds": 3}}
+    assert local_stack.api("PUT", "models/churn-unattended", spec)[0] in (200, 201)
+
+    # When nobody decides in time
+    upload(local_stack, "churn-unattended", "data.csv", synthetic_dataset(seed=6))
+    execution = local_stack.wait_for_execution(executions)
+
+    # Then the run failed saying so, the version is expired, and its model and card are gone
+    run = local_stack.api("GET", f"runs/{execution['name']}")[1]
+    assert execution["status"] == "FAILED" and run["failure"]["error"] == "ApprovalExpired", run.get("failure")
+    (version,) = local_stack.api("GET", "models/churn-unattended/versions")[1]["versions"]
+    assert version["status"] == "expired" and f"version {version['version']} expired" in run["failure"]["reason"]
+    artifacts = local_stack.client("s3").list_objects_v2(
+        Bucket=version["artifact"]["bucket"], Prefix=f"models/churn-unattended/{run['run_id']}/"
+    )
+    assert artifacts.get("KeyCount") == 0
+    # And a late approval answers 409 and changes nothing
+    status, answer = local_stack.api("POST", f"models/churn-unattended/versions/{version['version']}/approve", {})
+    assert status == 409 and "not pending_approval" in answer["message"]
+    assert local_stack.api("GET", "models/churn-unattended/versions")[1] == {"aliases": {}, "versions": [version]}
+
+
+def wait_for_pending(local_stack, model: str = REVIEWED, timeout_s: float = 180) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status, listing = local_stack.api("GET", f"models/{REVIEWED}/versions")
+        status, listing = local_stack.api("GET", f"models/{model}/versions")
         pending = [v for v in listing.get("versions", []) if v["status"] == "pending_approval"]
         if pending:
             return pending[0]

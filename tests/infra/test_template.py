@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.constructs.pipeline_construct import PipelineConstruct
+from mlops.data.spec import QualityGates
 from mlops.shared import settings
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/training_pipeline.asl.json").read_text())
@@ -90,13 +92,24 @@ def all_states(states: dict) -> dict:
 
 def test_every_pipeline_task_retries_and_every_failure_is_caught():
     tasks = {name: state for name, state in all_states(ASL["States"]).items() if state["Type"] == "Task"}
-    assert len(tasks) == 12
+    assert len(tasks) == 13
     for name, state in tasks.items():
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
     caught = {name: state for name, state in ASL["States"].items() if state["Type"] in ("Task", "Map")}
     for name, state in caught.items():  # a failing trial fails its Map, which the Map's Catch takes
-        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
-        assert state["Catch"][0]["Next"] == ("RunFailed" if name == "RecordFailure" else "RecordFailure"), name
+        assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+        assert state["Catch"][-1]["Next"] == ("RunFailed" if name == "RecordFailure" else "RecordFailure"), name
+
+
+def test_an_approval_that_times_out_expires_its_version_before_the_run_fails():
+    waiting = ASL["States"]["AwaitApproval"]
+    assert waiting["TimeoutSecondsPath"] == "$.spec.gates.approval_timeout_seconds" and "TimeoutSeconds" not in waiting
+    assert waiting["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.failure", "Next": "ExpireApproval"}
+    expire = ASL["States"]["ExpireApproval"]
+    assert expire["Parameters"]["FunctionName"] == "${RequestApprovalFunctionArn}" and expire["Next"] == "RecordFailure"
+    # The pipeline outlives the longest window a spec may ask for.
+    longest = QualityGates.model_json_schema()["properties"]["approval_timeout_seconds"]["maximum"]
+    assert longest < PipelineConstruct.TIMEOUT.to_seconds()
 
 
 def test_uploads_are_validated_and_identical_content_is_not_retrained():

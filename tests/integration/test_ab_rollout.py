@@ -30,9 +30,9 @@ def setup(aws, registry, model_tables):
         registry.register(MODEL, run, {"artifact": {"key": f"{run}.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": accuracy}})
     spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": AB})
     traffic = TrafficStore(*model_tables)
-    state = rollout.plan({"model": MODEL, "version": 2}, spec, registry, FakeCloudWatch(), "ns")
-    state = rollout.shift(state, traffic, by="test")
-    return spec, traffic, state
+    state = rollout.plan({"model": MODEL, "version": 2}, spec, registry, traffic, FakeCloudWatch(), "ns", by="test")
+    state = rollout.shift(state, registry, traffic, by="test")
+    return spec, traffic, state, registry
 
 
 def capture(records: list[dict]) -> None:
@@ -60,12 +60,12 @@ def labelled(version: int, right: int, wrong: int) -> None:
 
 
 def judge(setup) -> dict:
-    spec, traffic, state = setup
-    return rollout.judge(state, spec, boto3.client("s3"), CAPTURE, traffic)
+    spec, traffic, state, registry = setup
+    return rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
 
 
 def test_the_plan_fixes_the_sample_size_from_the_champions_accuracy(setup):
-    _, traffic, state = setup
+    _, traffic, state, _ = setup
     planned = state["experiment"]
     assert planned["champion_version"] == 1 and planned["baseline"] == 0.6 and planned["required_per_arm"] == 49
     assert traffic.policy(MODEL)["challenger_percent"] == 50
@@ -116,14 +116,14 @@ def test_without_a_significant_difference_the_champion_stays(setup, registry):
 
 def test_a_long_test_hands_its_state_to_the_next_execution_with_its_checks_counted_afresh(setup):
     # Given a test some checks into its first execution
-    spec, traffic, state = setup
+    spec, traffic, state, registry = setup
     for _ in range(3):
-        state = rollout.judge(state, spec, boto3.client("s3"), CAPTURE, traffic)
+        state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
     assert state["checks_in_execution"] == 3 and state["checks_per_execution"] == rollout.CHECKS_PER_EXECUTION
 
     # When it hands over, twice
-    first = rollout.hand_over(state, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2")
-    second = rollout.hand_over(first, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2-part1")
+    first = rollout.hand_over(state, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2", traffic)
+    second = rollout.hand_over(first, "arn:aws:states:us-east-1:123456789012:execution:MlopsPlatform-Rollout:churn-v2-part1", traffic)
 
     # Then each continuation is named after the first execution, knows where it came from, and keeps the experiment
     assert (first["next_execution"], second["next_execution"]) == ("churn-v2-part1", "churn-v2-part2")

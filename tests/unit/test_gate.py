@@ -66,9 +66,16 @@ def test_rollout_plans_follow_the_strategy():
         def version(self, model, number):
             return {"metrics": {"accuracy": 0.8}}
 
+    class Traffic:
+        def begin_rollout(self, model, version, execution):
+            return True
+
+        def policy(self, model):
+            return {"challenger_percent": 0, "shadow": None, "revision": 0}
+
     for strategy, (steps, hold) in expected.items():
         alarms = Alarms()
         spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": {"strategy": strategy}})
-        planned = rollout.plan({"model": "m", "version": 2}, spec, Registry(), alarms, "ns")
+        planned = rollout.plan({"model": "m", "version": 2}, spec, Registry(), Traffic(), alarms, "ns", by="test")
         assert (planned["steps"], planned["hold"]) == (steps, hold), strategy
         assert alarms.names == rollout.alarm_names("m")

@@ -107,6 +107,12 @@ class QualityGates(_Strict):
     maximum: dict[str, float] = Field(default={}, description="metric -> highest acceptable value, e.g. rmse")
     min_improvement: float = Field(default=0.0, description="how much the candidate must beat the champion by")
     manual_approval: bool = False
+    approval_timeout_seconds: int = Field(
+        default=7 * 86400,
+        ge=1,
+        le=7 * 86400,
+        description="how long a version waits for a person's decision; then it expires and its artifacts are removed",
+    )
 
 
 class ABTest(_Strict):

@@ -2,10 +2,12 @@
 
 A `DriftDetected` or `PerformanceDecayed` event starts a training run on the latest data unless a
 guard says no: the spec does not retrain on this kind of finding, a run of the model is still
-going, the cool-down since the last automatic run has not passed, or today's automatic runs are
-used up. Starting claims the slot with one conditional write on the model's state, so a
-redelivered event (same check) or two findings at once start one run, never two. The run records
-its trigger (which check, which report, which features) like any other run.
+going, a rollout of the model is running (retraining waits: the next check that finds the same
+drift or decay starts the run once the rollout has ended), the cool-down since the last automatic
+run has not passed, or today's automatic runs are used up. Starting claims the slot with one
+conditional write on the model's state, so a redelivered event (same check) or two findings at
+once start one run, never two. The run records its trigger (which check, which report, which
+features) like any other run.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ RUNNING_RUN_HORIZON = timedelta(days=1)  # a RUNNING record older than this is a
 
 
 class Retrainer:
-    def __init__(self, models_table: Any, runs: RunStore, audit_table: Any) -> None:
-        self._models, self._runs, self._audit = models_table, runs, AuditLog(audit_table)
+    def __init__(self, models_table: Any, runs: RunStore, audit_table: Any, sfn: Any) -> None:
+        self._models, self._runs, self._audit, self._sfn = models_table, runs, AuditLog(audit_table), sfn
         self._conflict = models_table.meta.client.exceptions.ConditionalCheckFailedException
 
     def refusal(self, model: str, kind: str, spec: ModelSpec, now: datetime) -> str | None:
@@ -45,7 +47,13 @@ class Retrainer:
         for run in self._runs.list_for_model(model, status=STATUS_RUNNING, limit=20):
             if now - datetime.fromisoformat(run["started_at"]) < RUNNING_RUN_HORIZON:
                 return f"run {run['run_id']} is still running"
-        last = self._state(model).get("retraining", {})
+        state = self._state(model)
+        rollout = state.get("rollout")
+        if rollout and self._still_running(rollout["execution"]):
+            return (
+                f"a rollout of version {rollout['version']} is running ({rollout['execution'].rsplit(':', 1)[-1]}); retraining waits for it"
+            )
+        last = state.get("retraining", {})
         if last.get("last_started_at"):
             wait = datetime.fromisoformat(last["last_started_at"]) + timedelta(minutes=rules.cooldown_minutes) - now
             if wait > timedelta(0):
@@ -71,6 +79,15 @@ class Retrainer:
         except self._conflict:
             return False
         return True
+
+    def _still_running(self, execution_arn: str) -> bool:
+        """Asks Step Functions, so a rollout that died past its own finish (aborted, timed out) blocks nothing."""
+        if not execution_arn:
+            return True
+        try:
+            return self._sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        except self._sfn.exceptions.ExecutionDoesNotExist:
+            return False
 
     def record(self, model: str, action: str, detail: dict[str, Any]) -> None:
         self._audit.record(model, action, detail)

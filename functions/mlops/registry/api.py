@@ -13,13 +13,14 @@ from mlops.registry.audit import audit_log
 from mlops.registry.versions import registry
 from mlops.shared.api import MODEL_NAME_PATTERN, NOT_FOUND, ModelName, caller
 from mlops.shared.aws import client
+from mlops.shared.errors import Conflict
 
 router = Router()
 
 
 class ModelVersion(BaseModel):
     version: int
-    status: str = Field(description="pending_approval, approved, rejected, champion, challenger or archived")
+    status: str = Field(description="pending_approval, approved, rejected, expired, champion, challenger or archived")
     run_id: str
     created_at: str
     artifact: dict[str, Any]
@@ -72,12 +73,18 @@ def reject_version(model: ModelName, version: Annotated[int, Path(ge=1)], decisi
 
 
 def _decide(model: str, version: int, approve: bool, reason: str) -> ModelVersion:
-    decided = registry().decide(model, version, approve, by=caller(router), reason=reason)
+    store = registry()
+    decided = store.decide(model, version, approve, by=caller(router), reason=reason)
     sfn = client("stepfunctions")
-    if approve:
-        sfn.send_task_success(taskToken=decided["task_token"], output=json.dumps({"version": version, "by": decided["decided_by"]}))
-    else:
-        sfn.send_task_failure(taskToken=decided["task_token"], error="Rejected", cause=f"rejected by {decided['decided_by']}: {reason}")
+    try:
+        if approve:
+            sfn.send_task_success(taskToken=decided["task_token"], output=json.dumps({"version": version, "by": decided["decided_by"]}))
+        else:
+            sfn.send_task_failure(taskToken=decided["task_token"], error="Rejected", cause=f"rejected by {decided['decided_by']}: {reason}")
+    except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken, sfn.exceptions.TaskDoesNotExist):
+        # The run stopped waiting (the window closed, or it was stopped): the decision cannot count.
+        store.expire(model, version, reason="decided after the approval window closed")
+        raise Conflict(f"version {version} of {model!r} can no longer be decided: the run stopped waiting for it; it is expired") from None
     return ModelVersion.model_validate(decided)
 
 

@@ -28,6 +28,20 @@ def request_approval(state: dict[str, Any], token: str, registry: Registry) -> d
     return {"pending_version": version["version"]}
 
 
+def expire_approval(state: dict[str, Any], registry: Registry) -> dict[str, str]:
+    """No decision came within the spec's window: the waiting version expires. The answer is the
+    run's failure; RecordFailure, next, removes the run's artifacts."""
+    model, window = state["model"], state["spec"]["gates"]["approval_timeout_seconds"]
+    pending = registry.pending_of_run(model, state["run_id"])
+    if pending is None:
+        return {"Error": "ApprovalExpired", "Cause": f"no decision within {window} s; the run registered no version to expire"}
+    registry.expire(model, pending["version"], reason=f"no decision within {window} s")
+    return {
+        "Error": "ApprovalExpired",
+        "Cause": f"no decision within {window} s: version {pending['version']} expired and its artifacts are removed",
+    }
+
+
 def register(state: dict[str, Any], registry: Registry) -> dict[str, Any]:
     approval = state.get("approval")
     if approval:  # approved by a person: the pending version settles into its alias

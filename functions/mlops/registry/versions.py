@@ -2,8 +2,9 @@
 
 Items in the models table: (model, "STATE") holds the version counter and the aliases (champion,
 challenger); (model, "VERSION#0001") one item per version. Status moves
-pending_approval -> approved | rejected, and approved -> champion | challenger -> archived. Every
-change is a conditional write plus an audit record, so two writers cannot both win.
+pending_approval -> approved | rejected | expired (the approval window closed), and
+approved -> champion | challenger -> archived. Every change is a conditional write plus an audit
+record, so two writers cannot both win.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mlops.shared.settings import get_settings
 
 STATE_KEY = "STATE"
 VERSION_PREFIX = "VERSION#"
-PENDING, APPROVED, REJECTED = "pending_approval", "approved", "rejected"
+PENDING, APPROVED, REJECTED, EXPIRED = "pending_approval", "approved", "rejected", "expired"
 CHAMPION, CHALLENGER, ARCHIVED = "champion", "challenger", "archived"
 
 
@@ -71,12 +72,15 @@ class Registry:
 
     # --- promotion and rollback -------------------------------------------------------------
 
-    def promote(self, model: str, by: str, reason: str = "") -> dict[str, int]:
-        """The challenger becomes champion; the old champion is archived and kept for rollback."""
+    def promote(self, model: str, by: str, reason: str = "", version: int | None = None) -> dict[str, int]:
+        """The challenger becomes champion; the old champion is archived and kept for rollback.
+
+        With `version` (a rollout acting for its own challenger) only that version is promoted: if
+        another one took the challenger's place meanwhile, nothing changes and Conflict says so."""
         aliases = self.aliases(model)
         if CHALLENGER not in aliases:
             raise Conflict(f"model {model!r} has no challenger to promote")
-        old, new = aliases.get(CHAMPION), aliases[CHALLENGER]
+        old, new = aliases.get(CHAMPION), aliases[CHALLENGER] if version is None else version
         self._swap(model, {CHAMPION: new, "previous_champion": old}, remove=[CHALLENGER], expected={CHAMPION: old, CHALLENGER: new})
         self._set_status(model, new, CHAMPION, CHALLENGER)
         if old is not None:
@@ -84,11 +88,16 @@ class Registry:
         self._audit.record(model, "traffic.promote", {"champion": new, "previous": old, "by": by, "reason": reason})
         return self.aliases(model)
 
-    def rollback(self, model: str, by: str, reason: str = "") -> dict[str, int]:
-        """Drops the challenger; without one, restores the champion that the last promotion replaced."""
+    def rollback(self, model: str, by: str, reason: str = "", version: int | None = None) -> dict[str, int]:
+        """Drops the challenger; without one, restores the champion that the last promotion replaced.
+
+        With `version` (a rollout undoing its own step) only that challenger is dropped, and never a
+        champion restored: a person's promote or rollback during the rollout stands."""
         aliases = self.aliases(model)
-        if CHALLENGER in aliases:
-            dropped = aliases[CHALLENGER]
+        if CHALLENGER in aliases or version is not None:
+            dropped = aliases.get(CHALLENGER) if version is None else version
+            if dropped is None or aliases.get(CHALLENGER) != dropped:
+                raise Conflict(f"version {dropped} is not the challenger of {model!r}; nothing was rolled back")
             self._swap(model, {}, remove=[CHALLENGER], expected={CHALLENGER: dropped})
             self._set_status(model, dropped, ARCHIVED, CHALLENGER, extra={"rolled_back_by": by, "rollback_reason": reason})
             self._audit.record(model, "traffic.rollback", {"dropped_challenger": dropped, "by": by, "reason": reason})
@@ -148,6 +157,33 @@ class Registry:
         status = APPROVED if approve else REJECTED
         self._set_status(model, number, status, PENDING, extra={"decided_by": by, "decision_reason": reason, "decided_at": now_iso()})
         return self.version(model, number)
+
+    def expire(self, model: str, number: int, reason: str) -> dict[str, Any] | None:
+        """The approval window closed: a version still waiting (or decided after the window, whose
+        answer Step Functions refused) becomes expired. None when it had already moved on."""
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": version_key(number)},
+                UpdateExpression="SET #s = :expired, expired_at = :at, expiry_reason = :why",
+                ConditionExpression="#s IN (:pending, :approved, :rejected)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":expired": EXPIRED,
+                    ":at": now_iso(),
+                    ":why": reason,
+                    ":pending": PENDING,
+                    ":approved": APPROVED,
+                    ":rejected": REJECTED,
+                },
+            )
+        except self._conflict:
+            return None
+        self._audit.record(model, "version.status", {"version": number, "to": EXPIRED, "reason": reason})
+        return self.version(model, number)
+
+    def pending_of_run(self, model: str, run_id: str) -> dict[str, Any] | None:
+        """The version a run registered for approval, if any."""
+        return next((v for v in self.versions(model) if v["run_id"] == run_id and v["status"] == PENDING), None)
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ check -> after the bake: is any challenger alarm in ALARM? which step is next?
 judge -> A/B only: count the feedback per arm; collecting (bake again), or a decision (mlops.serving.abtest)
 finish-> promote (all steps healthy, or the A/B test says so), keep the champion (the A/B test says
          so), hold (shadow or manual: a person decides), or roll back (an alarm fired, a step failed)
+
+A rollout is bound to the version it started for. Every step first asks whether that version is
+still the challenger; if a newer version took its place, or a person promoted or rolled it back,
+the rollout is *superseded*: its remaining steps pass through to finish, which changes nothing but
+the rollout's own record. The writes that move traffic or aliases are conditional on the version
+too, so a race between the question and the write cannot act on another version either.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from mlops.data.spec import ModelSpec
 from mlops.registry.versions import CHALLENGER, CHAMPION, Registry
 from mlops.serving import abtest, capture_reader
 from mlops.serving.traffic import TrafficStore
+from mlops.shared.errors import Conflict
 from mlops.shared.items import now_iso
 from mlops.shared.settings import API_SERVICE
 
@@ -36,7 +43,44 @@ def alarm_names(model: str) -> list[str]:
 CHECKS_PER_EXECUTION = 500
 
 
-def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch: Any, namespace: str) -> dict[str, Any]:
+def superseded(state: dict[str, Any], registry: Registry) -> str | None:
+    """Why this rollout no longer speaks for the model's challenger, or None while it does."""
+    if "superseded" in state:
+        return str(state["superseded"])
+    version, aliases = state["version"], registry.aliases(state["model"])
+    if aliases.get(CHALLENGER) == version:
+        return None
+    if aliases.get(CHAMPION) == version:
+        return f"version {version} was promoted meanwhile"
+    if CHALLENGER in aliases:
+        return f"version {aliases[CHALLENGER]} replaced version {version} as the challenger"
+    return f"version {version} is no longer the challenger (rolled back meanwhile)"
+
+
+def _pass_through(state: dict[str, Any], why: str) -> dict[str, Any]:
+    """The state that leads every remaining step of the machine straight to finish."""
+    return {
+        **state,
+        "superseded": why,
+        "steps": state.get("steps") or [],
+        "bake_seconds": 0,
+        "healthy": True,
+        "more": False,
+        "decision": "superseded",
+        "reason": why,
+    }
+
+
+def plan(
+    event: dict[str, Any], spec: ModelSpec, registry: Registry, traffic: TrafficStore, cloudwatch: Any, namespace: str, by: str
+) -> dict[str, Any]:
+    model, version = event["model"], event["version"]
+    why = superseded(event, registry)
+    if why is None and not traffic.begin_rollout(model, version, event.get("execution", "")):
+        why = f"a rollout of a newer version of {model!r} runs"
+    if why is not None:
+        return _pass_through({**event, "strategy": spec.rollout.strategy, "steps": [], "hold": False}, why)
+    _start_without_share(model, version, traffic, by)
     rollout = spec.rollout
     steps = {
         "all_at_once": [],
@@ -46,7 +90,7 @@ def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch:
         "shadow": [],
         "manual": [],
     }[rollout.strategy]
-    _put_challenger_alarms(cloudwatch, namespace, event["model"])
+    _put_challenger_alarms(cloudwatch, namespace, model)
     planned = {
         **event,
         "strategy": rollout.strategy,
@@ -56,9 +100,16 @@ def plan(event: dict[str, Any], spec: ModelSpec, registry: Registry, cloudwatch:
         "hold": rollout.strategy in ("shadow", "manual"),
     }
     if rollout.strategy == "ab":
-        planned["experiment"] = plan_experiment(spec, registry, event["model"], event["version"])
+        planned["experiment"] = plan_experiment(spec, registry, model, version)
         planned.update(checks_in_execution=0, checks_per_execution=CHECKS_PER_EXECUTION, generation=0)
     return planned
+
+
+def _start_without_share(model: str, version: int, traffic: TrafficStore, by: str) -> None:
+    """A share left by the challenger this version replaced is not this version's to keep."""
+    policy = traffic.policy(model)
+    if policy["challenger_percent"]:
+        traffic.set(model, 0, policy["shadow"], policy["revision"], by=by, challenger=version)
 
 
 def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: int) -> dict[str, Any]:
@@ -104,11 +155,18 @@ def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
         )
 
 
-def shift(state: dict[str, Any], traffic: TrafficStore, by: str) -> dict[str, Any]:
+def shift(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> dict[str, Any]:
+    if why := superseded(state, registry):
+        return _pass_through(state, why)
     policy = traffic.policy(state["model"])
     percent = state["steps"][state["step"]]
     shadow = state["version"] if state["strategy"] == "shadow" else policy["shadow"]
-    traffic.set(state["model"], percent, shadow, policy["revision"], by=by)
+    try:
+        traffic.set(state["model"], percent, shadow, policy["revision"], by=by, challenger=state["version"])
+    except Conflict:
+        if why := superseded(state, registry):
+            return _pass_through(state, why)
+        raise
     if "experiment" in state:
         experiment = {**state["experiment"], "started_at": now_iso()}
         traffic.save_experiment(state["model"], {**experiment, "status": "collecting", "reason": "the test has started"})
@@ -116,15 +174,21 @@ def shift(state: dict[str, Any], traffic: TrafficStore, by: str) -> dict[str, An
     return {**state, "percent": percent}
 
 
-def check(state: dict[str, Any], cloudwatch: Any) -> dict[str, Any]:
+def check(state: dict[str, Any], registry: Registry, cloudwatch: Any) -> dict[str, Any]:
+    if why := superseded(state, registry):
+        return _pass_through(state, why)
     alarms = cloudwatch.describe_alarms(AlarmNames=alarm_names(state["model"]))["MetricAlarms"]
     firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
     next_step = state["step"] + 1
     return {**state, "healthy": not firing, "firing": firing, "step": next_step, "more": next_step < len(state["steps"])}
 
 
-def judge(state: dict[str, Any], spec: ModelSpec, s3: Any, capture_bucket: str, traffic: TrafficStore) -> dict[str, Any]:
+def judge(
+    state: dict[str, Any], spec: ModelSpec, registry: Registry, s3: Any, capture_bucket: str, traffic: TrafficStore
+) -> dict[str, Any]:
     """Counts the A/B test's outcomes so far and records the verdict where GET /traffic shows it."""
+    if why := superseded(state, registry):
+        return _pass_through(state, why)
     model, experiment, settings = state["model"], state["experiment"], spec.rollout.ab
     classification = spec.is_classification
     started = datetime.fromisoformat(experiment["started_at"])
@@ -142,23 +206,26 @@ def judge(state: dict[str, Any], spec: ModelSpec, s3: Any, capture_bucket: str, 
         CHALLENGER: _arm_summary(challenger, alpha, classification),
     }
     record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
-    traffic.save_experiment(model, record)
+    if not traffic.save_experiment(model, record):  # the challenger changed while the feedback was counted
+        return _pass_through(state, superseded(state, registry) or "the challenger changed during the count")
     checks = state.get("checks_in_execution", 0) + 1
     return {**state, "decision": decision, "reason": why, "bake_seconds": settings.check_seconds, "checks_in_execution": checks}
 
 
-def hand_over(state: dict[str, Any], execution_arn: str) -> dict[str, Any]:
+def hand_over(state: dict[str, Any], execution_arn: str, traffic: TrafficStore) -> dict[str, Any]:
     """The A/B test's state for the execution that carries it on (Step Functions' history of one
     execution is capped at 25,000 events; a 28-day test checked every few seconds needs thousands)."""
     generation = state.get("generation", 0) + 1
     first = state.get("first_execution") or execution_arn.rsplit(":", 1)[-1]
+    next_execution = f"{first[:70]}-part{generation}"
+    traffic.hand_over_rollout(state["model"], state["version"], f"{execution_arn.rsplit(':', 1)[0]}:{next_execution}")
     return {
         **state,
         "continued_from": execution_arn,
         "first_execution": first,
         "generation": generation,
         "checks_in_execution": 0,
-        "next_execution": f"{first[:70]}-part{generation}",
+        "next_execution": next_execution,
     }
 
 
@@ -167,21 +234,39 @@ def _arm_summary(arm: abtest.Arm, alpha: float, classification: bool) -> dict[st
 
 
 def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> dict[str, Any]:
-    model = state["model"]
-    if state.get("healthy") is False or "error" in state:
-        why = f"alarm: {', '.join(state['firing'])}" if state.get("firing") else "a rollout step failed"
-        aliases = registry.rollback(model, by=by, reason=why)
+    """Acts for the rollout's own version only; a superseded rollout ends without touching aliases or traffic."""
+    model, version = state["model"], state["version"]
+    outcome, aliases = _conclude(state, registry, traffic, by)
+    reason = state.get("superseded") or state.get("reason") or ""
+    if outcome == "superseded":
+        reason = superseded(state, registry) or "the challenger changed while the rollout finished"
+    traffic.end_rollout(model, version, outcome, reason)
+    return {**state, "outcome": outcome, "aliases": aliases, **({"superseded": reason} if outcome == "superseded" else {})}
+
+
+def _conclude(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> tuple[str, dict[str, int]]:
+    model, version = state["model"], state["version"]
+    if superseded(state, registry):
+        return "superseded", registry.aliases(model)
+    try:
+        if state.get("healthy") is False or "error" in state:
+            why = f"alarm: {', '.join(state['firing'])}" if state.get("firing") else "a rollout step failed"
+            aliases = registry.rollback(model, by=by, reason=why, version=version)
+            traffic.reset_share(model, by)
+            return "rolled_back", aliases
+        if state.get("decision") in ("rollback", "keep_champion"):
+            aliases = registry.rollback(model, by=by, reason=f"A/B test: {state['reason']}", version=version)
+            traffic.reset_share(model, by)
+            return "kept_champion", aliases
+        if state["hold"]:
+            if state["strategy"] == "shadow":
+                policy = traffic.policy(model)
+                traffic.set(model, 0, version, policy["revision"], by=by, challenger=version)
+            return "holding", registry.aliases(model)
+        aliases = registry.promote(model, by=by, reason=f"A/B test: {state['reason']}" if "decision" in state else "", version=version)
         traffic.reset_share(model, by)
-        return {**state, "outcome": "rolled_back", "aliases": aliases}
-    if state.get("decision") in ("rollback", "keep_champion"):
-        aliases = registry.rollback(model, by=by, reason=f"A/B test: {state['reason']}")
-        traffic.reset_share(model, by)
-        return {**state, "outcome": "kept_champion", "aliases": aliases}
-    if state["hold"]:
-        if state["strategy"] == "shadow":
-            policy = traffic.policy(model)
-            traffic.set(model, 0, state["version"], policy["revision"], by=by)
-        return {**state, "outcome": "holding", "aliases": registry.aliases(model)}
-    aliases = registry.promote(model, by=by, reason=f"A/B test: {state['reason']}" if "decision" in state else "")
-    traffic.reset_share(model, by)
-    return {**state, "outcome": "promoted", "aliases": aliases}
+        return "promoted", aliases
+    except Conflict:  # the version moved between the question and the conditional write
+        if superseded(state, registry):
+            return "superseded", registry.aliases(model)
+        raise

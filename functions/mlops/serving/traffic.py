@@ -6,6 +6,7 @@ policy's revision (so two operators cannot overwrite each other unknowingly) plu
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,7 +15,7 @@ from mlops.registry.audit import AuditLog
 from mlops.registry.versions import STATE_KEY, aliases_of
 from mlops.shared.aws import table
 from mlops.shared.errors import Conflict
-from mlops.shared.items import from_item, to_item
+from mlops.shared.items import from_item, now_iso, to_item
 from mlops.shared.settings import get_settings
 
 
@@ -41,21 +42,31 @@ class TrafficStore:
     def _state(self, model: str) -> dict[str, Any]:
         return self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
 
-    def set(self, model: str, challenger_percent: int, shadow: int | None, expected_revision: int, by: str) -> dict[str, Any]:
+    def set(
+        self, model: str, challenger_percent: int, shadow: int | None, expected_revision: int, by: str, challenger: int | None = None
+    ) -> dict[str, Any]:
+        """With `challenger` (a rollout acting for its version) the write also requires that version
+        to be the challenger still, so a share is never given to a version the rollout is not for."""
         policy = TrafficPolicy(challenger_percent=challenger_percent, shadow=shadow, revision=expected_revision + 1)
         condition = "attribute_not_exists(traffic)" if expected_revision == 0 else "traffic.revision = :expected"
+        if expected_revision:
+            condition = f"attribute_exists(model) AND ({condition})"
+        values: dict[str, Any] = {
+            ":policy": to_item(policy.model_dump()),
+            **({":expected": expected_revision} if expected_revision else {}),
+        }
+        if challenger is not None:
+            condition, values[":challenger"] = f"({condition}) AND challenger = :challenger", challenger
         try:
             self._models.update_item(
                 Key={"model": model, "sk": STATE_KEY},
                 UpdateExpression="SET traffic = :policy",
-                ConditionExpression=f"attribute_exists(model) AND ({condition})" if expected_revision else condition,
-                ExpressionAttributeValues={
-                    ":policy": to_item(policy.model_dump()),
-                    **({":expected": expected_revision} if expected_revision else {}),
-                },
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except self._conflict:
-            raise Conflict(f"the traffic policy of {model!r} is not at revision {expected_revision}; read it again") from None
+            bound = f" with version {challenger} as its challenger" if challenger is not None else ""
+            raise Conflict(f"the traffic policy of {model!r} is not at revision {expected_revision}{bound}; read it again") from None
         self._audit.record(model, "traffic.policy", {**policy.model_dump(), "by": by})
         return policy.model_dump()
 
@@ -69,16 +80,63 @@ class TrafficStore:
         """The latest A/B test of the model (running or decided), as the rollout last wrote it."""
         return _experiment_of(self._state(model))
 
-    def save_experiment(self, model: str, record: dict[str, Any]) -> None:
-        """Only the model's one rollout writes it; a decision is audited when it is taken."""
-        self._models.update_item(
-            Key={"model": model, "sk": STATE_KEY},
-            UpdateExpression="SET experiment = :record",
-            ConditionExpression="attribute_exists(model)",
-            ExpressionAttributeValues={":record": to_item(record)},
-        )
+    def save_experiment(self, model: str, record: dict[str, Any]) -> bool:
+        """Written by the rollout of the test's challenger only while that version is the challenger,
+        so an older test's verdict never lands on a newer one. A decision is audited when taken."""
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET experiment = :record",
+                ConditionExpression="attribute_exists(model) AND challenger = :challenger",
+                ExpressionAttributeValues={":record": to_item(record), ":challenger": record["challenger_version"]},
+            )
+        except self._conflict:
+            return False
         if record["status"] != "collecting":
             self._audit.record(model, "traffic.ab_decision", record)
+        return True
+
+    # --- the model's running rollout (one at a time; the newest version's wins) -------------------
+
+    def begin_rollout(self, model: str, version: int, execution: str) -> bool:
+        """Records that a rollout of `version` runs; False if a newer version's rollout holds the record."""
+        record = {"version": version, "execution": execution, "started_at": now_iso()}
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET rollout = :record",
+                ConditionExpression="attribute_not_exists(rollout) OR rollout.version <= :version",
+                ExpressionAttributeValues={":record": to_item(record), ":version": version},
+            )
+        except self._conflict:
+            return False
+        self._audit.record(model, "rollout.started", record)
+        return True
+
+    def hand_over_rollout(self, model: str, version: int, execution: str) -> None:
+        """A long A/B test goes on in a new execution: the record names it."""
+        with contextlib.suppress(self._conflict):
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET rollout.execution = :execution",
+                ConditionExpression="rollout.version = :version",
+                ExpressionAttributeValues={":execution": execution, ":version": version},
+            )
+
+    def end_rollout(self, model: str, version: int, outcome: str, reason: str) -> None:
+        """Clears the record if it is still this version's (a newer rollout's stays), and audits the end."""
+        with contextlib.suppress(self._conflict):
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="REMOVE rollout",
+                ConditionExpression="rollout.version = :version",
+                ExpressionAttributeValues={":version": version},
+            )
+        self._audit.record(model, "rollout.ended", {"version": version, "outcome": outcome, "reason": reason})
+
+    def running_rollout(self, model: str) -> dict[str, Any] | None:
+        state = self._state(model)
+        return from_item(state["rollout"]) if "rollout" in state else None
 
 
 def _policy_of(state: dict[str, Any]) -> dict[str, Any]:
