@@ -1,6 +1,8 @@
 """Acknowledging a cdk-nag finding always takes a reason specific to the resource."""
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 
@@ -17,3 +19,13 @@ def arn_in_finding(stack: Stack, service: str, resource: str, regional: bool = T
 
     region, account = shown(stack.region, "Region") if regional else "", shown(stack.account, "AccountId")
     return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+
+
+def grant_describe_executions(state_machine: sfn.StateMachine, grantee: iam.IGrantable, scope: IConstruct, reason: str) -> None:
+    """DescribeExecution on a state machine's executions (`execution:<name>:*`, which cdk-nag
+    reports as IAM5), acknowledged on `scope` with the reason."""
+    state_machine.grant_execution(grantee, "states:DescribeExecution")
+    stack = Stack.of(state_machine)
+    machine = stack.get_logical_id(state_machine.node.default_child)  # type: ignore[arg-type]
+    name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]", reason)

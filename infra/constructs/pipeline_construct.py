@@ -17,7 +17,7 @@ from constructs import Construct
 from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import grant_describe_executions
 from mlops.shared import settings as env
 from mlops.shared.settings import DATASETS_PREFIX
 
@@ -109,15 +109,8 @@ class PipelineConstruct(Construct):
     def grant_start_run(self, grantee: iam.IGrantable) -> None:
         """Start a named run, and look it up first: a redelivered event finds the run it started."""
         self.state_machine.grant_start_execution(grantee)
-        self.state_machine.grant_execution(grantee, "states:DescribeExecution")
-        stack = Stack.of(self)
-        machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
-        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
-        acknowledge(
-            stack,
-            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]",
-            "Describing the training pipeline's own executions by name (duplicate-start detection).",
-        )
+        reason = "Describing the training pipeline's own executions by name (duplicate-start detection)."
+        grant_describe_executions(self.state_machine, grantee, Stack.of(self), reason)
 
     def _build_execution_ended(self, functions: FunctionFactory, topic: sns.ITopic) -> lambda_.Function:
         """An execution that ends FAILED, TIMED_OUT or ABORTED without its own endings running (a

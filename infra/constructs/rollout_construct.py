@@ -12,7 +12,7 @@ from constructs import Construct
 
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import acknowledge, arn_in_finding, grant_describe_executions
 from mlops.serving.rollout import ALARM_PREFIX
 from mlops.shared import settings as env
 
@@ -62,12 +62,5 @@ class RolloutConstruct(Construct):
 
     def grant_describe_executions(self, function: lambda_.Function) -> None:
         """Asking whether a model's recorded rollout still runs (retraining waits for it)."""
-        self.state_machine.grant_execution(function, "states:DescribeExecution")
-        stack = Stack.of(self)
-        machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
-        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
-        acknowledge(
-            function,
-            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]",
-            "Describes the rollout machine's executions, named per model and version, to see whether one still runs.",
-        )
+        reason = "Describes the rollout machine's executions, named per model and version, to see whether one still runs."
+        grant_describe_executions(self.state_machine, function, function, reason)
