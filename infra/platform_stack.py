@@ -19,7 +19,9 @@ from infra.iam_acknowledgements import acknowledge_generated_grants
 
 
 class PlatformStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, alarm_email: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, alarm_email: str | None = None, serving_concurrency: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, description="Serverless MLOps platform", **kwargs)
         storage = StorageConstruct(self, "Storage")
         functions = FunctionFactory(self, "Functions")
@@ -27,7 +29,7 @@ class PlatformStack(Stack):
         rollout = RolloutConstruct(self, "Rollout", storage, functions)
         pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic, rollout.state_machine)
         batch = BatchInferenceConstruct(self, "Batch", storage, functions)
-        serving = ServingConstruct(self, "Serving", storage, functions, pipeline, batch.state_machine)
+        serving = ServingConstruct(self, "Serving", storage, functions, pipeline, batch.state_machine, serving_concurrency)
         checks = ModelChecksConstruct(self, "ModelChecks", storage, functions, notifications.topic, pipeline)
         rollout.grant_describe_executions(checks.retrain_function)
         monitoring = MonitoringConstruct(
@@ -38,7 +40,7 @@ class PlatformStack(Stack):
             notifications.topic,
             {"Pipeline": pipeline.state_machine, "Rollout": rollout.state_machine, "BatchInference": batch.state_machine},
             serving.api,
-            [serving.api_function, pipeline.start_run, checks.check_function, checks.retrain_function],
+            [serving.api_function, serving.predict_function, pipeline.start_run, checks.check_function, checks.retrain_function],
         )
         acknowledge_generated_grants(self)
         self._outputs(

@@ -21,6 +21,13 @@ class Stage(BaseModel):
     account: str | None = Field(default=None, pattern=r"^\d{12}$", description="else the deploying credentials' account")
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="else the CLI's region")
     alarm_email: str = Field(default="", alias="alarmEmail", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    serving_concurrency: int | None = Field(
+        default=None,
+        alias="servingReservedConcurrency",
+        ge=1,
+        description="concurrency reserved for the data-plane function; the account keeps 100 unreserved, so a new"
+        " account (often 10 in all) leaves it unset",
+    )
 
 
 class StageConfigError(ValueError):

@@ -34,6 +34,8 @@ SUPPORT = {
     "AWS::Lambda::LayerVersion": "published; its requirements built for the host, and only a function's own layers on its path",
     "AWS::Lambda::Function": "created in moto and run by the local Lambda runtime from its staged asset",
     "AWS::Lambda::Permission": "enforced for the API's and EventBridge's invokes",
+    "AWS::Lambda::Version": "published in moto; invoking it runs the function's code (no SnapStart snapshot: init runs cold)",
+    "AWS::Lambda::Alias": "created in moto; invoking its ARN runs the function it points to",
     "AWS::StepFunctions::StateMachine": "created through the API so moto's engine executes it",
     "AWS::Events::Rule": "rule in moto with an SQS tap; local mode delivers to the real targets",
     "AWS::SNS::Topic": "emulated",
@@ -361,6 +363,19 @@ class Deployer:
             # The training image copies functions/ to LAMBDA_TASK_ROOT; run the same code from its context.
             return asset / "functions", props["ImageConfig"]["Command"][0]
         return asset, props["Handler"]
+
+    def _lambda_version(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        published = self._client("lambda").publish_version(FunctionName=props["FunctionName"], Description=props.get("Description", ""))
+        arn = published["FunctionArn"]
+        if not arn.endswith(f":{published['Version']}"):  # moto may answer the unqualified ARN
+            arn = f"{arn}:{published['Version']}"
+        return arn, {"Version": published["Version"], "FunctionArn": arn}
+
+    def _lambda_alias(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        created = self._client("lambda").create_alias(
+            FunctionName=props["FunctionName"], Name=props["Name"], FunctionVersion=str(props["FunctionVersion"])
+        )
+        return created["AliasArn"], {"AliasArn": created["AliasArn"]}
 
     def _lambda_permission(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         self.deployment.lambda_permissions.append(props)

@@ -49,9 +49,7 @@ class _CompiledRoute:
         self.regex = re.compile(f"^{pattern or '/'}$")
         self.literal_parts = route.path.count("/") - route.path.count("{")
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.route.http_method not in ("ANY", method):
-            return None
+    def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path)
         return None if found is None else found.groupdict()
 
@@ -88,12 +86,10 @@ class LocalGateway:
         stage, path = self._strip_stage(split.path or "/")
         if len(body) > MAX_BODY_BYTES:
             return self._answer(413, {"message": "Request Entity Too Large"}, started)
-        for compiled in self._routes:
-            parameters = compiled.match(method, path)
-            if parameters is not None:
-                break
-        else:  # a REST API answers a resource or method it does not define with 403
+        found = self._route(method, path)
+        if found is None:  # a REST API answers a resource or method it does not define with 403
             return self._answer(403, {"message": "Missing Authentication Token"}, started)
+        compiled, parameters = found
         if (denied := self._invoke_denial(compiled.route, stage, method, path)) is not None:
             # API Gateway logs "Invalid permissions on Lambda function" and answers the client 500.
             print(f"local gateway: {denied}", flush=True)
@@ -103,6 +99,20 @@ class LocalGateway:
         if result.errored or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
             return self._answer(502, {"message": "Internal server error"}, started)
         return self._response(result.payload, started)
+
+    def _route(self, method: str, path: str) -> tuple[_CompiledRoute, dict[str, str]] | None:
+        """As API Gateway selects: the most specific resource whose path matches, then its method
+        (the exact one before ANY). A resource without the method answers 403 even when a greedy
+        proxy elsewhere would take it."""
+        for compiled in self._routes:
+            parameters = compiled.match(path)
+            if parameters is None:
+                continue
+            methods = [c for c in self._routes if c.route.path == compiled.route.path]
+            chosen = next((c for c in methods if c.route.http_method == method), None)
+            chosen = chosen or next((c for c in methods if c.route.http_method == "ANY"), None)
+            return None if chosen is None else (chosen, parameters)
+        return None
 
     def _invoke_denial(self, route: Route, stage: str, method: str, path: str) -> str | None:
         if self._access is None:

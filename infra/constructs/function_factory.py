@@ -62,6 +62,8 @@ class FunctionFactory(Construct):
         memory_mb: int = 512,
         timeout: Duration = Duration.seconds(60),
         ephemeral_storage_mb: int = 512,
+        snap_start: bool = False,
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         function = lambda_.Function(
             scope,
@@ -77,6 +79,8 @@ class FunctionFactory(Construct):
             environment={**_observability_env(construct_id), **environment},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group(scope, f"{construct_id}Logs"),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            reserved_concurrent_executions=reserved_concurrency,
         )
         _acknowledge_runtime(function)
         return function

@@ -1,4 +1,10 @@
-"""The REST API: API Gateway (IAM-authorized, throttled, access-logged) proxying to one Lambda."""
+"""The REST API: API Gateway (IAM-authorized, throttled, access-logged) in front of two Lambdas.
+
+POST /models/{model}/predict and /feedback go to the data-plane function (handle_predict: lean,
+SnapStart, through its `live` alias, its own reserved concurrency); every other method and path
+goes to the control-plane API function (handle_api). Both write capture lines to their logs, and
+a subscription per log group hands those lines to the capture stream.
+"""
 
 from __future__ import annotations
 
@@ -31,13 +37,60 @@ class ServingConstruct(Construct):
         functions: FunctionFactory,
         pipeline: PipelineConstruct,
         batch: sfn.StateMachine,
+        serving_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.capture_stream = self._build_capture_stream(storage)
         self.api_function = self._build_api_function(storage, functions, pipeline)
         self.api_function.add_environment(env.ENV_BATCH_INFERENCE_ARN, batch.state_machine_arn)
         batch.grant_start_execution(self.api_function)
+        self.predict_function, self.predict_alias = self._build_predict_function(storage, functions, serving_concurrency)
         self.api = self._build_api()
+        self._route_data_plane()
+
+    def _build_predict_function(
+        self, storage: StorageConstruct, functions: FunctionFactory, concurrency: int | None
+    ) -> tuple[lambda_.Function, lambda_.Alias]:
+        """The data plane: only the serving layer (onnxruntime, numpy) and the runtime's boto3."""
+        function = functions.zip_function(
+            self,
+            env.PREDICT_SERVICE,
+            "handle_predict",
+            {env.ENV_MODELS_TABLE: storage.models_table.table_name},
+            layers=("serving",),
+            memory_mb=1024,
+            timeout=Duration.seconds(30),
+            snap_start=True,
+            reserved_concurrency=concurrency,
+        )
+        # GetItem for routing, versions and specs, Scan at init for the champions to load, and the
+        # table key's Decrypt (local mode's IAM check caught a bare GetItem/Scan grant missing it).
+        storage.models_table.grant_read_data(function)
+        storage.artifacts_bucket.grant_read(function, f"{env.MODELS_PREFIX}*")
+        bucket = Stack.of(self).get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.MODELS_PREFIX}*]", "Loads any model version's ONNX artifact."
+        )
+        self._subscribe_capture(function, "PredictCaptureSubscription")
+        # SnapStart snapshots a published version; API Gateway invokes it through this alias.
+        alias = lambda_.Alias(self, "PredictLive", alias_name="live", version=function.current_version)
+        return function, alias
+
+    def _route_data_plane(self) -> None:
+        """Explicit resources for the two data-plane methods. API Gateway picks the most specific
+        resource first and then its method, so each explicit resource also gets ANY -> control plane
+        (other methods answer 405 there) and /models/{model} keeps a greedy proxy of its own."""
+        control = apigw.LambdaIntegration(self.api_function)
+        data = apigw.LambdaIntegration(self.predict_alias)
+        models = self.api.root.add_resource("models")
+        models.add_method("ANY", control)
+        model = models.add_resource("{model}")
+        model.add_method("ANY", control)
+        model.add_proxy(default_integration=control, any_method=True)
+        for action in ("predict", "feedback"):
+            resource = model.add_resource(action)
+            resource.add_method("POST", data)
+            resource.add_method("ANY", control)
 
     def _build_api_function(self, storage: StorageConstruct, functions: FunctionFactory, pipeline: PipelineConstruct) -> lambda_.Function:
         function = functions.zip_function(
@@ -66,7 +119,7 @@ class ServingConstruct(Construct):
         acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.DATASETS_PREFIX}*]", "Drafts a spec from an uploaded file.")
         pipeline.grant_start_run(function)
         pipeline.state_machine.grant_task_response(function)  # approve / reject answer the pipeline's task token
-        self._subscribe_capture(function)
+        self._subscribe_capture(function, "CaptureSubscription")
         return function
 
     def _build_capture_stream(self, storage: StorageConstruct) -> firehose.DeliveryStream:
@@ -99,11 +152,11 @@ class ServingConstruct(Construct):
         )
         return stream
 
-    def _subscribe_capture(self, function: lambda_.Function) -> None:
-        """Only the capture lines of the API's log group go to Firehose (not Powertools logs or EMF)."""
+    def _subscribe_capture(self, function: lambda_.Function, construct_id: str) -> None:
+        """Only the capture lines of the function's log group go to Firehose (not other logs or EMF)."""
         logs.SubscriptionFilter(
             self,
-            "CaptureSubscription",
+            construct_id,
             log_group=function.log_group,
             destination=logs_destinations.FirehoseDestination(self.capture_stream),
             filter_pattern=logs.FilterPattern.number_value("$.capture_schema", "=", env.CAPTURE_SCHEMA),
@@ -115,7 +168,7 @@ class ServingConstruct(Construct):
             self,
             "RestApi",
             handler=self.api_function,
-            proxy=True,
+            proxy=False,  # the greedy proxy is added below, beside the data plane's explicit resources
             description="Serverless MLOps platform API",
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
@@ -142,6 +195,8 @@ class ServingConstruct(Construct):
                 ),
             ),
         )
+        api.root.add_method("ANY")
+        api.root.add_proxy(any_method=True)
         api.add_request_validator("RequestValidator", validate_request_body=True, validate_request_parameters=True)
         acknowledge(api, "AwsSolutions-COG4", "Callers authenticate with IAM (SigV4), not Cognito user pools.")
         acknowledge(api, "AwsSolutions-APIG3", "WAF is an account-level choice; attach a web ACL to the stage at deploy.")

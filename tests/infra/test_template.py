@@ -66,7 +66,7 @@ def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 20
+    assert len(functions) == 21
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -184,7 +184,7 @@ def test_the_api_pipelines_and_entry_functions_are_alarmed(template):
         alarmed(template, "AWS/ApiGateway", "5XXError") and alarmed(template, "AWS/ApiGateway", "Latency")[0]["ExtendedStatistic"] == "p99"
     )
     assert len(alarmed(template, "AWS/States", "ExecutionsFailed")) == 3
-    assert len(alarmed(template, "AWS/Lambda", "Errors")) == 5
+    assert len(alarmed(template, "AWS/Lambda", "Errors")) == 6  # API, Predict, StartRun, ModelCheck, Retrain, ScheduledChecks
     assert alarmed(template, "MLOps", "PipelineRunsFailed")
 
 
@@ -239,17 +239,67 @@ def test_every_rollout_step_retries_and_a_failing_step_ends_in_finish_which_roll
     assert ROLLOUT["States"]["Bake"] == {**ROLLOUT["States"]["Bake"], "Type": "Wait", "SecondsPath": "$.bake_seconds"}
 
 
-def test_capture_lines_of_the_api_log_reach_firehose_which_unpacks_them(template):
-    (subscription,) = resources(template, "AWS::Logs::SubscriptionFilter").values()
-    assert subscription["Properties"]["FilterPattern"] == f"{{ $.capture_schema = {settings.CAPTURE_SCHEMA} }}"
-    (stream,) = resources(template, "AWS::KinesisFirehose::DeliveryStream").values()
-    assert subscription["Properties"]["DestinationArn"] == {
-        "Fn::GetAtt": [next(iter(resources(template, "AWS::KinesisFirehose::DeliveryStream"))), "Arn"]
-    }
-    destination = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+def test_capture_lines_of_both_api_functions_reach_firehose_which_unpacks_them(template):
+    subscriptions = resources(template, "AWS::Logs::SubscriptionFilter")
+    logged = {s["Properties"]["LogGroupName"]["Ref"].split("Logs")[0] for s in subscriptions.values()}
+    assert logged == {"ServingApi", "ServingPredict"}
+    (stream_id,) = resources(template, "AWS::KinesisFirehose::DeliveryStream")
+    for subscription in subscriptions.values():
+        assert subscription["Properties"]["FilterPattern"] == f"{{ $.capture_schema = {settings.CAPTURE_SCHEMA} }}"
+        assert subscription["Properties"]["DestinationArn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+    destination = resources(template, "AWS::KinesisFirehose::DeliveryStream")[stream_id]["Properties"]["ExtendedS3DestinationConfiguration"]
     processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
     assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
     assert destination["Prefix"] == settings.CAPTURE_PREFIX
+
+
+def test_the_data_plane_is_its_own_lean_snapstart_function_behind_an_alias(template):
+    functions = platform_functions(template)
+    (predict_id,) = [k for k in functions if k.startswith("ServingPredict")]
+    props = functions[predict_id]["Properties"]
+    assert props["Handler"] == "handlers.handle_predict.lambda_handler" and props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (layer,) = props["Layers"]
+    assert layer["Ref"].startswith("FunctionsServingLayer")  # onnxruntime and numpy; boto3 is the runtime's
+    assert set(props["Environment"]["Variables"]) - {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} == {
+        settings.ENV_MODELS_TABLE
+    }
+    (alias,) = resources(template, "AWS::Lambda::Alias").values()
+    assert alias["Properties"]["Name"] == "live" and alias["Properties"]["FunctionName"] == {"Ref": predict_id}
+
+
+def test_post_predict_and_feedback_reach_the_data_plane_and_everything_else_the_control_plane(template):
+    paths = api_paths(template)
+    targets = {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        uri = json.dumps(props["Integration"]["Uri"])
+        target = "data" if "ServingPredictLive" in uri else "control" if "ServingApi" in uri else uri
+        targets[(paths[json.dumps(props["ResourceId"])], props["HttpMethod"])] = target
+    assert targets == {
+        ("/", "ANY"): "control",
+        ("/{proxy+}", "ANY"): "control",
+        ("/models", "ANY"): "control",
+        ("/models/{model}", "ANY"): "control",
+        ("/models/{model}/{proxy+}", "ANY"): "control",
+        ("/models/{model}/predict", "POST"): "data",
+        ("/models/{model}/predict", "ANY"): "control",
+        ("/models/{model}/feedback", "POST"): "data",
+        ("/models/{model}/feedback", "ANY"): "control",
+    }
+
+
+def api_paths(template: dict) -> dict[str, str]:
+    """Each API Gateway resource id (as the template refers to it) -> its full path."""
+    (api_id,) = resources(template, "AWS::ApiGateway::RestApi")
+    paths = {json.dumps({"Fn::GetAtt": [api_id, "RootResourceId"]}): "/"}
+    pending = dict(resources(template, "AWS::ApiGateway::Resource"))
+    while pending:
+        for logical_id, resource in list(pending.items()):
+            parent = json.dumps(resource["Properties"]["ParentId"])
+            if parent in paths:
+                paths[json.dumps({"Ref": logical_id})] = paths[parent].rstrip("/") + "/" + resource["Properties"]["PathPart"]
+                del pending[logical_id]
+    return paths
 
 
 BATCH = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/batch_inference.asl.json").read_text())

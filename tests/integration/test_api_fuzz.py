@@ -5,32 +5,16 @@ one; the API must answer every one of them with a 2xx or a documented 4xx, never
 must say which field is at fault. The champion must still answer afterwards.
 """
 
-import hashlib
-import io
 import json
 
-import boto3
-import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlops import api
-from mlops.data.spec import ModelSpec
-from mlops.data.spec_store import SpecStore
-from mlops.registry.versions import Registry
-from mlops.serving import api as serving_api
-from mlops.serving import predictor
-from mlops.serving.capture import Capture
-from mlops.serving.model_inputs import as_matrix
-from mlops.shared.settings import get_settings
-from mlops.training.trainer import build_pipeline, to_onnx_bytes
 from tests.api_events import proxy_event
-from tests.integration.conftest import ARTIFACTS
-from tests.unit.specs import CHURN_SPEC
+from tests.integration.conftest import SERVED_MODEL
 
-MODEL = "churn"
-SPEC = {**CHURN_SPEC, "data": {"min_rows": 5}}
+MODEL = SERVED_MODEL
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
@@ -47,35 +31,6 @@ ROUTES = [
     ("POST", f"/models/{MODEL}/rollback", JSON),
 ]
 DOCUMENTED = {200, 201, 202, 400, 404, 409, 413, 422}
-
-
-@pytest.fixture
-def serving(aws, model_tables, runs, monkeypatch):
-    models, audit = model_tables
-    monkeypatch.setenv("MODELS_TABLE", models.name)
-    monkeypatch.setenv("AUDIT_TABLE", audit.name)
-    monkeypatch.setenv("RUNS_TABLE", "runs")
-    monkeypatch.setenv("ARTIFACTS_BUCKET", ARTIFACTS)
-    monkeypatch.setenv("TRAINING_PIPELINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline")
-    get_settings.cache_clear()
-    predictor.predictor.cache_clear()
-    predictor.session_cache.cache_clear()
-    monkeypatch.setattr(serving_api, "capture", lambda: Capture(io.StringIO()))
-    spec = ModelSpec.model_validate(SPEC)
-    SpecStore(models, audit).put(MODEL, spec)
-    rng = np.random.default_rng(0)
-    numeric = rng.uniform(0, 100, size=(200, 2)).astype(np.float32)
-    categorical = rng.choice(["basic", "plus", "pro"], size=(200, 1)).astype(str)
-    labels = np.where(numeric[:, 1] > 50, "yes", "no")
-    model = build_pipeline(spec, {}).fit(as_matrix({"numeric": numeric, "categorical": categorical}), labels)
-    onnx_bytes, inputs = to_onnx_bytes(model, spec)
-    boto3.client("s3").put_object(Bucket=ARTIFACTS, Key="models/churn/v1.onnx", Body=onnx_bytes)
-    artifact = {"bucket": ARTIFACTS, "key": "models/churn/v1.onnx", "sha256": hashlib.sha256(onnx_bytes).hexdigest(), "card_key": ""}
-    record = {"artifact": artifact, "inputs": inputs, "metrics": {"accuracy": 1.0}, "spec_version": 1}
-    Registry(models, audit).register(MODEL, "r1", record)
-    yield
-    get_settings.cache_clear()
-    predictor.predictor.cache_clear()
 
 
 def call(method: str, path: str, body: str | None) -> tuple[int, object]:

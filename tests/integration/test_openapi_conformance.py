@@ -2,6 +2,8 @@
 answer, for every operation, conforms to the document (status codes, content types, bodies) and
 none is a 5xx. The API runs in-process over moto, with a real ONNX champion."""
 
+import io
+import re
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
@@ -9,16 +11,25 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from mlops import api
+from mlops.serving.dataplane import DataPlane
+from mlops.serving.predictor import predictor
 from tests.api_events import proxy_event
-from tests.integration.test_api_fuzz import serving  # noqa: F401 - the fixture: a served champion
+
+DATA_PLANE = re.compile(r"^/models/(?P<model>[^/]+)/(predict|feedback)$")
 
 
 def _wsgi(environ, start_response):
-    """API Gateway's REST proxy in front of the resolver, as a WSGI app for schemathesis."""
+    """API Gateway's REST proxy, as a WSGI app for schemathesis: POST predict and feedback to the
+    data-plane function, everything else to the control plane's resolver (infra/constructs/serving_construct.py)."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length).decode(errors="replace") if length else None
     query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)) or None
-    answer = api.app.resolve(proxy_event(environ["REQUEST_METHOD"], environ["PATH_INFO"], body, query), None)
+    event = proxy_event(environ["REQUEST_METHOD"], environ["PATH_INFO"], body, query)
+    routed = DATA_PLANE.match(environ["PATH_INFO"]) if environ["REQUEST_METHOD"] == "POST" else None
+    if routed:
+        answer = DataPlane(predictor(), io.StringIO()).handle({**event, "pathParameters": {"model": routed["model"]}})
+    else:
+        answer = api.app.resolve(event, None)
     status = answer["statusCode"]
     headers = [(k, str(v)) for k, v in (answer.get("headers") or {}).items()]
     headers += [(k, str(v)) for k, values in (answer.get("multiValueHeaders") or {}).items() for v in values]

@@ -76,7 +76,7 @@ def test_a_newer_challenger_ends_the_older_rollout_without_touching_its_own(regi
     older = started(registry, traffic, register(registry, "r2"))
     assert traffic.policy(MODEL)["challenger_percent"] == 10
 
-    # When version 3 is registered and its rollout plans, then the older rollout's bake ends
+    # When version 3 is registered (taking the challenger's place) and its rollout plans, then the older rollout's bake ends
     newer = rollout.plan(
         {"model": MODEL, "version": register(registry, "r3")}, spec(), registry, traffic, FakeCloudWatch(), "ns", by="rollout"
     )
@@ -84,7 +84,7 @@ def test_a_newer_challenger_ends_the_older_rollout_without_touching_its_own(regi
     checked = rollout.check(older, registry, FakeCloudWatch(firing=True))
     finished = rollout.finish(checked, registry, traffic, by="rollout")
 
-    # Then version 3 started with no share of version 2's, and the older rollout ended superseded
+    # Then version 3 started with no share of version 2's (the registry dropped it), and the older rollout ended superseded
     assert policy_after_newer_plan["challenger_percent"] == 0
     assert checked["healthy"] and not checked["more"]  # straight to finish, its alarm not read as version 3's
     assert finished["outcome"] == "superseded" and "version 3 replaced version 2" in finished["superseded"]

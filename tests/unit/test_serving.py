@@ -48,30 +48,31 @@ def test_an_artifact_that_does_not_match_its_hash_is_never_loaded():
         predictor.SessionCache(FakeS3({"m.onnx": data})).get("m", 3, lambda model, number: version)
 
 
+class FakeState:
+    """What the predictor reads from the models table: aliases, policy, versions and spec documents."""
+
+    def __init__(self, aliases, specs, percent=0):
+        self.aliases, self.specs, self.percent = aliases, specs, percent
+
+    def routing(self, model):
+        return self.aliases, {"challenger_percent": self.percent}
+
+    def version(self, model, number):
+        return {"version": number, "spec_version": number if number in self.specs else 1}
+
+    def spec_document(self, model, number):
+        return self.specs[number].model_dump(mode="json")
+
+
 def test_a_challenger_that_cannot_load_falls_back_to_the_champion(monkeypatch):
-    class Registry:
-        def aliases(self, model):
-            return {"champion": 1, "challenger": 2}
-
-        def version(self, model, number):
-            return {"version": number, "spec_version": 1}
-
     class Sessions:
         def get(self, model, number, lookup):
             if lookup(model, number)["version"] == 2:
                 raise predictor.ArtifactTampered("broken")
             return "champion-session"
 
-    class Traffic:
-        def routing(self, model):
-            return Registry().aliases(model), {"challenger_percent": 100}, None
-
-    class Specs:
-        def get(self, model, number):
-            return number, churn_spec()
-
-    router = predictor.Predictor(Registry(), Traffic(), Specs(), Sessions())
-    monkeypatch.setattr(predictor, "run_session", lambda session, spec, rows: [{"label": session}])
+    router = predictor.Predictor(FakeState({"champion": 1, "challenger": 2}, {1: churn_spec()}, percent=100), Sessions())
+    monkeypatch.setattr(predictor, "answers", lambda session, inputs, classification: [{"label": session}])
     answer = router.predict("m", [{"tenure_months": 1, "monthly_charges": 2, "plan": "pro"}], None)
     assert (answer.variant, answer.version, answer.fell_back, answer.results) == ("champion", 1, True, [{"label": "champion-session"}])
 
@@ -100,24 +101,8 @@ def test_a_version_serves_with_the_spec_it_was_trained_on_not_the_current_one(mo
     document = spec_1.model_dump(mode="json")
     document["features"] = [*reversed(document["features"]), {"name": "support_calls", "type": "numeric"}]
     spec_2 = type(spec_1).model_validate(document)
-
-    class Registry:
-        def version(self, model, number):
-            return {"version": number, "spec_version": number}  # v1 on spec 1, v2 on spec 2
-
-    class Traffic:
-        def __init__(self, aliases):
-            self.aliases = aliases
-
-        def routing(self, model):
-            return self.aliases, {"challenger_percent": 0}, None
-
-    class Specs:
-        def get(self, model, number):
-            return number, {1: spec_1, 2: spec_2}[number]
-
     seen = []
-    monkeypatch.setattr(predictor, "run_session", lambda session, spec, rows: seen.append((spec, rows)) or [{"label": "yes"}])
+    monkeypatch.setattr(predictor, "answers", lambda session, inputs, classification: seen.append(inputs) or [{"label": "yes"}])
     record = {"tenure_months": 1, "monthly_charges": 2, "plan": "pro"}
 
     class Sessions:
@@ -125,13 +110,13 @@ def test_a_version_serves_with_the_spec_it_was_trained_on_not_the_current_one(mo
             return f"v{number}"
 
     # When v1 serves after spec 2 was registered
-    predictor.Predictor(Registry(), Traffic({"champion": 1}), Specs(), Sessions()).predict("m", [record], None)
+    predictor.Predictor(FakeState({"champion": 1}, {1: spec_1, 2: spec_2}), Sessions()).predict("m", [record], None)
     # Then v1 gets its own three columns in its own order
-    assert seen[-1] == (spec_1, [["1.0", "2.0", "pro"]])
+    assert seen[-1]["numeric"].tolist() == [[1.0, 2.0]] and seen[-1]["categorical"].tolist() == [["pro"]]
 
     # And once v2 (trained on spec 2) is champion, it wants spec 2's schema: the old record lacks a feature
-    v2 = predictor.Predictor(Registry(), Traffic({"champion": 2}), Specs(), Sessions())
+    v2 = predictor.Predictor(FakeState({"champion": 2}, {1: spec_1, 2: spec_2}), Sessions())
     with pytest.raises(predictor.InvalidRecords):
         v2.predict("m", [record], None)
     v2.predict("m", [{**record, "support_calls": 3}], None)
-    assert seen[-1][0] == spec_2 and seen[-1][1] == [["pro", "2.0", "1.0", "3.0"]]
+    assert seen[-1]["numeric"].tolist() == [[2.0, 1.0, 3.0]] and seen[-1]["categorical"].tolist() == [["pro"]]

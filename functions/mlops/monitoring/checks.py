@@ -27,6 +27,7 @@ from mlops.serving import capture_reader
 from mlops.shared.aws import client, table
 from mlops.shared.items import from_item, to_item
 from mlops.shared.settings import get_settings
+from mlops.shared.variables import PREDICT_SERVICE
 
 REPORTS_PREFIX = "reports/"
 
@@ -190,8 +191,10 @@ def dashboard_body(namespace: str, region: str, model: str, version: int, featur
             "properties": {"title": title, "region": region, "stat": stat, "period": 300, "view": "timeSeries", "metrics": metrics},
         }
 
-    variants = [[namespace, "PredictionRequests", "model", model, "variant", v, "service", "Api"] for v in ("champion", "challenger")]
-    served = ["model", model, "variant", "champion", "service", "Api"]
+    variants = [
+        [namespace, "PredictionRequests", "model", model, "variant", v, "service", PREDICT_SERVICE] for v in ("champion", "challenger")
+    ]
+    served = ["model", model, "variant", "champion", "service", PREDICT_SERVICE]
     latency = [[namespace, "PredictionLatency", *served, {"stat": s}] for s in ("p50", "p99")]
     checks = {"model": model, "version": str(version), "service": CHECK_SERVICE}
     drift_by_feature = [[namespace, "DriftScore", *_flat({**checks, "feature": dimension_value(f)})] for f in features]

@@ -68,7 +68,24 @@ class Registry:
                 self._set_status(model, number, CHALLENGER, APPROVED)
                 if previous is not None:
                     self._set_status(model, previous, ARCHIVED, CHALLENGER)
+                    self._drop_share(model, number, replaced=previous)
         return self.version(model, number)
+
+    def _drop_share(self, model: str, number: int, replaced: int) -> None:
+        """The traffic share the replaced challenger had is not the new one's: it starts at zero
+        (its rollout, or a person, gives it one). A model without a traffic policy has no share."""
+        try:
+            self._models.update_item(
+                Key={"model": model, "sk": STATE_KEY},
+                UpdateExpression="SET traffic.challenger_percent = :zero, traffic.revision = traffic.revision + :one",
+                ConditionExpression="attribute_exists(traffic) AND challenger = :number AND traffic.challenger_percent > :zero",
+                ExpressionAttributeValues={":zero": 0, ":one": 1, ":number": number},
+            )
+        except self._conflict:
+            return
+        self._audit.record(
+            model, "traffic.policy", {"challenger_percent": 0, "by": "registry", "reason": f"version {number} replaced {replaced}"}
+        )
 
     # --- promotion and rollback -------------------------------------------------------------
 

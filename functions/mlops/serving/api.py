@@ -11,12 +11,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, Field
 
-from mlops.data.spec_store import spec_store
 from mlops.registry.versions import registry
-from mlops.serving import batch
-from mlops.serving.capture import capture, feedback_record
-from mlops.serving.predictor import MAX_RECORDS, InvalidRecords, predictor
-from mlops.serving.telemetry import record_prediction_metrics
+from mlops.serving import batch, dataplane
+from mlops.serving.predictor import MAX_RECORDS, predictor
+from mlops.serving.records import InvalidRecords
 from mlops.serving.traffic import TrafficPolicy, traffic_store
 from mlops.shared.api import NOT_FOUND, ErrorBody, ModelName, caller
 from mlops.shared.aws import client
@@ -105,27 +103,19 @@ class BatchJob(BaseModel):
     },
 )
 def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:
-    answer = predictor().predict(model, request.records, request.routing_key)
-    captured = capture().send_prediction(model, request.records, answer)
-    record_prediction_metrics(model, answer, captured)
-    return PredictResponse(
-        model=model, version=answer.version, variant=answer.variant, prediction_id=answer.prediction_id, predictions=answer.results
-    )
+    # In AWS the data-plane function answers this route (mlops.serving.dataplane); the same code runs here.
+    return PredictResponse.model_validate(dataplane.predict(predictor(), model, request.records, request.routing_key, capture_stream()))
 
 
 @router.post("/models/<model>/feedback", summary="Ground truth for an earlier prediction", responses={202: {"description": "Accepted"}})
 def feedback(model: ModelName, request: Annotated[FeedbackRequest, Body()]) -> Response[dict]:
-    _, spec = spec_store().current(model)
-    actual = request.actual
-    if spec.is_classification:
-        actual = str(actual)
-        if spec.target.classes and actual not in spec.target.classes:
-            raise InvalidRecords([{"loc": ["body", "actual"], "msg": f"{actual[:40]!r} is not one of {spec.target.classes}"}])
-    elif isinstance(actual, str):
-        raise InvalidRecords([{"loc": ["body", "actual"], "msg": "a regression target takes a number"}])
-    capture().send([feedback_record(model, request.prediction_id, actual, request.index)])
-    body = {"accepted": True, "prediction_id": request.prediction_id}
+    body = dataplane.feedback(predictor(), model, request.prediction_id, request.actual, request.index, capture_stream())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def capture_stream() -> Any:
+    """Where capture and metric lines go: None, the stdout of the moment (tests replace it)."""
+    return None
 
 
 @router.get("/models/<model>/traffic", summary="Aliases and the traffic policy")

@@ -21,7 +21,7 @@ from typing import Any
 
 from mlops.serving.predictor import Prediction
 from mlops.shared.items import now_iso
-from mlops.shared.settings import CAPTURE_SCHEMA
+from mlops.shared.variables import CAPTURE_SCHEMA
 
 # Well below CloudWatch Logs' 256 KB per event, which would truncate a longer line.
 MAX_LINE_BYTES = 128 * 1024
@@ -83,11 +83,10 @@ class Capture:
         return True
 
     def send(self, records: list[dict[str, Any]]) -> None:
-        lines = "".join(line + "\n" for record in records for line in log_lines(record))
+        self.write([line for record in records for line in log_lines(record)])
+
+    def write(self, lines: list[str]) -> None:
+        """Log lines in one write (capture and metrics of a request together)."""
         stream = self._stream or sys.stdout
-        stream.write(lines)
+        stream.write("".join(line + "\n" for line in lines))
         stream.flush()
-
-
-def capture() -> Capture:
-    return Capture()

@@ -1,42 +1,42 @@
-"""Online predictions: validate records against the spec, route to a variant, answer from ONNX.
+"""Online predictions: route to a variant, check records against the version's own schema, answer
+from ONNX.
 
-Imports onnxruntime and numpy only (never scikit-learn, SciPy or pandas). Sessions are cached per
-model version after the artifact's SHA-256 is checked against the registry; the traffic policy is
-read with a short cache. A challenger that cannot be loaded falls back to the champion.
+Imports onnxruntime and numpy only (never scikit-learn, SciPy, pandas, pydantic or Powertools):
+the data-plane function is this module, mlops.serving.records and mlops.serving.state. Sessions
+are cached per model version after the artifact's SHA-256 is checked against the registry; the
+traffic policy is read with a short cache. A challenger that cannot be loaded falls back to the
+champion.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlops.data.spec import ModelSpec
-from mlops.data.spec_store import spec_store
-from mlops.registry.versions import registry
-from mlops.serving.model_inputs import to_inputs
-from mlops.serving.traffic import traffic_store
-from mlops.shared.aws import client
-from mlops.shared.errors import InvalidInput, PlatformError
+from mlops.serving.records import InvalidRecords, RecordSchema  # noqa: F401 - InvalidRecords: raised by predict
+from mlops.serving.state import POLICY_TTL_S, ServingState  # noqa: F401 - POLICY_TTL_S is read by bench/
+from mlops.shared.errors import PlatformError
+from mlops.shared.variables import ENV_MODELS_TABLE
+
+if TYPE_CHECKING:
+    from mlops.data.spec import ModelSpec
 
 MAX_RECORDS = 1000
-POLICY_TTL_S = 5.0
+WARM_LIMIT = 20  # champions loaded at init; more models load on their first request
 CHAMPION, CHALLENGER, SHADOW = "champion", "challenger", "shadow"
 
 
 class NoModel(PlatformError):
     """The model has no deployed version to answer with (503)."""
-
-
-class InvalidRecords(InvalidInput):
-    """Records that do not fit the spec; `errors` lists each field at fault (422)."""
 
 
 class ArtifactTampered(PlatformError):
@@ -45,38 +45,7 @@ class ArtifactTampered(PlatformError):
 
 def validate_records(spec: ModelSpec, records: list[dict[str, Any]]) -> list[list[str]]:
     """Records -> rows of strings in spec feature order; every bad field is reported, not just the first."""
-    errors, rows = [], []
-    for index, record in enumerate(records):
-        row = []
-        for feature in spec.features:
-            value = record.get(feature.name)
-            location = ["body", "records", index, feature.name]
-            if value is None or value == "":
-                if not feature.nullable:
-                    errors.append({"loc": location, "msg": "required (not nullable)"})
-                row.append("")
-            elif feature.type == "numeric":
-                if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-                    errors.append({"loc": location, "msg": f"{value!r} is not a finite number"})
-                elif feature.minimum is not None and value < feature.minimum:
-                    errors.append({"loc": location, "msg": f"{value} is below the minimum {feature.minimum}"})
-                elif feature.maximum is not None and value > feature.maximum:
-                    errors.append({"loc": location, "msg": f"{value} is above the maximum {feature.maximum}"})
-                row.append(repr(float(value)) if isinstance(value, int | float) else "")
-            else:
-                text = str(value)
-                if not isinstance(value, str):
-                    errors.append({"loc": location, "msg": f"{value!r} is not a string"})
-                elif feature.categories is not None and text not in feature.categories:
-                    errors.append({"loc": location, "msg": f"{text[:40]!r} is not one of {feature.categories[:10]}"})
-                row.append(text)
-        unknown = sorted(set(record) - {f.name for f in spec.features})
-        if unknown:
-            errors.append({"loc": ["body", "records", index], "msg": f"unknown fields {unknown[:10]}"})
-        rows.append(row)
-    if errors:
-        raise InvalidRecords(errors)
-    return rows
+    return RecordSchema(spec.model_dump(mode="json")).rows(records)
 
 
 @dataclass(frozen=True)
@@ -105,7 +74,7 @@ class SessionCache:
     """onnxruntime sessions per (model, version), loaded once per warm Lambda after an integrity check."""
 
     def __init__(self, s3: Any) -> None:
-        self._s3 = s3
+        self.s3 = s3
         self._sessions: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
 
@@ -121,7 +90,7 @@ class SessionCache:
         import onnxruntime
 
         artifact = version["artifact"]
-        data = self._s3.get_object(Bucket=artifact["bucket"], Key=artifact["key"])["Body"].read()
+        data = self.s3.get_object(Bucket=artifact["bucket"], Key=artifact["key"])["Body"].read()
         if hashlib.sha256(data).hexdigest() != artifact["sha256"]:
             raise ArtifactTampered(f"version {version['version']}: the artifact does not match its recorded SHA-256")
         options = onnxruntime.SessionOptions()
@@ -130,26 +99,36 @@ class SessionCache:
 
 
 def run_session(session: Any, spec: ModelSpec, rows: list[list[str]]) -> list[dict[str, Any]]:
-    inputs = to_inputs(spec, rows)
-    outputs = session.run(None, {i.name: inputs[i.name] for i in session.get_inputs()})
-    labels = outputs[0].ravel()
-    if not spec.is_classification:
+    """Rows of strings (a CSV's, batch scoring) through the session."""
+    from mlops.serving.model_inputs import to_inputs
+
+    return answers(session, to_inputs(spec, rows), spec.is_classification)
+
+
+def answers(session: Any, inputs: dict[str, np.ndarray], classification: bool) -> list[dict[str, Any]]:
+    """The session's answer per record: a label and its probabilities, or a value."""
+    names, classes = _signature(session)
+    outputs = session.run(None, {name: inputs[name] for name in names})
+    labels = outputs[0].ravel().tolist()
+    if not classification:
         return [{"value": float(v)} for v in labels]
-    classes = _classes(session, spec, outputs)
+    classes = classes or [str(i) for i in range(outputs[1].shape[1])]
     return [
-        {"label": str(label), "probabilities": dict(zip(classes, map(float, p), strict=True))}
-        for label, p in zip(labels, outputs[1], strict=True)
+        {"label": str(label), "probabilities": dict(zip(classes, p, strict=True))}
+        for label, p in zip(labels, outputs[1].tolist(), strict=True)
     ]
+
+
+@lru_cache(maxsize=256)
+def _signature(session: Any) -> tuple[list[str], list[str] | None]:
+    """A session's input names and class names, read once (each read builds new Python objects)."""
+    return [i.name for i in session.get_inputs()], model_classes(session)
 
 
 def model_classes(session: Any) -> list[str] | None:
     """Class names in the order of the probability columns, as export wrote them into the model."""
     metadata = session.get_modelmeta().custom_metadata_map
     return metadata["classes"].split("\x1f") if "classes" in metadata else None
-
-
-def _classes(session: Any, spec: ModelSpec, outputs: list[np.ndarray]) -> list[str]:
-    return model_classes(session) or [str(i) for i in range(outputs[1].shape[1])]
 
 
 @dataclass
@@ -167,63 +146,71 @@ class Prediction:
 
 
 class Predictor:
-    """One per warm Lambda: reads policy and versions, keeps sessions, predicts."""
+    """One per warm Lambda: reads policy and versions, keeps sessions and compiled schemas, predicts."""
 
-    def __init__(self, registry: Any, traffic: Any, specs: Any, sessions: SessionCache) -> None:
-        self._registry, self._traffic, self._specs, self._sessions = registry, traffic, specs, sessions
-        self._cache: dict[str, tuple[float, dict[str, Any], dict[str, int]]] = {}
-        self._version_specs: dict[tuple[str, int], ModelSpec] = {}
+    def __init__(self, state: Any, sessions: SessionCache) -> None:
+        self.state, self._sessions = state, sessions
+        self._schemas: dict[tuple[str, int], RecordSchema] = {}
 
-    def _current(self, model: str) -> tuple[dict[str, Any], dict[str, int]]:
-        """Policy and aliases, re-read at most every POLICY_TTL_S seconds per warm Lambda."""
-        cached = self._cache.get(model)
-        if cached is None or time.monotonic() - cached[0] > POLICY_TTL_S:
-            aliases, policy, _ = self._traffic.routing(model)  # one read of the model's state item
-            cached = (time.monotonic(), policy, aliases)
-            self._cache[model] = cached
-        return cached[1], cached[2]
-
-    def spec_of(self, model: str, number: int) -> ModelSpec:
-        """The spec a version was trained on (its pinned spec version): its features, classes and
-        PII rules. Versions are immutable, so it is read once per warm Lambda; a newer spec changes
-        nothing for a version already serving."""
+    def schema_of(self, model: str, number: int) -> RecordSchema:
+        """The schema of the spec a version was trained on (its pinned spec version): its features,
+        classes and PII rules. Versions are immutable, so it is compiled once per warm Lambda; a
+        newer spec changes nothing for a version already serving."""
         key = (model, number)
-        if key not in self._version_specs:
-            pinned = int(self._registry.version(model, number)["spec_version"])
-            self._version_specs[key] = self._specs.get(model, pinned)[1]
-        return self._version_specs[key]
+        schema = self._schemas.get(key)
+        if schema is None:
+            pinned = int(self.state.version(model, number)["spec_version"])
+            schema = self._schemas[key] = RecordSchema(self.state.spec_document(model, pinned))
+        return schema
+
+    def warm_champions(self) -> list[str]:
+        """Loads the champions' sessions and schemas now (at init, so a snapshot or a cold start
+        holds them); a champion that cannot be loaded is left to its first request."""
+        warmed: list[str] = []
+        try:
+            champions = self.state.champions(WARM_LIMIT)
+        except Exception as error:  # noqa: BLE001 - serving must start; each model then loads on its first request
+            print(f'{{"level":"WARNING","message":"champions not listed at init: {error!r}"}}', flush=True)
+            return warmed
+        for model, number in champions:
+            try:
+                self.schema_of(model, number)
+                self._sessions.get(model, number, self.state.version)
+                warmed.append(model)
+            except Exception as error:  # noqa: BLE001 - serving must start; the request will say what is wrong
+                print(f'{{"level":"WARNING","message":"champion of {model} not warmed: {error!r}"}}', flush=True)
+        return warmed
 
     def predict(self, model: str, records: list[dict[str, Any]], routing_key: str | None) -> Prediction:
         started = time.perf_counter()
-        policy, aliases = self._current(model)
+        aliases, policy = self.state.routing(model)
         route = choose_variant(policy, aliases, routing_key, model)
         variant, number, fell_back = route.variant, route.version, False
-        spec = self.spec_of(model, number)
-        rows = validate_records(spec, records)
+        schema = self.schema_of(model, number)
+        inputs = schema.inputs(records)
         try:
-            results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
+            results = answers(self._sessions.get(model, number, self.state.version), inputs, schema.classification)
         except Exception:
             if variant != CHALLENGER:
                 raise
             # A challenger that fails must not fail the request: the champion answers, a metric says so.
             variant, number, fell_back = CHAMPION, aliases[CHAMPION], True
-            spec = self.spec_of(model, number)
-            rows = validate_records(spec, records)
-            results = run_session(self._sessions.get(model, number, self._registry.version), spec, rows)
+            schema = self.schema_of(model, number)
+            inputs = schema.inputs(records)
+            results = answers(self._sessions.get(model, number, self.state.version), inputs, schema.classification)
         shadow = self._shadow(model, records, route.shadow, number)
         elapsed = time.perf_counter() - started
-        pii = tuple(f.name for f in spec.features if f.pii)
-        capture = (spec.serving.capture_sample_rate, pii, spec.serving.pii_capture)
+        capture = (schema.capture_sample_rate, schema.pii, schema.pii_capture)
         return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, *capture)
 
     def _shadow(self, model: str, records: list[dict[str, Any]], shadow: int | None, served: int) -> dict[str, Any] | None:
-        """The shadow's answer (by its own spec) is captured, never returned; its failure never fails the request."""
+        """The shadow's answer (by its own schema) is captured, never returned; its failure never fails the request."""
         if shadow is None or shadow == served:
             return None
         try:
-            spec = self.spec_of(model, shadow)
-            session = self._sessions.get(model, shadow, self._registry.version)
-            return {"version": shadow, "results": run_session(session, spec, validate_records(spec, records))}
+            schema = self.schema_of(model, shadow)
+            session = self._sessions.get(model, shadow, self.state.version)
+            return {"version": shadow, "results": answers(session, schema.inputs(records), schema.classification)}
         except Exception as error:  # noqa: BLE001 - a broken shadow is reported, not raised
             return {"version": shadow, "error": str(error)}
 
@@ -231,10 +218,25 @@ class Predictor:
 @cache
 def session_cache() -> SessionCache:
     """One per warm Lambda: each model version is fetched, verified and loaded once."""
-    return SessionCache(client("s3"))
+    import boto3
+
+    return SessionCache(boto3.client("s3"))
 
 
 @cache
 def predictor() -> Predictor:
-    """One per warm Lambda, so its sessions and policy cache live across requests."""
-    return Predictor(registry(), traffic_store(), spec_store(), session_cache())
+    """One per warm Lambda, so its sessions, schemas and policy cache live across requests."""
+    import boto3
+
+    return Predictor(ServingState(boto3.client("dynamodb"), os.environ[ENV_MODELS_TABLE]), session_cache())
+
+
+def after_restore() -> None:
+    """SnapStart: every environment restored from one snapshot gets its own clients, a routing
+    cache read afresh and its own random generator (routing and capture sampling draw from it)."""
+    import boto3
+
+    random.seed()
+    serving = predictor()
+    serving.state.reset(boto3.client("dynamodb"))
+    serving._sessions.s3 = boto3.client("s3")

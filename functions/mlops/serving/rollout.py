@@ -26,7 +26,7 @@ from mlops.serving import abtest, capture_reader
 from mlops.serving.traffic import TrafficStore
 from mlops.shared.errors import Conflict
 from mlops.shared.items import now_iso
-from mlops.shared.settings import API_SERVICE
+from mlops.shared.variables import PREDICT_SERVICE
 
 LINEAR_STEPS = [10, 25, 50, 75]
 P99_LATENCY_MS = 250.0
@@ -80,7 +80,6 @@ def plan(
         why = f"a rollout of a newer version of {model!r} runs"
     if why is not None:
         return _pass_through({**event, "strategy": spec.rollout.strategy, "steps": [], "hold": False}, why)
-    _start_without_share(model, version, traffic, by)
     rollout = spec.rollout
     steps = {
         "all_at_once": [],
@@ -105,13 +104,6 @@ def plan(
     return planned
 
 
-def _start_without_share(model: str, version: int, traffic: TrafficStore, by: str) -> None:
-    """A share left by the challenger this version replaced is not this version's to keep."""
-    policy = traffic.policy(model)
-    if policy["challenger_percent"]:
-        traffic.set(model, 0, policy["shadow"], policy["revision"], by=by, challenger=version)
-
-
 def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: int) -> dict[str, Any]:
     """The sample size per arm, fixed before any feedback is counted (see mlops.serving.abtest)."""
     settings, classification = spec.rollout.ab, spec.is_classification
@@ -132,8 +124,12 @@ def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: in
 
 
 def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
-    # The same dimensions the API Lambda's metrics carry (Powertools adds the service).
-    dimensions = [{"Name": "model", "Value": model}, {"Name": "variant", "Value": CHALLENGER}, {"Name": "service", "Value": API_SERVICE}]
+    # The same dimensions the data plane's metric lines carry (mlops.serving.telemetry).
+    dimensions = [
+        {"Name": "model", "Value": model},
+        {"Name": "variant", "Value": CHALLENGER},
+        {"Name": "service", "Value": PREDICT_SERVICE},
+    ]
     errors, latency = alarm_names(model)
     alarms = [
         (errors, "PredictionErrors", {"Statistic": "Sum"}, 1.0, "GreaterThanOrEqualToThreshold", "fails requests"),

@@ -1,24 +1,53 @@
-"""EMF metrics of serving: requests, records, latency, fallbacks, captures per model and variant.
+"""Metrics of serving, in CloudWatch's embedded metric format: one log line per request.
 
-They join the invocation's one EMF document (flushed by the handler's log_metrics), with model and
-variant as dimensions; one Lambda invocation serves one request, so the dimensions never mix.
+Requests, records, latency, fallbacks and captures per model and variant (dimensions model,
+variant, service), and PredictionErrors against the challenger when it failed and the champion
+answered instead (the challenger's errors alarm watches it). Written by hand rather than through
+Powertools Metrics: the data-plane function imports neither Powertools nor pydantic, and the lines
+are a fixed template filled per request. CloudWatch turns each line into metrics.
 """
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from __future__ import annotations
 
-from mlops.serving.predictor import Prediction
-from mlops.shared.observability import metrics
+import json
+import os
+import time
+from functools import cache
+
+from mlops.serving.predictor import CHALLENGER, Prediction
+from mlops.shared.variables import PREDICT_SERVICE
+
+REQUEST_METRICS = (
+    ("PredictionRequests", "Count"),
+    ("PredictedRecords", "Count"),
+    ("PredictionLatency", "Milliseconds"),
+    ("ChallengerFallbacks", "Count"),
+    ("PredictionsCaptured", "Count"),
+)
+DIMENSIONS = ["model", "variant", "service"]
 
 
-def record_prediction_metrics(model: str, answer: Prediction, captured: bool) -> None:
-    metrics.add_dimension(name="model", value=model)
-    metrics.add_dimension(name="variant", value=answer.variant)
-    metrics.add_metric(name="PredictionRequests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="PredictedRecords", unit=MetricUnit.Count, value=len(answer.results))
-    metrics.add_metric(name="PredictionLatency", unit=MetricUnit.Milliseconds, value=answer.seconds * 1000)
-    metrics.add_metric(name="ChallengerFallbacks", unit=MetricUnit.Count, value=int(answer.fell_back))
-    metrics.add_metric(name="PredictionsCaptured", unit=MetricUnit.Count, value=int(captured))
-    if answer.fell_back:  # counted against the challenger, whose alarm the rollout watches
-        with single_metric(name="PredictionErrors", unit=MetricUnit.Count, value=1) as failed:
-            failed.add_dimension(name="model", value=model)
-            failed.add_dimension(name="variant", value="challenger")
+@cache
+def _directives() -> tuple[str, str]:
+    """The `_aws` metric declarations of the two line kinds, serialized once per process."""
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "MlopsPlatform")
+    declare = [{"Namespace": namespace, "Dimensions": [DIMENSIONS], "Metrics": [{"Name": n, "Unit": u} for n, u in REQUEST_METRICS]}]
+    errors = [{"Namespace": namespace, "Dimensions": [DIMENSIONS], "Metrics": [{"Name": "PredictionErrors", "Unit": "Count"}]}]
+    return json.dumps(declare, separators=(",", ":")), json.dumps(errors, separators=(",", ":"))
+
+
+def prediction_lines(model: str, answer: Prediction, captured: bool) -> list[str]:
+    """The EMF lines of one answered request (a second one when the challenger failed)."""
+    requests, failures = _directives()
+    stamp = int(time.time() * 1000)
+    where = f'"model":{json.dumps(model)},"service":"{PREDICT_SERVICE}"'
+    lines = [
+        f'{{"_aws":{{"Timestamp":{stamp},"CloudWatchMetrics":{requests}}},{where},"variant":"{answer.variant}",'
+        f'"PredictionRequests":1,"PredictedRecords":{len(answer.results)},"PredictionLatency":{answer.seconds * 1000:.3f},'
+        f'"ChallengerFallbacks":{int(answer.fell_back)},"PredictionsCaptured":{int(captured)}}}'
+    ]
+    if answer.fell_back:
+        lines.append(
+            f'{{"_aws":{{"Timestamp":{stamp},"CloudWatchMetrics":{failures}}},{where},"variant":"{CHALLENGER}","PredictionErrors":1}}'
+        )
+    return lines

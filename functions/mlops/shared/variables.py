@@ -1,0 +1,57 @@
+"""The environment contract between the CDK app and the functions: variable names, S3 layout,
+and the cold-start check that a function's variables are set.
+
+The CDK constructs import these names to set the variables, and the functions check them at cold
+start, so the two sides cannot drift apart. Standard library only: the data-plane function imports
+it without pydantic (mlops.shared.settings adds the validated Settings for everything else).
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV_DATA_BUCKET = "DATA_BUCKET"
+ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
+ENV_CAPTURE_BUCKET = "CAPTURE_BUCKET"
+ENV_MODELS_TABLE = "MODELS_TABLE"
+ENV_RUNS_TABLE = "RUNS_TABLE"
+ENV_AUDIT_TABLE = "AUDIT_TABLE"
+ENV_TRAINING_PIPELINE_ARN = "TRAINING_PIPELINE_ARN"
+ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
+ENV_MAX_DATASET_BYTES = "MAX_DATASET_BYTES"
+ENV_ROLLOUT_ARN = "ROLLOUT_ARN"
+ENV_BATCH_INFERENCE_ARN = "BATCH_INFERENCE_ARN"
+
+# The API Lambda's construct id, which is also its Powertools service name (a metric dimension).
+API_SERVICE = "Api"
+
+# S3 layout inside the data bucket: uploads land under DATASETS_PREFIX/<model>/.
+DATASETS_PREFIX = "datasets/"
+VERSIONS_PREFIX = "versions/"
+QUARANTINE_PREFIX = "quarantine/"
+# Batch inference input: batch/<model>/...; predictions are written beside each CSV.
+BATCH_PREFIX = "batch/"
+BATCH_RESULTS_PREFIX = "batch-results/"
+MODELS_PREFIX = "models/"
+REPORTS_PREFIX = "reports/"
+# In the capture bucket: Firehose writes captured/YYYY/MM/DD/HH/<stream>-... (UTC hours).
+CAPTURE_PREFIX = "captured/"
+# Capture records are log lines carrying this field; the log subscription to Firehose matches it.
+CAPTURE_SCHEMA = 1
+
+# One gibibyte: larger uploads are refused with a clear reason rather than read (see README).
+DEFAULT_MAX_DATASET_BYTES = 1024**3
+
+# The data-plane Lambda (POST /predict and /feedback): its construct id and metric service name.
+PREDICT_SERVICE = "Predict"
+
+
+class MissingSetting(RuntimeError):
+    """A function's environment lacks a variable it needs: it stops at cold start, naming it."""
+
+
+def require_set(*names: str) -> None:
+    """Stops a cold start that lacks any of these variables, naming them (the CDK app sets them)."""
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise MissingSetting(f"{', '.join(missing)} must be set for this function (the CDK app sets them in infra/constructs)")
