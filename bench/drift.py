@@ -71,6 +71,7 @@ def run_ours(rows: int, from_json: bool) -> dict:
     from mlops.data.preparation import numeric_profile
     from mlops.data.spec import DriftRules, ModelSpec
     from mlops.monitoring import drift
+    from mlops.serving import capture_reader
 
     reference = columns(BASELINE_ROWS, 1, moved=False)
     features = [{"name": n, "type": "numeric"} for n in NUMERIC] + [{"name": n, "type": "categorical"} for n in CATEGORICAL]
@@ -83,10 +84,13 @@ def run_ours(rows: int, from_json: bool) -> dict:
     spent = 0.0
     for chunk in chunks(rows, 2):
         if from_json:  # what the model check does with captured lines: parse, then add in batches
-            lines = [json.dumps(dict(zip(chunk, values, strict=True))) for values in zip(*(chunk[n].tolist() for n in chunk), strict=True)]
+            lines = [
+                json.dumps(dict(zip(chunk, values, strict=True))).encode()
+                for values in zip(*(chunk[n].tolist() for n in chunk), strict=True)
+            ]
             started = time.perf_counter()
             for start in range(0, len(lines), drift.BATCH_ROWS):  # as ModelChecker does: 10k records at a time
-                records = [json.loads(line) for line in lines[start : start + drift.BATCH_ROWS]]
+                records = list(capture_reader.parse_lines(lines[start : start + drift.BATCH_ROWS]))
                 check.add_records(records, [{}] * len(records))
             del lines
         else:

@@ -19,13 +19,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
-PACKAGES = ["onnxruntime", "numpy", "scikit-learn", "skl2onnx", "aws-lambda-powertools", "pydantic", "boto3", "moto", "aws-cdk-lib"]
+PACKAGES = ["onnxruntime", "numpy", "orjson", "scikit-learn", "skl2onnx", "aws-lambda-powertools", "pydantic", "boto3", "moto"]
 PEERS = ["mlflow", "evidently", "pandas", "scikit-learn"]
 
 SECTIONS = [
     ("Serving latency over HTTP, ours vs MLflow", ["http_serving.py"], ["http_serving.py", "--requests", "400"]),
-    ("Serving: the API handler in-process (API Gateway event in, response out)", ["serving.py"], ["serving.py", "--requests", "500"]),
-    ("Cold start: fresh process to first prediction", ["cold_start.py"], ["cold_start.py", "--repeats", "3"]),
+    (
+        "Serving in-process: the data-plane handler beside the bare ONNX session and the control-plane handler",
+        ["serving.py"],
+        ["serving.py", "--requests", "500"],
+    ),
+    (
+        "Cold start: fresh process to first prediction, ours vs scikit-learn + joblib vs MLflow pyfunc",
+        ["cold_start.py"],
+        ["cold_start.py", "--repeats", "3"],
+    ),
     ("Drift check, ours vs Evidently DataDriftPreset", ["drift.py"], ["drift.py", "--sizes", "100000", "--repeats", "1"]),
     ("Ingestion: streaming validation", ["ingest.py", "--sizes-mb", "100"], ["ingest.py", "--sizes-mb", "10"]),
     ("Training and ONNX export per algorithm", ["training.py"], ["training.py", "--rows", "5000"]),
@@ -59,8 +67,9 @@ def package_sizes() -> list[str]:
         "| function | unzipped (code + layers) | share of Lambda's 250 MB |",
         "| --- | ---: | ---: |",
         f"| most functions (code + common layer) | {code + common:.1f} MiB | {(code + common) / 250 * 100:.0f}% |",
-        f"| serving API, Validate, Prepare, batch Score, ModelCheck (+ numpy, onnxruntime) | {code + common + serving:.1f} MiB"
+        f"| control-plane API, Validate, Prepare, batch Score, ModelCheck (+ numpy, onnxruntime) | {code + common + serving:.1f} MiB"
         f" | {(code + common + serving) / 250 * 100:.0f}% |",
+        f"| data-plane Predict (code + serving layer only) | {code + serving:.1f} MiB | {(code + serving) / 250 * 100:.0f}% |",
         "| training steps | container image (scikit-learn, SciPy, skl2onnx exceed 250 MB as zip) | limit 10 GB |",
     ]
 

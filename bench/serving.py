@@ -1,9 +1,12 @@
-"""Serving benchmark: the API Lambda's handler in-process, API Gateway event in, response out.
+"""Serving benchmark: the data-plane Lambda's handler in-process, API Gateway event in, response
+out, beside its floor: a bare onnxruntime `InferenceSession.run` of the same model on the same row.
 
 A 100-tree, depth-10 random forest on 20 numeric features is trained, exported with the platform's
-own code and registered as champion (and a challenger at 10%), in moto in-process. Capture lines
-are written to /dev/null (in Lambda they go to the log pipe), so the number is the handler's own cost.
-Reports p50/p99 per single-record request after warm-up. Usage: python bench/serving.py [--requests 3000]
+own code and registered as champion (and a challenger at 10%), in moto in-process. Capture and
+metric lines are written to /dev/null (in Lambda they go to the log pipe), so the number is the
+handler's own cost: routing, validation, the model, capture and metrics. Reports p50/p99 per
+single-record request after warm-up, both paths measured alternately in one run.
+Usage: python bench/serving.py [--requests 3000] [--profile]
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ os.environ.update(
         "MODELS_TABLE": "models",
         "AUDIT_TABLE": "audit",
         "RUNS_TABLE": "runs",
-        # The API function's cold start requires these set (bench/serving.py never calls them).
+        # The control-plane API's cold start requires these set (this benchmark never uses them).
         "ARTIFACTS_BUCKET": "artifacts",
         "CAPTURE_BUCKET": "capture",
+        "DATA_BUCKET": "data",
         "BATCH_INFERENCE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
         "TRAINING_PIPELINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
     }
@@ -94,19 +98,19 @@ def setup() -> dict:
     from mlops.serving.traffic import TrafficStore
 
     TrafficStore(dynamodb.Table("models"), dynamodb.Table("audit")).set("bench", 10, None, 0, by="bench")
-    return {f"x{i}": float(v) for i, v in enumerate(x[0])}
+    return {f"x{i}": float(v) for i, v in enumerate(x[0])}, onnx_bytes
 
 
 def event(body: dict, key: int) -> dict:
     return {
-        "resource": "/{proxy+}",
+        "resource": "/models/{model}/predict",
         "path": "/models/bench/predict",
         "httpMethod": "POST",
         "headers": {"Content-Type": "application/json"},
         "multiValueHeaders": {},
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
-        "pathParameters": None,
+        "pathParameters": {"model": "bench"},
         "requestContext": {"requestId": f"r{key}", "stage": "api", "path": "/api/models/bench/predict", "identity": {}},
         "body": json.dumps({**body, "routing_key": f"k{key}"}),
         "isBase64Encoded": False,
@@ -114,48 +118,89 @@ def event(body: dict, key: int) -> dict:
 
 
 class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "Api", 1024, "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:Api"
+    function_name, memory_limit_in_mb, aws_request_id = "Predict", 1024, "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:Predict:live"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--profile", action="store_true", help="print the handler's cProfile top lines instead")
     args = parser.parse_args()
     from moto import mock_aws
 
     with mock_aws():
-        record = setup()
-        import mlops.serving.api
-        from mlops.serving.capture import Capture
+        record, onnx_bytes = setup()
+        import numpy as np
+        import onnxruntime
+
+        from handlers import handle_api, handle_predict
 
         devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
-        mlops.serving.api.capture = lambda: Capture(devnull)  # type: ignore[assignment]
-        from handlers.handle_api import lambda_handler
-
+        handle_predict.service._out = devnull  # capture and metric lines: written, then discarded
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        bare = onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+        row = {"numeric": np.array([list(record.values())], dtype=np.float32)}
         body = {"records": [record]}
-        sys.stdout = devnull
+        events = [event(body, i) for i in range(args.requests)]
         for i in range(200):  # warm: sessions loaded, policy cached
-            assert lambda_handler(event(body, i), Context())["statusCode"] == 200
-        samples = []
-        # Powertools prints each invocation's EMF document, as Lambda would to its log pipe: keep
-        # the write (it is part of the cost) but send it to /dev/null, not into the report.
-        sys.stdout = devnull
+            assert handle_predict.lambda_handler(events[i], Context())["statusCode"] == 200
+            bare.run(None, row)
+        if args.profile:
+            profile(handle_predict.lambda_handler, events)
+            return
+        handle_api.app  # noqa: B018 - imported: the control-plane handler, the path /predict took before the data plane
+        import mlops.serving.api as control_routes
+
+        control_routes.capture_stream = lambda: devnull  # type: ignore[assignment]
+        for i in range(200):
+            assert handle_api.lambda_handler(events[i], Context())["statusCode"] == 200
+        ours, floor, control = [], [], []
         deadline = time.monotonic() + 4.0
         for i in range(args.requests):
             if time.monotonic() > deadline:  # stay inside the 5 s policy cache, as a steady stream would
-                for j in range(50):
-                    lambda_handler(event(body, j), Context())
+                handle_predict.lambda_handler(events[0], Context())
                 deadline = time.monotonic() + 4.0
             started = time.perf_counter()
-            response = lambda_handler(event(body, i), Context())
-            samples.append((time.perf_counter() - started) * 1000)
+            response = handle_predict.lambda_handler(events[i], Context())
+            ours.append((time.perf_counter() - started) * 1000)
             assert response["statusCode"] == 200
-        sys.stdout = sys.__stdout__
-    samples.sort()
-    p50, p99 = statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
-    table = f"| in-process handler, 1 record, RF 100x10, 20 features | {len(samples)} | {p50:.3f} ms | {p99:.3f} ms |"
-    print("| path | requests | p50 | p99 |\n| --- | ---: | ---: | ---: |\n" + table)
+            started = time.perf_counter()
+            bare.run(None, row)
+            floor.append((time.perf_counter() - started) * 1000)
+            sys.stdout = devnull  # Powertools prints the control plane's EMF document
+            started = time.perf_counter()
+            assert handle_api.lambda_handler(events[i], Context())["statusCode"] == 200
+            control.append((time.perf_counter() - started) * 1000)
+            sys.stdout = sys.__stdout__
+    (o50, o99), (f50, f99), (c50, c99) = percentiles(ours), percentiles(floor), percentiles(control)
+    print("| path | requests | p50 | p99 |\n| --- | ---: | ---: | ---: |")
+    print(f"| data-plane handler in-process, 1 record, RF 100x10, 20 features, capture on | {len(ours)} | {o50:.3f} ms | {o99:.3f} ms |")
+    print(f"| floor: bare InferenceSession.run, same model and row | {len(floor)} | {f50:.3f} ms | {f99:.3f} ms |")
+    print(f"| control-plane API handler (Powertools resolver), same request | {len(control)} | {c50:.3f} ms | {c99:.3f} ms |")
+    print(f"data plane / floor: p50 {o50 / f50:.1f}x, p99 {o99 / f99:.1f}x")
+    print(f"control plane / data plane: p50 {c50 / o50:.1f}x, p99 {c99 / o99:.1f}x")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
+
+
+def profile(handler, events) -> None:
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for item in events:
+        handler(item, Context())
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    print(out.getvalue())
 
 
 if __name__ == "__main__":

@@ -88,3 +88,25 @@ def test_controls_are_answered_by_local_mode_not_the_api():
     assert gw.handle("POST", "/_local/echo", {}, b'{"a": 1}')[2] == b'{"got": {"a": 1}}'
     assert gw.handle("POST", "/_local/nope", {}, b"")[0] == 404
     assert runtime.events == []
+
+
+def test_the_most_specific_resource_is_chosen_first_then_its_method_as_api_gateway_does():
+    # Given the platform's layout: a data-plane POST beside a control-plane ANY on the same resource
+    routes = [
+        *ROUTES,
+        Route("api1", "/models/{model}/predict", "POST", "arn:data:live"),
+        Route("api1", "/models/{model}/predict", "ANY", "arn:control"),
+        Route("api1", "/models/{model}/{proxy+}", "ANY", "arn:control"),
+    ]
+    runtime = RecordingRuntime()
+    gateway_ = LocalGateway(runtime, routes, {"api1": "api"})
+
+    # When POST, GET on the predict resource and a POST elsewhere arrive, and a POST on GET-only /health
+    for method, path in (("POST", "/models/m/predict"), ("GET", "/models/m/predict"), ("POST", "/models/m/drift")):
+        assert gateway_.handle(method, path, {}, b"{}")[0] == 200
+    refused = gateway_.handle("POST", "/health", {}, b"{}")[0]
+
+    # Then the exact method wins over ANY, and a resource without the method is a 403, not the greedy proxy
+    assert [arn for arn, _ in runtime.events] == ["arn:data:live", "arn:control", "arn:control"]
+    assert runtime.events[0][1]["pathParameters"] == {"model": "m"} and runtime.events[0][1]["resource"] == "/models/{model}/predict"
+    assert refused == 403

@@ -120,3 +120,25 @@ def test_a_version_serves_with_the_spec_it_was_trained_on_not_the_current_one(mo
         v2.predict("m", [record], None)
     v2.predict("m", [{**record, "support_calls": 3}], None)
     assert seen[-1]["numeric"].tolist() == [[2.0, 1.0, 3.0]] and seen[-1]["categorical"].tolist() == [["pro"]]
+
+
+def test_routing_is_cached_and_a_restore_reads_it_afresh_with_the_new_client():
+    from mlops.serving.state import ServingState
+
+    class Dynamo:
+        def __init__(self):
+            self.reads = 0
+
+        def get_item(self, **_):
+            self.reads += 1
+            return {"Item": {"champion": {"N": "3"}, "traffic": {"M": {"challenger_percent": {"N": "0"}}}}}
+
+    # Given routing read once and cached
+    before, after = Dynamo(), Dynamo()
+    state = ServingState(before, "models")
+    assert state.routing("m") == ({"champion": 3}, {"challenger_percent": 0}) and state.routing("m")[0] == {"champion": 3}
+    assert before.reads == 1
+    # When a SnapStart restore hands it a new client, then the next request reads through that one
+    state.reset(after)
+    state.routing("m")
+    assert (before.reads, after.reads) == (1, 1)

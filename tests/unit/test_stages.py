@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.stages import StageConfigError, stage_from_context
+from infra.stages import Stage, StageConfigError, stage_from_context
 
 CONTEXT = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
 
@@ -40,3 +40,9 @@ def test_an_unknown_stage_or_a_bad_field_is_refused_with_its_name():
     typo = {**CONTEXT, "stages": {**CONTEXT["stages"], "dev": {"stackName": "MlopsPlatform", "alarmMail": "a@b.c"}}}
     with pytest.raises(StageConfigError, match=r"stages\.dev\.alarmMail"):
         stage_from_context(Node(typo))
+
+
+def test_serving_concurrency_is_reserved_in_staging_and_prod_and_left_to_the_account_in_dev():
+    stages = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]["stages"]
+    reserved = {name: Stage.model_validate(settings).serving_concurrency for name, settings in stages.items()}
+    assert reserved == {"dev": None, "staging": 50, "prod": 200}

@@ -207,7 +207,10 @@ class DriftCheck:
 def _column_values(values: list[Any], column: NumericColumn | CategoricalColumn) -> Any:
     if isinstance(column, CategoricalColumn):
         return values
-    return np.array([np.nan if v is None or v == "" else v for v in values], dtype=np.float64)
+    try:  # numbers and None (NaN) convert in C; an empty string or a stray word does not
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.array([np.nan if v is None or v == "" else v for v in values], dtype=np.float64)
 
 
 # --- statistics -----------------------------------------------------------------------------

@@ -14,12 +14,12 @@ where each starts) so no line comes near CloudWatch Logs' 256 KB event limit.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import sys
 from typing import Any
 
 from mlops.serving.predictor import Prediction
+from mlops.shared import fastjson
 from mlops.shared.items import now_iso
 from mlops.shared.variables import CAPTURE_SCHEMA
 
@@ -40,7 +40,7 @@ def prediction_record(model: str, records: list[dict[str, Any]], answer: Predict
 
 def log_lines(record: dict[str, Any]) -> list[str]:
     """The record as JSON log lines: serialized once; only a line over MAX_LINE_BYTES is split, in halves."""
-    line = json.dumps({"capture_schema": CAPTURE_SCHEMA, **record}, separators=(",", ":"))
+    line = fastjson.dumps({"capture_schema": CAPTURE_SCHEMA, **record})
     if len(line) <= MAX_LINE_BYTES or len(record.get("inputs", [])) <= 1:
         return [line]
     half = len(record["inputs"]) // 2

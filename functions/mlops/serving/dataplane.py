@@ -14,7 +14,6 @@ The control-plane routes call `predict` and `feedback` below too, so both answer
 from __future__ import annotations
 
 import base64
-import json
 import os
 import random
 import re
@@ -25,6 +24,7 @@ from mlops.serving import telemetry
 from mlops.serving.capture import Capture, feedback_record, log_lines, prediction_record
 from mlops.serving.predictor import MAX_RECORDS, NoModel, Predictor
 from mlops.serving.records import InvalidRecords
+from mlops.shared import fastjson
 from mlops.shared.errors import InvalidInput, NotFound
 from mlops.shared.variables import PREDICT_SERVICE
 
@@ -93,7 +93,7 @@ class _BadRequest(Exception):
 
 
 def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": JSON_HEADERS, "body": json.dumps(body), "isBase64Encoded": False}
+    return {"statusCode": status, "headers": JSON_HEADERS, "body": fastjson.dumps(body), "isBase64Encoded": False}
 
 
 def _detail(error: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def _body(event: dict[str, Any]) -> Any:
     except UnicodeDecodeError:
         raise _BadRequest("the request body is not UTF-8 JSON") from None
     try:
-        return json.loads(text)
+        return fastjson.loads(text)
     except ValueError:
         raise _invalid(["body", 0], "json_invalid", "JSON decode error") from None
 

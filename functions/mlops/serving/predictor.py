@@ -215,28 +215,35 @@ class Predictor:
             return {"version": shadow, "error": str(error)}
 
 
+def aws_client(service: str) -> Any:
+    """A botocore client: boto3 would add its resource layer and s3transfer, imports a cold start
+    pays for and serving never uses (bench/cold_start.py). One session, so its loaded data is shared."""
+    return _botocore_session().create_client(service)
+
+
+@cache
+def _botocore_session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 @cache
 def session_cache() -> SessionCache:
     """One per warm Lambda: each model version is fetched, verified and loaded once."""
-    import boto3
-
-    return SessionCache(boto3.client("s3"))
+    return SessionCache(aws_client("s3"))
 
 
 @cache
 def predictor() -> Predictor:
     """One per warm Lambda, so its sessions, schemas and policy cache live across requests."""
-    import boto3
-
-    return Predictor(ServingState(boto3.client("dynamodb"), os.environ[ENV_MODELS_TABLE]), session_cache())
+    return Predictor(ServingState(aws_client("dynamodb"), os.environ[ENV_MODELS_TABLE]), session_cache())
 
 
 def after_restore() -> None:
     """SnapStart: every environment restored from one snapshot gets its own clients, a routing
     cache read afresh and its own random generator (routing and capture sampling draw from it)."""
-    import boto3
-
     random.seed()
     serving = predictor()
-    serving.state.reset(boto3.client("dynamodb"))
-    serving._sessions.s3 = boto3.client("s3")
+    serving.state.reset(aws_client("dynamodb"))
+    serving._sessions.s3 = aws_client("s3")

@@ -64,7 +64,8 @@ class RecordSchema:
                         errors.append({"loc": ["body", "records", index, name], "msg": "required (not nullable)"})
                     (row_numbers.append(math.nan) if numeric else row_texts.append(""))
                 elif numeric:
-                    number = _finite(value)
+                    # The common case first: a float that is finite (inf - inf and nan - nan are nan).
+                    number = value if value.__class__ is float and value - value == 0.0 else _finite(value)
                     if number is None:
                         errors.append({"loc": ["body", "records", index, name], "msg": f"{_shown(value)} is not a finite number"})
                         row_numbers.append(math.nan)
