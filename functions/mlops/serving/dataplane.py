@@ -14,7 +14,6 @@ The control-plane routes call `predict` and `feedback` below too, so both answer
 from __future__ import annotations
 
 import base64
-import os
 import random
 import re
 import sys
@@ -26,12 +25,12 @@ from mlops.serving.predictor import MAX_RECORDS, NoModel, Predictor
 from mlops.serving.records import InvalidRecords
 from mlops.shared import fastjson
 from mlops.shared.errors import InvalidInput, NotFound
-from mlops.shared.variables import PREDICT_SERVICE
 
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # as mlops.shared.api.MODEL_NAME_PATTERN
 PREDICTION_ID = re.compile(r"^[0-9a-f-]{36}$")
 MAX_ROUTING_KEY = 256
 JSON_HEADERS = {"Content-Type": "application/json"}
+MISSING = object()  # a field the body lacks, told apart from one sent as null
 
 
 def predict(predictor: Predictor, model: str, records: list[dict[str, Any]], routing_key: str | None, out: Any = None) -> dict[str, Any]:
@@ -140,8 +139,8 @@ def _predict_request(body: Any) -> tuple[list[dict[str, Any]], str | None]:
     """PredictRequest's rules: 1 to MAX_RECORDS objects, an optional routing key of at most 256 characters."""
     body = _object(body)
     errors: list[dict[str, Any]] = []
-    records = body.get("records")
-    if "records" not in body:
+    records = body.get("records", MISSING)
+    if records is MISSING:
         errors.append(_field("missing", "Field required", "records"))
     elif not isinstance(records, list):
         errors.append(_field("list_type", "Input should be a valid list", "records"))
@@ -167,16 +166,16 @@ def _feedback_request(body: Any) -> tuple[str, str | float, int]:
     """FeedbackRequest's rules: a prediction id as /predict gave it, a label or a number, a record index."""
     body = _object(body)
     errors: list[dict[str, Any]] = []
-    prediction_id = body.get("prediction_id")
-    if "prediction_id" not in body:
+    prediction_id = body.get("prediction_id", MISSING)
+    if prediction_id is MISSING:
         errors.append(_field("missing", "Field required", "prediction_id"))
     elif not isinstance(prediction_id, str):
         errors.append(_field("string_type", "Input should be a valid string", "prediction_id"))
     elif not PREDICTION_ID.match(prediction_id):
         msg = f"String should match pattern '{PREDICTION_ID.pattern}'"
         errors.append(_field("string_pattern_mismatch", msg, "prediction_id"))
-    actual = body.get("actual")
-    if "actual" not in body:
+    actual = body.get("actual", MISSING)
+    if actual is MISSING:
         errors.append(_field("missing", "Field required", "actual"))
     elif isinstance(actual, bool | int | float):
         try:
@@ -215,5 +214,4 @@ def data_plane() -> DataPlane:
     """The function's one DataPlane; its predictor's clients and caches live across invocations."""
     from mlops.serving.predictor import predictor
 
-    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", PREDICT_SERVICE)
     return DataPlane(predictor(), sys.stdout)

@@ -152,6 +152,11 @@ class Predictor:
         self.state, self._sessions = state, sessions
         self._schemas: dict[tuple[str, int], RecordSchema] = {}
 
+    def use_clients(self, dynamodb: Any, s3: Any) -> None:
+        """New AWS clients, routing read afresh; sessions and schemas stay (after a SnapStart restore)."""
+        self.state.reset(dynamodb)
+        self._sessions.s3 = s3
+
     def schema_of(self, model: str, number: int) -> RecordSchema:
         """The schema of the spec a version was trained on (its pinned spec version): its features,
         classes and PII rules. Versions are immutable, so it is compiled once per warm Lambda; a
@@ -244,6 +249,4 @@ def after_restore() -> None:
     """SnapStart: every environment restored from one snapshot gets its own clients, a routing
     cache read afresh and its own random generator (routing and capture sampling draw from it)."""
     random.seed()
-    serving = predictor()
-    serving.state.reset(aws_client("dynamodb"))
-    serving._sessions.s3 = aws_client("s3")
+    predictor().use_clients(aws_client("dynamodb"), aws_client("s3"))

@@ -232,37 +232,36 @@ def _arm_summary(arm: abtest.Arm, alpha: float, classification: bool) -> dict[st
 def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> dict[str, Any]:
     """Acts for the rollout's own version only; a superseded rollout ends without touching aliases or traffic."""
     model, version = state["model"], state["version"]
-    outcome, aliases = _conclude(state, registry, traffic, by)
-    reason = state.get("superseded") or state.get("reason") or ""
-    if outcome == "superseded":
-        reason = superseded(state, registry) or "the challenger changed while the rollout finished"
+    outcome, aliases, why_superseded = _conclude(state, registry, traffic, by)
+    reason = why_superseded or state.get("reason") or ""
     traffic.end_rollout(model, version, outcome, reason)
-    return {**state, "outcome": outcome, "aliases": aliases, **({"superseded": reason} if outcome == "superseded" else {})}
+    return {**state, "outcome": outcome, "aliases": aliases, **({"superseded": reason} if why_superseded else {})}
 
 
-def _conclude(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> tuple[str, dict[str, int]]:
+def _conclude(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> tuple[str, dict[str, int], str | None]:
+    """The outcome, the aliases after it, and why the rollout was superseded (None when it was not)."""
     model, version = state["model"], state["version"]
-    if superseded(state, registry):
-        return "superseded", registry.aliases(model)
+    if why := superseded(state, registry):
+        return "superseded", registry.aliases(model), why
     try:
         if state.get("healthy") is False or "error" in state:
             why = f"alarm: {', '.join(state['firing'])}" if state.get("firing") else "a rollout step failed"
             aliases = registry.rollback(model, by=by, reason=why, version=version)
             traffic.reset_share(model, by)
-            return "rolled_back", aliases
+            return "rolled_back", aliases, None
         if state.get("decision") in ("rollback", "keep_champion"):
             aliases = registry.rollback(model, by=by, reason=f"A/B test: {state['reason']}", version=version)
             traffic.reset_share(model, by)
-            return "kept_champion", aliases
+            return "kept_champion", aliases, None
         if state["hold"]:
             if state["strategy"] == "shadow":
                 policy = traffic.policy(model)
                 traffic.set(model, 0, version, policy["revision"], by=by, challenger=version)
-            return "holding", registry.aliases(model)
+            return "holding", registry.aliases(model), None
         aliases = registry.promote(model, by=by, reason=f"A/B test: {state['reason']}" if "decision" in state else "", version=version)
         traffic.reset_share(model, by)
-        return "promoted", aliases
+        return "promoted", aliases, None
     except Conflict:  # the version moved between the question and the conditional write
-        if superseded(state, registry):
-            return "superseded", registry.aliases(model)
+        if why := superseded(state, registry):
+            return "superseded", registry.aliases(model), why
         raise
