@@ -15,11 +15,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# checkov lives apart: its own pins (boto3 1.35, packaging 23) conflict with the platform's.
+SCAN_VENV := .venv-scan
+
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-dev: $(VENV)/.installed node_modules/.installed
+dev: $(VENV)/.installed node_modules/.installed $(SCAN_VENV)/.installed
 
 layers: $(VENV)/.installed
 	$(PY) layers/build.py

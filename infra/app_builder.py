@@ -36,7 +36,7 @@ def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) 
             account=stage.account or os.environ.get("CDK_DEFAULT_ACCOUNT"), region=stage.region or os.environ.get("CDK_DEFAULT_REGION")
         ),
         alarm_email=stage.alarm_email or None,
-        serving_concurrency=stage.serving_concurrency,
+        concurrency=stage.reserved_concurrency,
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # type: ignore[arg-type]
     return app

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.checkov import explain_findings
 from infra.constructs.batch_construct import BatchInferenceConstruct
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.model_checks_construct import ModelChecksConstruct
@@ -16,11 +17,17 @@ from infra.constructs.rollout_construct import RolloutConstruct
 from infra.constructs.serving_construct import ServingConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.iam_acknowledgements import acknowledge_generated_grants
+from infra.stages import ReservedConcurrency
 
 
 class PlatformStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, alarm_email: str | None = None, serving_concurrency: int | None = None, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        alarm_email: str | None = None,
+        concurrency: ReservedConcurrency | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="Serverless MLOps platform", **kwargs)
         storage = StorageConstruct(self, "Storage")
@@ -29,8 +36,10 @@ class PlatformStack(Stack):
         rollout = RolloutConstruct(self, "Rollout", storage, functions)
         pipeline = PipelineConstruct(self, "Pipeline", storage, functions, notifications.topic, rollout.state_machine)
         batch = BatchInferenceConstruct(self, "Batch", storage, functions)
-        serving = ServingConstruct(self, "Serving", storage, functions, pipeline, batch.state_machine, serving_concurrency)
-        checks = ModelChecksConstruct(self, "ModelChecks", storage, functions, notifications.topic, pipeline)
+        serving = ServingConstruct(
+            self, "Serving", storage, functions, pipeline, batch.state_machine, concurrency.serving if concurrency else None
+        )
+        checks = ModelChecksConstruct(self, "ModelChecks", storage, functions, notifications.topic, pipeline, concurrency)
         rollout.grant_describe_executions(checks.retrain_function)
         monitoring = MonitoringConstruct(
             self,
@@ -43,6 +52,7 @@ class PlatformStack(Stack):
             [serving.api_function, serving.predict_function, pipeline.start_run, checks.check_function, checks.retrain_function],
         )
         acknowledge_generated_grants(self)
+        explain_findings(self, functions, [serving.predict_function, checks.check_function, checks.retrain_function], serving.api)
         self._outputs(
             DataBucketName=storage.data_bucket.bucket_name,
             ArtifactsBucketName=storage.artifacts_bucket.bucket_name,

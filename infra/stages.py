@@ -14,6 +14,17 @@ StageName = Literal["dev", "staging", "prod"]
 DEFAULT_STAGE: StageName = "dev"
 
 
+class ReservedConcurrency(BaseModel):
+    """Concurrency reserved where a runaway would hurt. Lambda keeps 100 of the account's concurrency
+    unreserved, so a new account (often 10 in all) can reserve none: dev leaves this unset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serving: int = Field(ge=1, description="the data-plane function: its share is kept from everything else, and capped")
+    checks: int = Field(ge=1, description="model checks: a burst of due checks cannot take the serving path's concurrency")
+    retrain: int = Field(default=1, ge=1, description="retraining decisions, one at a time: the daily cap is counted without races")
+
+
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -21,13 +32,7 @@ class Stage(BaseModel):
     account: str | None = Field(default=None, pattern=r"^\d{12}$", description="else the deploying credentials' account")
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="else the CLI's region")
     alarm_email: str = Field(default="", alias="alarmEmail", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    serving_concurrency: int | None = Field(
-        default=None,
-        alias="servingReservedConcurrency",
-        ge=1,
-        description="concurrency reserved for the data-plane function; the account keeps 100 unreserved, so a new"
-        " account (often 10 in all) leaves it unset",
-    )
+    reserved_concurrency: ReservedConcurrency | None = Field(default=None, alias="reservedConcurrency")
 
 
 class StageConfigError(ValueError):

@@ -39,5 +39,20 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def stage_templates(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every stage's template: dev from the session's synth, staging and prod synthesized once more
+    each (they differ in reserved concurrency, and the scanners must pass on what each deploys)."""
+    from infra.app_builder import build_app
+
+    stages = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]["stages"]
+    templates = {"dev": cloud_assembly / f"{STACK_NAME}.template.json"}
+    for stage in ("staging", "prod"):
+        outdir = tmp_path_factory.mktemp(f"cdk.out-{stage}")
+        build_app(outdir=str(outdir), context={"stage": stage}).synth()
+        templates[stage] = outdir / f"{stages[stage]['stackName']}.template.json"
+    return templates
+
+
+@pytest.fixture(scope="session")
 def template(cloud_assembly: Path) -> dict:
     return json.loads((cloud_assembly / f"{STACK_NAME}.template.json").read_text())

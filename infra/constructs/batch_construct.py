@@ -30,6 +30,7 @@ class BatchInferenceConstruct(Construct):
                 env.ENV_MODELS_TABLE: storage.models_table.table_name,
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,  # read by nothing here; the registry's constructor takes it
             },
+            "the batch-inference state machine, as a synchronous Task in a Map of at most 20 chunks at once",
             layers=("common", "serving"),
             memory_mb=2048,
             timeout=Duration.minutes(15),

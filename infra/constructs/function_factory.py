@@ -12,8 +12,10 @@ from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.encryption import logs_key
 from infra.nag import acknowledge
 from layers.build import LAYERS_DIR, ZIP_LAYERS
 
@@ -37,6 +39,10 @@ class FunctionFactory(Construct):
         super().__init__(scope, construct_id)
         self._code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
         self.layers = {name: self._build_layer(name) for name in ZIP_LAYERS}
+        # Who invokes each function and its environment's names, by its path: the reasons given to
+        # the IaC scanner (infra/checkov.py), which cannot read an environment before synthesis.
+        self.invokers: dict[str, str] = {}
+        self.variables: dict[str, set[str]] = {}
 
     def _build_layer(self, name: str) -> lambda_.LayerVersion:
         build_dir = layer_build_dir(name)
@@ -58,13 +64,17 @@ class FunctionFactory(Construct):
         construct_id: str,
         handler: str,
         environment: dict[str, str],
+        invoked_by: str,
         layers: tuple[str, ...] = ("common",),
         memory_mb: int = 512,
         timeout: Duration = Duration.seconds(60),
         ephemeral_storage_mb: int = 512,
         snap_start: bool = False,
         reserved_concurrency: int | None = None,
+        dead_letters: sqs.IQueue | None = None,
     ) -> lambda_.Function:
+        """invoked_by: who invokes it and how (said to the scanner); dead_letters: where an
+        asynchronous invocation goes once Lambda's retries fail (every asynchronously invoked function)."""
         function = lambda_.Function(
             scope,
             construct_id,
@@ -81,8 +91,10 @@ class FunctionFactory(Construct):
             log_group=log_group(scope, f"{construct_id}Logs"),
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             reserved_concurrent_executions=reserved_concurrency,
+            dead_letter_queue=dead_letters,
         )
         _acknowledge_runtime(function)
+        self._record(function, invoked_by, environment)
         return function
 
     def image_function(
@@ -91,6 +103,7 @@ class FunctionFactory(Construct):
         construct_id: str,
         handler: str,
         environment: dict[str, str],
+        invoked_by: str,
         memory_mb: int = 3008,
         timeout: Duration = Duration.minutes(15),
     ) -> lambda_.DockerImageFunction:
@@ -113,12 +126,28 @@ class FunctionFactory(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group(scope, f"{construct_id}Logs"),
         )
+        self._record(function, invoked_by, environment)
         return function
+
+    def add_environment(self, function: lambda_.Function, name: str, value: str) -> None:
+        function.add_environment(name, value)
+        self.variables[function.node.path].add(name)
+
+    def _record(self, function: lambda_.Function, invoked_by: str, environment: dict[str, str]) -> None:
+        self.invokers[function.node.path] = invoked_by
+        self.variables[function.node.path] = {*_observability_env(""), *environment}
 
 
 def log_group(scope: Construct, construct_id: str) -> logs.LogGroup:
-    """A log group kept for a month; logs are diagnostics, not records (runs and audit are in DynamoDB)."""
-    return logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
+    """A log group kept for a month; logs are diagnostics, not records (runs and audit are in DynamoDB).
+    Encrypted with the platform's logs key: a function's log or the API's access log may hold request data."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+        encryption_key=logs_key(scope),
+    )
 
 
 def _observability_env(construct_id: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge, arn_in_finding
+from infra.stages import ReservedConcurrency
 from mlops.monitoring import checks, schedule
 from mlops.shared import settings as env
 
@@ -34,20 +35,31 @@ class ModelChecksConstruct(Construct):
         functions: FunctionFactory,
         topic: sns.ITopic,
         pipeline: PipelineConstruct,
+        concurrency: ReservedConcurrency | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queues: list[sqs.Queue] = []
-        self.check_function = self._build_check_function(storage, functions, topic)
-        self.retrain_function = self._build_retrain_function(storage, functions, pipeline)
-        self._route(schedule.CHECK_DUE, "ModelCheckDue", self.check_function, "A model's checks are due")
+        # Each queue holds its rule's undelivered events and its function's failed invocations.
+        check_due, findings = dead_letter_queue(self, "ModelCheckDueDeadLetters"), dead_letter_queue(self, "FindingsRetrainDeadLetters")
+        self.dead_letter_queues: list[sqs.Queue] = [check_due, findings]
+        self.check_function = self._build_check_function(storage, functions, topic, check_due, concurrency)
+        self.retrain_function = self._build_retrain_function(storage, functions, pipeline, findings, concurrency)
+        self._route(schedule.CHECK_DUE, "ModelCheckDue", self.check_function, check_due, "A model's checks are due")
         self._route(
             [schedule.DRIFT_DETECTED, schedule.PERFORMANCE_DECAYED],
             "FindingsRetrain",
             self.retrain_function,
+            findings,
             "Drift or decay starts a guarded retraining run",
         )
 
-    def _build_check_function(self, storage: StorageConstruct, functions: FunctionFactory, topic: sns.ITopic) -> lambda_.Function:
+    def _build_check_function(
+        self,
+        storage: StorageConstruct,
+        functions: FunctionFactory,
+        topic: sns.ITopic,
+        dead_letters: sqs.IQueue,
+        concurrency: ReservedConcurrency | None,
+    ) -> lambda_.Function:
         function = functions.zip_function(
             self,
             schedule.CHECK_SERVICE,
@@ -60,9 +72,12 @@ class ModelChecksConstruct(Construct):
                 env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
                 env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn,
             },
+            "EventBridge, asynchronously, once per model whose checks are due (ModelCheckDue from the scheduled checks)",
             layers=("common", "serving"),  # numpy for the statistics
             memory_mb=2048,
             timeout=Duration.minutes(15),
+            dead_letters=dead_letters,
+            reserved_concurrency=concurrency.checks if concurrency else None,
         )
         storage.models_table.grant_read_write_data(function)
         storage.data_bucket.grant_read(function)
@@ -93,7 +108,12 @@ class ModelChecksConstruct(Construct):
         return function
 
     def _build_retrain_function(
-        self, storage: StorageConstruct, functions: FunctionFactory, pipeline: PipelineConstruct
+        self,
+        storage: StorageConstruct,
+        functions: FunctionFactory,
+        pipeline: PipelineConstruct,
+        dead_letters: sqs.IQueue,
+        concurrency: ReservedConcurrency | None,
     ) -> lambda_.Function:
         function = functions.zip_function(
             self,
@@ -107,8 +127,11 @@ class ModelChecksConstruct(Construct):
                 env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
             },
+            "EventBridge, asynchronously, on each DriftDetected or PerformanceDecayed finding",
             timeout=Duration.minutes(15),  # latest_plus_feedback copies the newest dataset version
             ephemeral_storage_mb=4096,
+            dead_letters=dead_letters,
+            reserved_concurrency=concurrency.retrain if concurrency else None,
         )
         storage.models_table.grant_read_write_data(function)
         storage.runs_table.grant_read_data(function)
@@ -124,9 +147,9 @@ class ModelChecksConstruct(Construct):
             acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{prefix}*]", f"{reason} (latest_plus_feedback).")
         return function
 
-    def _route(self, detail_types: str | list[str], construct_id: str, function: lambda_.Function, description: str) -> None:
-        queue = dead_letter_queue(self, f"{construct_id}DeadLetters")
-        self.dead_letter_queues.append(queue)
+    def _route(
+        self, detail_types: str | list[str], construct_id: str, function: lambda_.Function, queue: sqs.IQueue, description: str
+    ) -> None:
         rule = events.Rule(
             self,
             construct_id,

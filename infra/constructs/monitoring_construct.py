@@ -82,11 +82,14 @@ class MonitoringConstruct(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
+        self._schedule_dead_letters = dead_letter_queue(self, "ScheduleDeadLetters")
         self.scheduled_checks = functions.zip_function(
             self,
             "ScheduledChecks",
             "handle_scheduled_checks",
             {env.ENV_MODELS_TABLE: storage.models_table.table_name, env.ENV_AUDIT_TABLE: storage.audit_table.table_name},
+            f"EventBridge, asynchronously, on the platform schedule (one invocation every {SCHEDULED_CHECKS_RATE.to_minutes()} minutes)",
+            dead_letters=self._schedule_dead_letters,
         )
         storage.models_table.grant_read_data(self.scheduled_checks)
         # Each model whose checks are due gets a ModelCheckDue event (ModelChecksConstruct).
@@ -145,7 +148,7 @@ class MonitoringConstruct(Construct):
         rule.add_target(
             targets.LambdaFunction(
                 self.scheduled_checks,
-                dead_letter_queue=dead_letter_queue(self, "ScheduleDeadLetters"),
+                dead_letter_queue=self._schedule_dead_letters,
                 retry_attempts=2,
             )
         )

@@ -41,9 +41,10 @@ class PipelineConstruct(Construct):
         self._storage = storage
         self.steps = self._build_steps(functions, topic)
         # A version that becomes challenger starts its rollout.
-        self.steps["Register"].add_environment(env.ENV_ROLLOUT_ARN, rollout.state_machine_arn)
+        functions.add_environment(self.steps["Register"], env.ENV_ROLLOUT_ARN, rollout.state_machine_arn)
         rollout.grant_start_execution(self.steps["Register"])
         self.state_machine = self._build_state_machine()
+        # Events EventBridge could not deliver, and invocations that failed after Lambda's retries.
         self.dead_letter_queue = dead_letter_queue(self, "TriggerDeadLetters")
         self.trigger_rule = self._build_trigger(functions)
         self.execution_ended = self._build_execution_ended(functions, topic)
@@ -55,23 +56,29 @@ class PipelineConstruct(Construct):
         models = {env.ENV_MODELS_TABLE: storage.models_table.table_name}
         artifacts = {env.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name}
         audit = {env.ENV_AUDIT_TABLE: storage.audit_table.table_name}
+        task = "the training pipeline's state machine, as a synchronous Task that retries and catches its errors"
+        trial = f"{task}; the trials' Map runs at most 4 at once per execution"
         long_running: dict[str, Any] = {"timeout": Duration.minutes(15), "memory_mb": 2048}
         # Validation and preparation stream the data through /tmp and use numpy (the serving layer).
         streaming: dict[str, Any] = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
         steps: dict[str, lambda_.Function] = {
-            "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}),
-            "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, **streaming),
-            "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}),
-            "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, **streaming),
-            "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs),
-            "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}),
-            "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}),
-            "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", {**runs, **models}),
-            "RequestApproval": functions.zip_function(self, "RequestApproval", "handle_request_approval", {**models, **audit}),
-            "Register": functions.zip_function(self, "Register", "handle_register", {**runs, **models, **audit}),
-            "RecordSkipped": functions.zip_function(self, "RecordSkipped", "handle_record_skipped", runs),
+            "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}, task),
+            "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, task, **streaming),
+            "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}, task),
+            "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, task, **streaming),
+            "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs, trial),
+            "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}, task),
+            "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}, task),
+            "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", {**runs, **models}, task),
+            "RequestApproval": functions.zip_function(self, "RequestApproval", "handle_request_approval", {**models, **audit}, task),
+            "Register": functions.zip_function(self, "Register", "handle_register", {**runs, **models, **audit}, task),
+            "RecordSkipped": functions.zip_function(self, "RecordSkipped", "handle_record_skipped", runs, task),
             "RecordFailure": functions.zip_function(
-                self, "RecordFailure", "handle_record_failure", {**runs, **artifacts, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn}
+                self,
+                "RecordFailure",
+                "handle_record_failure",
+                {**runs, **artifacts, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn},
+                task,
             ),
         }
         for step in steps.values():
@@ -121,6 +128,8 @@ class PipelineConstruct(Construct):
             "ExecutionEnded",
             "handle_execution_ended",
             {env.ENV_RUNS_TABLE: storage.runs_table.table_name, env.ENV_NOTIFICATION_TOPIC_ARN: topic.topic_arn},
+            "EventBridge, asynchronously, when a training pipeline execution ends FAILED, TIMED_OUT or ABORTED",
+            dead_letters=self.dead_letter_queue,
         )
         storage.runs_table.grant_read_write_data(function)
         topic.grant_publish(function)
@@ -148,7 +157,12 @@ class PipelineConstruct(Construct):
         """S3 'Object Created' under datasets/ -> StartRun, which names the execution after the upload
         so that EventBridge's at-least-once delivery still starts one run per upload."""
         self.start_run = functions.zip_function(
-            self, "StartRun", "handle_start_run", {env.ENV_TRAINING_PIPELINE_ARN: self.state_machine.state_machine_arn}
+            self,
+            "StartRun",
+            "handle_start_run",
+            {env.ENV_TRAINING_PIPELINE_ARN: self.state_machine.state_machine_arn},
+            "EventBridge, asynchronously, once per dataset uploaded (it only starts an execution named after the upload)",
+            dead_letters=self.dead_letter_queue,
         )
         self.grant_start_run(self.start_run)
         pattern = events.EventPattern(

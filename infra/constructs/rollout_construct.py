@@ -28,7 +28,14 @@ class RolloutConstruct(Construct):
             env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
         }
         # Judging an A/B test reads the feedback captured since it started: minutes, not seconds.
-        self.function = functions.zip_function(self, "Rollout", "handle_rollout", environment, timeout=Duration.minutes(5))
+        self.function = functions.zip_function(
+            self,
+            "Rollout",
+            "handle_rollout",
+            environment,
+            "the rollout state machine, as a synchronous Task per step; one execution per model and version",
+            timeout=Duration.minutes(5),
+        )
         storage.models_table.grant_read_write_data(self.function)
         storage.audit_table.grant_write_data(self.function)
         storage.capture_bucket.grant_read(self.function)

@@ -26,6 +26,7 @@ from mlops.shared import settings as env
 STAGE_NAME = "api"
 THROTTLE_RATE_PER_SECOND = 500
 THROTTLE_BURST = 1000
+THROTTLE = f"throttled by the stage to {THROTTLE_RATE_PER_SECOND} requests/s with bursts of {THROTTLE_BURST}"
 
 
 class ServingConstruct(Construct):
@@ -42,7 +43,7 @@ class ServingConstruct(Construct):
         super().__init__(scope, construct_id)
         self.capture_stream = self._build_capture_stream(storage)
         self.api_function = self._build_api_function(storage, functions, pipeline)
-        self.api_function.add_environment(env.ENV_BATCH_INFERENCE_ARN, batch.state_machine_arn)
+        functions.add_environment(self.api_function, env.ENV_BATCH_INFERENCE_ARN, batch.state_machine_arn)
         batch.grant_start_execution(self.api_function)
         self.predict_function, self.predict_alias = self._build_predict_function(storage, functions, serving_concurrency)
         self.api = self._build_api()
@@ -57,6 +58,7 @@ class ServingConstruct(Construct):
             env.PREDICT_SERVICE,
             "handle_predict",
             {env.ENV_MODELS_TABLE: storage.models_table.table_name},
+            f"API Gateway, synchronously through the live alias (the client gets any error), {THROTTLE}",
             layers=("serving",),
             memory_mb=1024,
             timeout=Duration.seconds(30),
@@ -106,6 +108,7 @@ class ServingConstruct(Construct):
                 env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
                 env.ENV_TRAINING_PIPELINE_ARN: pipeline.state_machine.state_machine_arn,
             },
+            f"API Gateway, synchronously (the client gets any error), {THROTTLE}",
             layers=("common", "serving"),
             memory_mb=1024,
         )
@@ -137,6 +140,7 @@ class ServingConstruct(Construct):
                 error_output_prefix="capture-errors/",
                 buffering_interval=Duration.seconds(60),
                 buffering_size=Size.mebibytes(5),
+                logging_config=firehose.EnableLogging(log_group(self, "CaptureStreamLogs")),
                 processors=[
                     firehose.DecompressionProcessor(),
                     firehose.CloudWatchLogProcessor(data_message_extraction=True),

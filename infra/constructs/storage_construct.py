@@ -15,6 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.checkov import skip
 from infra.nag import acknowledge
 from mlops.training.runs import BY_MODEL_INDEX
 
@@ -58,6 +59,7 @@ class StorageConstruct(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(bucket, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop.")
+        skip(bucket.node.default_child, "CKV_AWS_18", "This is the access-log bucket; logging it to itself would loop.")  # type: ignore[arg-type]
         return bucket
 
     def _build_bucket(self, construct_id: str, log_prefix: str, key: kms.Key, event_bridge: bool = False) -> s3.Bucket:

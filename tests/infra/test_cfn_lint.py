@@ -1,8 +1,7 @@
 """cfn-lint on the synthesized template: nothing but the findings below, each with its reason."""
 
+import pytest
 from cfnlint.api import ManualArgs, lint_file
-
-from tests.conftest import STACK_NAME
 
 EXPLAINED = {
     "W3005": "CDK adds an explicit DependsOn from each function to its role's default policy, beside the GetAtt on the role:"
@@ -14,8 +13,8 @@ EXPLAINED = {
 }
 
 
-def test_cfn_lint_reports_nothing_unexplained(cloud_assembly):
-    template = cloud_assembly / f"{STACK_NAME}.template.json"
-    findings = lint_file(template, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_cfn_lint_reports_nothing_unexplained_on_every_stage(stage_templates, stage):
+    findings = lint_file(stage_templates[stage], config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     unexplained = [f"{m.rule.id} {m.message} ({m.path_string})" for m in findings if m.rule.id not in EXPLAINED]
     assert unexplained == []

@@ -53,7 +53,7 @@ def test_tables_have_point_in_time_recovery_and_the_tables_key(template):
 
 def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
     keys = resources(template, "AWS::KMS::Key")
-    assert len(keys) == 5 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())  # + the topic's
+    assert len(keys) == 7 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())  # + the topic's, logs and queues
     for logical_id, bucket in resources(template, "AWS::S3::Bucket").items():
         (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         if logical_id.startswith("StorageAccessLogs"):  # server access logging cannot write to a KMS bucket

@@ -42,7 +42,16 @@ def test_an_unknown_stage_or_a_bad_field_is_refused_with_its_name():
         stage_from_context(Node(typo))
 
 
-def test_serving_concurrency_is_reserved_in_staging_and_prod_and_left_to_the_account_in_dev():
+def test_concurrency_is_reserved_in_staging_and_prod_and_left_to_the_account_in_dev():
     stages = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]["stages"]
-    reserved = {name: Stage.model_validate(settings).serving_concurrency for name, settings in stages.items()}
-    assert reserved == {"dev": None, "staging": 50, "prod": 200}
+    reserved = {name: Stage.model_validate(settings).reserved_concurrency for name, settings in stages.items()}
+    assert reserved["dev"] is None
+    assert reserved["staging"] is not None and reserved["prod"] is not None
+    assert (reserved["staging"].serving, reserved["staging"].checks, reserved["staging"].retrain) == (50, 5, 1)
+    assert (reserved["prod"].serving, reserved["prod"].checks, reserved["prod"].retrain) == (200, 10, 1)
+
+
+def test_a_misspelt_concurrency_names_its_field():
+    typo = {**CONTEXT, "stages": {**CONTEXT["stages"], "dev": {"stackName": "M", "reservedConcurrency": {"serving": 5, "check": 1}}}}
+    with pytest.raises(StageConfigError, match=r"stages\.dev\.reservedConcurrency\.check"):
+        stage_from_context(Node(typo))
