@@ -84,11 +84,15 @@ bench: dev layers $(BENCH_VENV)/.installed
 # STAGE picks a stage from cdk.json (dev, staging, prod).
 STAGE ?= dev
 
+# --all: the stage's stack and, first, the account's API Gateway logging role (MlopsApiGatewayLogging,
+# shared by every stage; unchanged after its first deploy). destroy removes the stage's stack only.
+STACK = $(shell $(PY) -c "import json; print(json.load(open('cdk.json'))['context']['stages']['$(STAGE)']['stackName'])")
+
 deploy: dev layers
-	npx cdk deploy --require-approval never -c stage=$(STAGE)
+	npx cdk deploy --all --require-approval never -c stage=$(STAGE)
 
 destroy: dev
-	npx cdk destroy --force -c stage=$(STAGE)
+	npx cdk destroy --force -c stage=$(STAGE) $(STACK)
 
 clean:
 	rm -rf cdk.out layers/*/build layers/*/build.stamp .pytest_cache

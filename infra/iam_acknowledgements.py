@@ -10,6 +10,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 from infra.nag import acknowledge
@@ -27,16 +28,6 @@ def acknowledge_generated_grants(stack: Stack) -> None:
         stack,
         MANAGED_POLICY.format("AWSLambdaBasicExecutionRole"),
         "Lets each function write its own CloudWatch logs; the AWS-managed policy grants nothing else.",
-    )
-    acknowledge(
-        stack,
-        MANAGED_POLICY.format("AmazonAPIGatewayPushToCloudWatchLogs"),
-        "The account-level role API Gateway needs to write access and execution logs.",
-    )
-    acknowledge(
-        stack,
-        WILDCARD.format("Resource::*"),
-        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (active tracing).",
     )
     for action in S3_GRANT_ACTIONS:
         acknowledge(
@@ -73,6 +64,18 @@ def _acknowledge_resource_wildcards(stack: Stack, node: IConstruct) -> None:
             WILDCARD.format(f"Resource::<{_logical_id(stack, node)}.Arn>:*"),
             "The state machine may invoke any published version of this one pipeline function.",
         )
+        _acknowledge_tracing(node, "function")
+    elif isinstance(node, sfn.StateMachine):
+        _acknowledge_tracing(node, "state machine")
+
+
+def _acknowledge_tracing(traced: IConstruct, kind: str) -> None:
+    """Active tracing grants this one role X-Ray's two write actions, which take no resource ARN."""
+    acknowledge(
+        traced,
+        WILDCARD.format("Resource::*"),
+        f"This {kind}'s role: xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.",
+    )
 
 
 def _logical_id(stack: Stack, node: IConstruct) -> str:

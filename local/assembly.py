@@ -32,6 +32,16 @@ class StackArtifact:
         return self.outdir / manifest["files"][asset_hash]["source"]["path"]
 
 
+def load_dependencies(outdir: Path, stack_name: str) -> list[StackArtifact]:
+    """The stacks `stack_name` depends on, in deploy order (`cdk deploy --all` deploys them first)."""
+    manifest = json.loads((outdir.resolve() / "manifest.json").read_text())["artifacts"]
+    ordered: list[StackArtifact] = []
+    for name in manifest[stack_name].get("dependencies", []):
+        if manifest.get(name, {}).get("type") == "aws:cloudformation:stack":
+            ordered += [*load_dependencies(outdir, name), load_stack(outdir, name)]
+    return ordered
+
+
 def load_stack(outdir: Path, stack_name: str) -> StackArtifact:
     outdir = outdir.resolve()
     manifest = json.loads((outdir / "manifest.json").read_text())

@@ -49,7 +49,7 @@ SUPPORT = {
     "AWS::ApiGateway::Method": "created in moto; routed by the local gateway",
     "AWS::ApiGateway::Deployment": "created in moto",
     "AWS::ApiGateway::Stage": "created in moto; the local gateway answers under the stage name too",
-    "AWS::ApiGateway::Account": "account setting; nothing to emulate",
+    "AWS::ApiGateway::Account": "the account's logging role, which a stage with logging requires",
     "AWS::ApiGateway::RequestValidator": "created in moto",
     "Custom::S3BucketNotifications": "translated to put_bucket_notification_configuration",
     "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination, one object per record, prefixes kept literally",
@@ -69,6 +69,10 @@ _CANNED_ACLS = {
     "BucketOwnerFullControl": "bucket-owner-full-control",
     "AwsExecRead": "aws-exec-read",
 }
+
+
+class AccountSettingMissing(RuntimeError):
+    """What CloudFormation reports when a stack needs an account-level setting no stack has made."""
 
 
 class UnsupportedResources(RuntimeError):
@@ -552,6 +556,13 @@ class Deployer:
         return created["id"], {"DeploymentId": created["id"]}
 
     def _apigateway_stage(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        logs = "AccessLogSetting" in props or any(s.get("LoggingLevel", "OFF") != "OFF" for s in props.get("MethodSettings", []))
+        if logs and not self._client("apigateway").get_account().get("cloudwatchRoleArn"):
+            # API Gateway's own answer (a BadRequestException that fails the stage's creation).
+            raise AccountSettingMissing(
+                f"{logical_id}: CloudWatch Logs role ARN must be set in account settings to enable logging"
+                " (deploy the stack that sets AWS::ApiGateway::Account first)"
+            )
         self._client("apigateway").create_stage(
             restApiId=props["RestApiId"], stageName=props["StageName"], deploymentId=props["DeploymentId"]
         )
@@ -559,6 +570,9 @@ class Deployer:
         return props["StageName"], {}
 
     def _apigateway_account(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        """An account-wide setting: the role API Gateway writes every stage's logs with."""
+        patch = [{"op": "replace", "path": "/cloudwatchRoleArn", "value": props["CloudWatchRoleArn"]}]
+        self._client("apigateway").update_account(patchOperations=patch)
         return f"{logical_id}-account", {}
 
     def _apigateway_requestvalidator(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:

@@ -23,7 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from local import moto_patches
 from local.access import StackAccess
-from local.assembly import load_stack
+from local.assembly import load_dependencies, load_stack
 from local.cloudwatch import AlarmEvaluator, ExecutionMetrics, MetricsSink
 from local.deployer import Deployer, Deployment
 from local.events import EventRouter, ExecutionStatusEvents
@@ -91,6 +91,8 @@ class LocalPlatform:
         moto_patches.install(self.runtime, lambda arn: self.access.state_machine_authorizer(arn))
         self.metrics = MetricsSink(self.client)
         self.runtime.listeners.append(self.metrics.on_invoke)
+        for dependency in load_dependencies(self.outdir, self.stack_name):  # the account's API Gateway logging role
+            Deployer(self.client, self.runtime.register).deploy(dependency)
         stack = load_stack(self.outdir, self.stack_name)
         self.deployment = Deployer(self.client, self.runtime.register).deploy(stack)
         self.access = StackAccess(self.deployment)

@@ -18,3 +18,8 @@ def test_cfn_lint_reports_nothing_unexplained_on_every_stage(stage_templates, st
     findings = lint_file(stage_templates[stage], config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     unexplained = [f"{m.rule.id} {m.message} ({m.path_string})" for m in findings if m.rule.id not in EXPLAINED]
     assert unexplained == []
+
+
+def test_cfn_lint_reports_nothing_on_the_accounts_logging_role_stack(cloud_assembly):
+    findings = lint_file(cloud_assembly / "MlopsApiGatewayLogging.template.json", config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    assert [f"{m.rule.id} {m.message}" for m in findings] == []

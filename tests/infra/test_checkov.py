@@ -93,3 +93,9 @@ def test_staging_and_prod_reserve_concurrency_for_serving_and_checks(stage_templ
         }
         reserved = {re.sub(r"[0-9A-F]{8}$", "", k) for k, p in functions.items() if "ReservedConcurrentExecutions" in p}
         assert reserved == {"ServingPredict", "ModelChecksModelCheck", "ModelChecksRetrain"}, reserved
+
+
+def test_checkov_fails_and_skips_nothing_on_the_accounts_logging_role_stack(cloud_assembly):
+    report = scan(cloud_assembly / "MlopsApiGatewayLogging.template.json")
+    assert report["results"]["failed_checks"] == [] and report["summary"]["skipped"] == 0
+    assert report["summary"]["passed"] > 0

@@ -31,3 +31,21 @@ def test_synth_also_passes_as_the_cdk_cli_runs_it_with_a_resolved_account_and_re
     build_app(outdir=str(tmp_path)).synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert all(plugin["conclusion"] == "success" for plugin in report["pluginReports"])
+
+
+def test_the_resource_wildcard_is_acknowledged_per_traced_function_and_state_machine_only(cloud_assembly):
+    # No stack-wide `Resource::*`: each traced function and state machine acknowledges its own role's
+    # X-Ray actions, so a new wildcard resource anywhere else still fails synth.
+    metadata = json.loads((cloud_assembly / "MlopsPlatform.metadata.json").read_text())
+    wildcard = {
+        path: entry["data"][rule]
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule in entry["data"]
+        if rule.endswith("[Resource::*]")
+    }
+    assert "/MlopsPlatform" not in wildcard
+    assert len(wildcard) > 20  # every traced function and state machine
+    for path, reason in wildcard.items():
+        assert reason.startswith(("This function's role: xray:", "This state machine's role: xray:")), (path, reason)

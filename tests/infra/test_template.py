@@ -8,6 +8,7 @@ import pytest
 from infra.constructs.pipeline_construct import PipelineConstruct
 from mlops.data.spec import QualityGates
 from mlops.shared import settings
+from tests.conftest import STACK_NAME
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/training_pipeline.asl.json").read_text())
 
@@ -371,3 +372,18 @@ def test_a_28_day_ab_test_checked_every_second_keeps_each_executions_history_und
         "IsPresent": True,
         "Next": "Bake",
     }
+
+
+def test_the_api_gateway_logging_role_is_the_accounts_own_stack_and_outlives_every_stage(cloud_assembly, template):
+    assert resources(template, "AWS::ApiGateway::Account") == {}
+    shared = json.loads((cloud_assembly / "MlopsApiGatewayLogging.template.json").read_text())
+    (account,) = resources(shared, "AWS::ApiGateway::Account").values()
+    (role,) = resources(shared, "AWS::IAM::Role").values()
+    assert account["DeletionPolicy"] == "Retain" and role["DeletionPolicy"] == "Retain"
+    manifest = json.loads((cloud_assembly / "manifest.json").read_text())
+    assert "MlopsApiGatewayLogging" in manifest["artifacts"][STACK_NAME]["dependencies"]
+
+
+def test_no_request_validator_stands_unattached(template):
+    # Bodies are validated by the functions against the OpenAPI schemas, naming the field at fault.
+    assert resources(template, "AWS::ApiGateway::RequestValidator") == {}

@@ -2,6 +2,7 @@
 and the deploy workflow keeps its promises: OIDC only, staging before a protected production."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -36,3 +37,24 @@ def test_deploys_assume_a_role_by_oidc_and_never_read_stored_keys(stage):
     assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
     assert f"make deploy STAGE={stage}" in text and f"tests.smoke --stage {stage}" in text
     assert text.index("STAGE=staging") < text.index("environment: production") < text.index("STAGE=prod")
+
+
+def test_deploys_build_the_arm64_training_image_before_cdk_deploy():
+    deploy = (ROOT / ".github/workflows/deploy.yml").read_text()
+    action = (ROOT / ".github/actions/training-image/action.yml").read_text()
+    for stage in ("staging", "prod"):
+        block = deploy[: deploy.index(f"make deploy STAGE={stage}")]
+        assert block.rindex("uses: ./.github/actions/training-image") > block.rfind("make deploy STAGE=")
+    assert "docker/setup-qemu-action" in action and "docker/setup-buildx-action" in action
+    assert action.index("imagetools inspect") < action.index("buildx build --platform linux/arm64")
+
+
+def test_the_training_base_image_is_pinned_by_digest():
+    (base,) = [line for line in (ROOT / "layers/training/Dockerfile").read_text().splitlines() if line.startswith("FROM ")]
+    assert re.fullmatch(r"FROM public\.ecr\.aws/lambda/python:3\.12@sha256:[0-9a-f]{64}", base), base
+
+
+def test_workflows_run_on_node_22_lts():
+    for workflow in WORKFLOWS:
+        versions = re.findall(r'node-version: "(\d+)"', workflow.read_text())
+        assert versions and set(versions) == {"22"}, workflow.name
