@@ -16,6 +16,7 @@ from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.rollout_construct import RolloutConstruct
 from infra.constructs.serving_construct import ServingConstruct
 from infra.constructs.storage_construct import StorageConstruct
+from infra.constructs.user_policies_construct import UserPoliciesConstruct
 from infra.iam_acknowledgements import acknowledge_generated_grants
 from infra.stages import ReservedConcurrency
 
@@ -51,6 +52,7 @@ class PlatformStack(Stack):
             serving.api,
             [serving.api_function, serving.predict_function, pipeline.start_run, checks.check_function, checks.retrain_function],
         )
+        users = UserPoliciesConstruct(self, "UserPolicies", serving.api, storage)
         acknowledge_generated_grants(self)
         explain_findings(self, functions, [serving.predict_function, checks.check_function, checks.retrain_function], serving.api)
         self._outputs(
@@ -66,6 +68,9 @@ class PlatformStack(Stack):
             ApiUrl=serving.api.url,
             NotificationTopicArn=notifications.topic.topic_arn,
             PlatformDashboardName=monitoring.dashboard.dashboard_name,
+            ClientPolicyArn=users.client.managed_policy_arn,
+            DataScientistPolicyArn=users.data_scientist.managed_policy_arn,
+            ApproverPolicyArn=users.approver.managed_policy_arn,
         )
 
     def _outputs(self, **values: str) -> None:

@@ -6,14 +6,18 @@ CloudFormation, an upload to S3, the HTTP API, Step Functions, CloudWatch alarms
 
 from __future__ import annotations
 
-import json
 import random
 import time
-import urllib.request
 from typing import Any
 
+import boto3
+
+from local.intrinsics import REGION
 from local.outputs import read_outputs
 from local.platform import LocalPlatform
+from local.sigv4 import signed_json
+
+LOCAL_CREDENTIALS = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
 
 EXECUTION_TIMEOUT_S = 300
 
@@ -74,13 +78,8 @@ def wait_for_new_execution(sfn: Any, state_machine_arn: str, known: set[str]) ->
 
 
 def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    # The API authorizes by IAM, so every call is signed, as in AWS; local mode's own key is the account's root.
+    return signed_json(method, url, body, LOCAL_CREDENTIALS)
 
 
 # What the team changes once v1 serves: check drift and quality on every platform tick, retrain

@@ -30,6 +30,7 @@ SUPPORT = {
     "AWS::IAM::Role": "emulated; enforced: every call of a function or state machine is checked against its role (local/iam.py)",
     "AWS::KMS::Key": "created in moto with policy and rotation; enforced: a caller without a grant on the key is refused",
     "AWS::IAM::Policy": "emulated; enforced with the role it is attached to",
+    "AWS::IAM::ManagedPolicy": "emulated; enforced for API callers signing as an emulator IAM user it is attached to",
     "AWS::Logs::LogGroup": "emulated with retention",
     "AWS::Lambda::LayerVersion": "published; its requirements built for the host, and only a function's own layers on its path",
     "AWS::Lambda::Function": "created in moto and run by the local Lambda runtime from its staged asset",
@@ -87,6 +88,7 @@ class Route:
     path: str
     http_method: str
     function_arn: str
+    authorization: str = "NONE"  # AWS_IAM: the gateway checks the caller's SigV4 identity (local/api_auth.py)
 
 
 @dataclass
@@ -266,7 +268,7 @@ class Deployer:
         if "KeyPolicy" in props:
             args["Policy"] = json.dumps(props["KeyPolicy"])
         key = kms.create_key(**args)["KeyMetadata"]
-        self.deployment.key_policies[key["Arn"]] = _statements(props.get("KeyPolicy", {}))
+        self.deployment.key_policies[key["Arn"]] = policy_statements(props.get("KeyPolicy", {}))
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])
         return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
@@ -279,10 +281,10 @@ class Deployer:
         for arn in props.get("ManagedPolicyArns", []):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
             version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            statements += _statements(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+            statements += policy_statements(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
         for policy in props.get("Policies", []):
             iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
-            statements += _statements(policy["PolicyDocument"])
+            statements += policy_statements(policy["PolicyDocument"])
         self._role_arns[name] = role["Arn"]
         return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
 
@@ -290,8 +292,15 @@ class Deployer:
         iam = self._client("iam")
         for role in props.get("Roles", []):
             iam.put_role_policy(RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=json.dumps(props["PolicyDocument"]))
-            self.deployment.role_statements[self._role_arns[role]] += _statements(props["PolicyDocument"])
+            self.deployment.role_statements[self._role_arns[role]] += policy_statements(props["PolicyDocument"])
         return props["PolicyName"], {}
+
+    def _iam_managedpolicy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        name = props.get("ManagedPolicyName") or self._name(logical_id, 128)
+        created = self._client("iam").create_policy(
+            PolicyName=name, PolicyDocument=json.dumps(props["PolicyDocument"]), Description=props.get("Description", "")
+        )
+        return created["Policy"]["Arn"], {"PolicyArn": created["Policy"]["Arn"]}
 
     def _logs_loggroup(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         logs = self._client("logs")
@@ -467,7 +476,7 @@ class Deployer:
 
     def _sns_topicpolicy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         for topic in props.get("Topics", []):
-            self.deployment.resource_policies.setdefault(topic, []).extend(_statements(props["PolicyDocument"]))
+            self.deployment.resource_policies.setdefault(topic, []).extend(policy_statements(props["PolicyDocument"]))
         return f"{logical_id}-policy", {}
 
     def _sqs_queue(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -487,7 +496,7 @@ class Deployer:
         for url in props.get("Queues", []):
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.deployment.resource_policies.setdefault(arn, []).extend(_statements(props["PolicyDocument"]))
+            self.deployment.resource_policies.setdefault(arn, []).extend(policy_statements(props["PolicyDocument"]))
         return f"{logical_id}-policy", {}
 
     # --- monitoring ---------------------------------------------------------------------------
@@ -548,7 +557,8 @@ class Deployer:
             )
         if integration.get("Type") == "AWS_PROXY":
             function_arn = integration["Uri"].split("/functions/", 1)[1].rsplit("/invocations", 1)[0]
-            self.deployment.routes.append(Route(api_id, self._paths[resource_id], method, function_arn))
+            route = Route(api_id, self._paths[resource_id], method, function_arn, props.get("AuthorizationType", "NONE"))
+            self.deployment.routes.append(route)
         return f"{api_id}-{resource_id}-{method}", {}
 
     def _apigateway_deployment(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
@@ -585,7 +595,7 @@ class Deployer:
         return created["id"], {"RequestValidatorId": created["id"]}
 
 
-def _statements(document: Any) -> list[dict[str, Any]]:
+def policy_statements(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, str):
         document = json.loads(urllib.parse.unquote(document))
     statements = document.get("Statement", [])

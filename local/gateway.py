@@ -2,7 +2,8 @@
 
 Routes come from the template's AWS::ApiGateway::Method resources. Paths answer both with the
 stage prefix (as the ApiUrl output gives them) and without it (as `sam local start-api` does).
-IAM (SigV4) authorization is not checked locally. Paths under /_local/ are local mode's own controls
+Methods authorized by IAM take a SigV4-signed request and the caller's policies (local/api_auth.py).
+Paths under /_local/ are local mode's own controls
 (evaluate alarms now, fire a schedule now), as LocalStack keeps /_localstack/; they never reach the API.
 """
 
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from local.api_auth import ApiAuthorizer, Refused
 from local.cloudwatch import MetricsSink
 from local.deployer import Route
 from local.intrinsics import ACCOUNT_ID, REGION
@@ -62,8 +64,10 @@ class LocalGateway:
         stages: dict[str, str],
         metrics: MetricsSink | None = None,
         access: StackAccess | None = None,
+        authorizer: ApiAuthorizer | None = None,
     ) -> None:
         self._runtime = runtime
+        self._authorizer = authorizer
         self._access = access
         self._stages = stages
         self._metrics = metrics
@@ -90,11 +94,17 @@ class LocalGateway:
         if found is None:  # a REST API answers a resource or method it does not define with 403
             return self._answer(403, {"message": "Missing Authentication Token"}, started)
         compiled, parameters = found
+        identity: dict[str, str] = {}
+        if compiled.route.authorization == "AWS_IAM" and self._authorizer is not None:
+            try:
+                identity = self._authorizer.authorize(headers, self._method_arn(compiled.route, stage, method, path)).identity()
+            except Refused as refused:
+                return self._answer(refused.status, {"message": refused.message}, started)
         if (denied := self._invoke_denial(compiled.route, stage, method, path)) is not None:
             # API Gateway logs "Invalid permissions on Lambda function" and answers the client 500.
             print(f"local gateway: {denied}", flush=True)
             return self._answer(500, {"message": "Internal server error"}, started)
-        event = self._event(compiled.route, stage, method, path, split.query, headers, body, parameters, source_ip)
+        event = self._event(compiled.route, stage, method, path, split.query, headers, body, parameters, source_ip, identity)
         result = self._runtime.invoke(compiled.route.function_arn, event)
         if result.errored or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
             return self._answer(502, {"message": "Internal server error"}, started)
@@ -117,9 +127,11 @@ class LocalGateway:
     def _invoke_denial(self, route: Route, stage: str, method: str, path: str) -> str | None:
         if self._access is None:
             return None
+        return self._access.invoke_denial(route.function_arn, "apigateway.amazonaws.com", self._method_arn(route, stage, method, path))
+
+    def _method_arn(self, route: Route, stage: str, method: str, path: str) -> str:
         stage = stage or self._stages.get(route.rest_api_id, "")
-        source_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{route.rest_api_id}/{stage}/{method}{path}"
-        return self._access.invoke_denial(route.function_arn, "apigateway.amazonaws.com", source_arn)
+        return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{route.rest_api_id}/{stage}/{method}{path}"
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         control = self.controls.get((method, path))
@@ -154,6 +166,7 @@ class LocalGateway:
         body: bytes,
         parameters: dict[str, str],
         source_ip: str,
+        identity: dict[str, str],
     ) -> dict[str, Any]:
         multi_query = parse_qs(query, keep_blank_values=True)
         content_type = headers.get("Content-Type", headers.get("content-type", ""))
@@ -185,7 +198,7 @@ class LocalGateway:
                 "requestTimeEpoch": int(time.time() * 1000),
                 "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "protocol": "HTTP/1.1",
-                "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+                "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", ""), **identity},
             },
             "body": (text_body if text_body is not None else base64.b64encode(body).decode()) if body else None,
             "isBase64Encoded": bool(body) and text_body is None,

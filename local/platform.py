@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from local import moto_patches
 from local.access import StackAccess
+from local.api_auth import ApiAuthorizer
 from local.assembly import load_dependencies, load_stack
 from local.cloudwatch import AlarmEvaluator, ExecutionMetrics, MetricsSink
 from local.deployer import Deployer, Deployment
@@ -105,7 +106,9 @@ class LocalPlatform:
         self.execution_events = ExecutionStatusEvents(self.client, self.deployment.state_machines)
         self.alarms = AlarmEvaluator(self.client, self.metrics, self.access)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
-        self.gateway = LocalGateway(self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access)
+        self.gateway = LocalGateway(
+            self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access, ApiAuthorizer(self.client)
+        )
         self.gateway.controls = self._controls()
         self.gateway.serve(self.host, self.api_port)
         if self._background:

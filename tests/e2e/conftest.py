@@ -20,6 +20,7 @@ import pytest
 
 from local.demo import wait_for_execution_arn
 from local.outputs import read_outputs
+from local.sigv4 import signed_call
 from tests.conftest import STACK_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,10 @@ class LocalStack:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1")
 
-    def http(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, Any]:
+    def http(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None, signed: bool = True) -> tuple[int, Any]:
+        """Calls to the API are SigV4-signed with the default (root) credentials unless `signed` is False."""
+        if signed:
+            return (answer := signed_call(method, url, body, headers))[0], _json_or_text(answer[1])
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -51,7 +55,7 @@ class LocalStack:
         return self.http(method, self.outputs["ApiUrl"] + path.lstrip("/"), data, {"Content-Type": "application/json"})
 
     def control(self, path: str, body: dict | None = None) -> Any:
-        status, answer = self.http("POST", f"{self.api_base}/_local/{path}", json.dumps(body or {}).encode())
+        status, answer = self.http("POST", f"{self.api_base}/_local/{path}", json.dumps(body or {}).encode(), signed=False)
         assert status == 200, answer
         return answer
 

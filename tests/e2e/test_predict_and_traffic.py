@@ -3,9 +3,11 @@
 import json
 import time
 
+import boto3
 import pytest
 
 from local.demo import CHURN_SPEC, synthetic_dataset
+from local.sigv4 import signed_json
 from mlops.serving.predictor import POLICY_TTL_S
 
 MODEL = "churn-serving"
@@ -125,3 +127,60 @@ def test_predictions_and_feedback_are_captured_as_json_lines(local_stack, two_ve
     kinds = captured_records(local_stack, body["prediction_id"], expected=2)
     assert kinds["prediction"]["inputs"] == [RECORD] and kinds["prediction"]["outputs"] == body["predictions"]
     assert (kinds["prediction"]["variant"], kinds["feedback"]["actual"]) == (body["variant"], "yes")
+
+
+# (method, path, body) -> which kinds of user the stack's policies let through. Bodies and models
+# are chosen so that an allowed call changes nothing (the function answers 4xx for a bad body or an
+# unknown model); what is asserted is whether API Gateway let the caller reach the function at all.
+ROUTE_ACCESS = [
+    ("POST", f"models/{MODEL}/predict", {"records": []}, {"client"}),
+    ("POST", f"models/{MODEL}/feedback", {}, {"client"}),
+    ("GET", "models", None, {"data_scientist", "approver"}),
+    ("GET", f"audit?model={MODEL}", None, {"data_scientist", "approver"}),
+    ("PUT", "models/nobody-here", {}, {"data_scientist"}),
+    ("POST", "models/nobody-here/runs", {}, {"data_scientist"}),
+    ("POST", "models/nobody-here/batch", {}, {"data_scientist"}),
+    ("PUT", "models/nobody-here/traffic", {}, {"approver"}),
+    ("POST", "models/nobody-here/promote", None, {"approver"}),
+    ("POST", "models/nobody-here/rollback", {}, {"approver"}),
+    ("POST", "models/nobody-here/versions/1/approve", {}, {"approver"}),
+    ("POST", "models/nobody-here/versions/1/reject", {}, {"approver"}),
+]
+
+
+@pytest.fixture(scope="module")
+def users(local_stack) -> dict[str, boto3.Session]:
+    """An IAM user per kind, each with only the stack's managed policy for it, signing with its own key."""
+    iam, sessions = local_stack.client("iam"), {}
+    for kind, output in (("client", "ClientPolicyArn"), ("data_scientist", "DataScientistPolicyArn"), ("approver", "ApproverPolicyArn")):
+        name = f"e2e-{kind.replace('_', '-')}"
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=local_stack.outputs[output])
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        sessions[kind] = boto3.Session(
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
+        )
+    return sessions
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTE_ACCESS, ids=[f"{m} {p}" for m, p, _, _ in ROUTE_ACCESS])
+def test_each_kind_of_user_reaches_exactly_its_routes(local_stack, two_versions, users, method, path, body, allowed):
+    url = local_stack.outputs["ApiUrl"] + path
+    for kind, session in users.items():
+        status, answer = signed_json(method, url, body, session)
+        if kind in allowed:
+            assert status != 403, (kind, answer)
+        else:
+            assert status == 403 and "is not authorized to perform: execute-api:Invoke" in answer["message"], (kind, status, answer)
+    assert local_stack.http(method, url, json.dumps(body).encode() if body is not None else None, signed=False)[0] == 403
+
+
+def test_a_traffic_change_records_the_approvers_iam_identity(local_stack, two_versions, users):
+    approver = users["approver"]
+    revision = local_stack.api("GET", f"models/{MODEL}/traffic")[1]["policy"]["revision"]
+    url = local_stack.outputs["ApiUrl"] + f"models/{MODEL}/traffic"
+    status, answer = signed_json("PUT", url, {"challenger_percent": 0, "expected_revision": revision}, approver)
+    assert status == 200, answer
+    changes = [r for r in local_stack.api("GET", f"audit?model={MODEL}")[1]["records"] if r["action"] == "traffic.policy"]
+    arn = approver.client("sts", endpoint_url=local_stack.aws_endpoint).get_caller_identity()["Arn"]
+    assert changes[0]["detail"]["by"] == arn == "arn:aws:iam::123456789012:user/e2e-approver", changes[0]

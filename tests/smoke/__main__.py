@@ -19,15 +19,13 @@ import json
 import random
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+
+from local.sigv4 import signed_json
 
 ROWS = 400
 LAST_STEP = "the champion predicts"
@@ -66,15 +64,7 @@ class Platform:
         return self.session.client(service, endpoint_url=self.endpoint_url)
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        url, data = self.api + path, json.dumps(body).encode() if body is not None else None
-        request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
-        SigV4Auth(self.session.get_credentials(), "execute-api", self.session.region_name).add_auth(request)
-        prepared = urllib.request.Request(url, data=data, method=method, headers=dict(request.headers))
-        try:
-            with urllib.request.urlopen(prepared, timeout=60) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()[:500]
+        return signed_json(method, self.api + path, body, self.session)
 
 
 def dataset(seed: int = 7) -> bytes:

@@ -1,0 +1,114 @@
+"""Managed policies per kind of user, each granting `execute-api:Invoke` on exactly its routes.
+
+- client: predictions and feedback (an application calling the model);
+- data scientist: specs, drafts, runs, batch scoring and uploads, and every read;
+- approver: every read, and the decisions: approve, reject, promote, roll back, traffic.
+
+The API authorizes callers by IAM (SigV4) only, so these are its doors. In an execute-api ARN `*`
+also matches `/`: the data scientist's `PUT /models/*` (a spec) would reach `PUT
+/models/{model}/traffic`, so that policy denies the decision routes outright. Who registers specs
+and trains does not decide what serves (attach both to one principal and the deny wins).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack, Token
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.constructs.serving_construct import STAGE_NAME
+from infra.constructs.storage_construct import StorageConstruct
+from infra.nag import acknowledge
+from mlops.shared import settings as env
+
+Route = tuple[str, str]  # (method, path with * for each path parameter)
+CLIENT_ROUTES: list[Route] = [("POST", "/models/*/predict"), ("POST", "/models/*/feedback")]
+READ_ROUTES: list[Route] = [("GET", "/*")]  # models, specs, datasets, runs, versions, traffic, drift, audit, health
+DECISION_ROUTES: list[Route] = [
+    ("POST", "/models/*/versions/*/approve"),
+    ("POST", "/models/*/versions/*/reject"),
+    ("POST", "/models/*/promote"),
+    ("POST", "/models/*/rollback"),
+    ("PUT", "/models/*/traffic"),
+]
+DATA_SCIENTIST_ROUTES: list[Route] = [
+    *READ_ROUTES,
+    ("PUT", "/models/*"),
+    ("POST", "/models/*/draft"),
+    ("POST", "/models/*/runs"),
+    ("POST", "/models/*/batch"),
+]
+APPROVER_ROUTES: list[Route] = [*READ_ROUTES, *DECISION_ROUTES]
+
+
+class UserPoliciesConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str, api: apigw.RestApi, storage: StorageConstruct) -> None:
+        super().__init__(scope, construct_id)
+        self._api = api
+        self.client = self._policy("Client", "Applications: predictions and feedback", CLIENT_ROUTES)
+        self.data_scientist = self._policy(
+            "DataScientist", "Data scientists: specs, uploads, runs, batch scoring, every read", DATA_SCIENTIST_ROUTES
+        )
+        self.data_scientist.add_statements(
+            iam.PolicyStatement(
+                sid="NoDecisions", effect=iam.Effect.DENY, actions=["execute-api:Invoke"], resources=self._arns(DECISION_ROUTES)
+            ),
+            *self._uploads(storage),
+        )
+        self.approver = self._policy("Approver", "Approvers: approve, reject, promote, roll back, traffic; every read", APPROVER_ROUTES)
+
+    def _policy(self, construct_id: str, description: str, routes: list[Route]) -> iam.ManagedPolicy:
+        policy = iam.ManagedPolicy(
+            self,
+            construct_id,
+            description=f"MLOps platform API, {description}",
+            statements=[iam.PolicyStatement(sid="Routes", actions=["execute-api:Invoke"], resources=self._arns(routes))],
+        )
+        stack = Stack.of(self)
+        api_id = stack.get_logical_id(self._api.node.default_child)  # type: ignore[arg-type]
+        for method, path in routes:
+            if "*" in path:
+                shown = f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/{STAGE_NAME}"
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{_shown(stack, shown)}/{method}{path}]",
+                    f"{method} {path}: `*` stands for the path's parameters (the model, a version), on this API's stage only.",
+                )
+        return policy
+
+    def _arns(self, routes: list[Route]) -> list[str]:
+        return [self._api.arn_for_execute_api(method, path, STAGE_NAME) for method, path in routes]
+
+    def _uploads(self, storage: StorageConstruct) -> list[iam.PolicyStatement]:
+        """Datasets start runs; batch inputs are scored and their predictions read back (batch/)."""
+        bucket, key = storage.data_bucket, storage.keys["Data"]
+        statements = [
+            iam.PolicyStatement(
+                sid="UploadDatasets", actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{env.DATASETS_PREFIX}*")]
+            ),
+            iam.PolicyStatement(
+                sid="BatchInputsAndPredictions",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{env.BATCH_PREFIX}*")],
+            ),
+            iam.PolicyStatement(sid="DataKey", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]),
+        ]
+        logical_id = Stack.of(self).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        for prefix, reason in (
+            (env.DATASETS_PREFIX, "Uploads datasets, one object per upload"),
+            (env.BATCH_PREFIX, "Batch inputs and predictions"),
+        ):
+            acknowledge(
+                self.data_scientist, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]", f"{reason}, under {prefix} only."
+            )
+        return statements
+
+
+def _shown(stack: Stack, arn: str) -> str:
+    """Pseudo parameters as cdk-nag prints them, or their values when synth resolved them."""
+    if not Token.is_unresolved(stack.region):
+        arn = arn.replace("<AWS::Region>", stack.region)
+    if not Token.is_unresolved(stack.account):
+        arn = arn.replace("<AWS::AccountId>", stack.account)
+    return arn

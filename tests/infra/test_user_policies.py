@@ -1,0 +1,80 @@
+"""The managed policies per kind of user: evaluated as IAM would, on every route of the served
+OpenAPI document, each lets its user invoke exactly its routes and nothing else."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from local.iam import ALLOW, Check, evaluate
+from mlops.api import app
+
+API_ARN = "arn:aws:execute-api:us-east-1:123456789012:api1234"  # the template joins "/<stage>/<method>/<path>" to it
+# Who may call each documented route; everything else is refused.
+EXPECTED = {
+    "client": {"POST /models/{model}/predict", "POST /models/{model}/feedback"},
+    "data_scientist": {
+        "PUT /models/{model}",
+        "POST /models/{model}/draft",
+        "POST /models/{model}/runs",
+        "POST /models/{model}/batch",
+    },
+    "approver": {
+        "POST /models/{model}/versions/{version}/approve",
+        "POST /models/{model}/versions/{version}/reject",
+        "POST /models/{model}/promote",
+        "POST /models/{model}/rollback",
+        "PUT /models/{model}/traffic",
+    },
+}
+OUTPUTS = {"client": "ClientPolicyArn", "data_scientist": "DataScientistPolicyArn", "approver": "ApproverPolicyArn"}
+
+
+def documented_routes() -> list[str]:
+    document = app.get_openapi_schema()
+    paths = document.paths or {}
+    return [f"{method.upper()} {path}" for path, item in paths.items() for method in ("get", "put", "post") if getattr(item, method)]
+
+
+def statements_of(template: dict, kind: str) -> list[dict]:
+    """The policy's statements with this stack's API in its ARNs (as API Gateway will check them)."""
+    logical_id = template["Outputs"][OUTPUTS[kind]]["Value"]["Ref"]
+    resolved = []
+    for statement in template["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        arns = [API_ARN + r["Fn::Join"][1][-1] for r in resources if "execute-api" in str(r)]
+        if arns:
+            resolved.append({**statement, "Resource": arns})
+    return resolved
+
+
+def method_arn(route: str) -> str:
+    method, path = route.split(" ", 1)
+    return f"{API_ARN}/api/{method}{re.sub(r'{[^}]+}', 'a-name', path)}"
+
+
+@pytest.mark.parametrize("kind", list(OUTPUTS))
+def test_each_policy_lets_its_user_invoke_exactly_its_routes(template, kind):
+    statements = statements_of(template, kind)
+    allowed = {route for route in documented_routes() if evaluate(statements, Check("execute-api:Invoke", method_arn(route))) == ALLOW}
+    reads = {route for route in documented_routes() if route.startswith("GET ")}
+    assert allowed == EXPECTED[kind] | (reads if kind != "client" else set())
+
+
+def test_the_data_scientist_may_not_decide_even_through_a_wildcard(template):
+    # `PUT /models/*` (a spec) also matches `PUT /models/m/traffic` in an ARN: the explicit deny closes it.
+    statements = statements_of(template, "data_scientist")
+    assert any(s["Effect"] == "Deny" for s in statements)
+    for route in EXPECTED["approver"]:
+        assert evaluate(statements, Check("execute-api:Invoke", method_arn(route))) != ALLOW, route
+
+
+def test_every_documented_route_has_a_kind_of_user(template):
+    reachable = set().union(*EXPECTED.values()) | {r for r in documented_routes() if r.startswith("GET ")}
+    assert set(documented_routes()) == reachable
+
+
+def test_the_stack_outputs_each_policy(template):
+    for output in OUTPUTS.values():
+        assert template["Resources"][template["Outputs"][output]["Value"]["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
