@@ -1,4 +1,4 @@
-"""The three patches of moto internals local mode needs. tests/integration/test_moto_canaries.py
+"""The patches of moto internals local mode needs. tests/integration/test_moto_canaries.py
 fails loudly if an upgrade moves any seam.
 
 1. Lambda invokes reach the real handler. moto can run Lambda code only in Docker. Replacing
@@ -16,17 +16,23 @@ fails loudly if an upgrade moves any seam.
 5. An execution fails once its history reaches 25,000 events, as in AWS (moto has no limit).
 6. A task token names the state machine that issued it. AWS authorizes SendTaskSuccess/Failure on
    that state machine; moto's tokens are bare uids, so local/iam.py could not tell which it is.
+7. DynamoDB writes are atomic. A conditional write in DynamoDB checks and writes as one step; moto
+   checks, then writes, so two threads (the server's, or a test's) can both pass the same condition.
+   Its write operations are serialized here (`atomic_dynamodb_writes`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import moto
 from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
@@ -161,6 +167,27 @@ def _engine_modules_with_client_factory() -> list[Any]:
     return [m for name, m in list(sys.modules.items()) if name.startswith(ENGINE_PACKAGE) and hasattr(m, "boto_client_for")]
 
 
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_dynamodb_write_lock = threading.RLock()
+_original_dynamodb_writes = {name: getattr(DynamoDBBackend, name) for name in DYNAMODB_WRITES}
+
+
+def _serialized(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def serialized(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_write_lock:
+            return write(*args, **kwargs)
+
+    serialized.__serialized__ = True  # type: ignore[attr-defined]
+    return serialized
+
+
+def atomic_dynamodb_writes(enabled: bool = True) -> None:
+    """Each DynamoDB write (its condition and its change) as one step, as DynamoDB does it."""
+    for name, original in _original_dynamodb_writes.items():
+        setattr(DynamoDBBackend, name, _serialized(original) if enabled else original)
+
+
 def install(runtime: LambdaRuntime, state_machine_iam: Callable[[str], iam.Authorizer | None]) -> None:
     global _active_runtime, _state_machine_iam
     if moto.__version__ != PINNED_MOTO_VERSION:
@@ -174,6 +201,7 @@ def install(runtime: LambdaRuntime, state_machine_iam: Callable[[str], iam.Autho
     _import_engine()
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _client_with_role
+    atomic_dynamodb_writes()
 
 
 def uninstall() -> None:
@@ -186,6 +214,7 @@ def uninstall() -> None:
     ContextObject.update_task_token = _original_update_task_token  # type: ignore[method-assign]
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _original_boto_client_for
+    atomic_dynamodb_writes(enabled=False)
 
 
 def _import_engine() -> None:

@@ -80,3 +80,11 @@ def test_every_engine_service_call_goes_through_the_client_factory_local_mode_wr
         for line in inspect.getsource(module).splitlines():
             assert "boto3.client(" not in line, f"{module.__name__} makes a client of its own"
     assert "StateMachine" in inspect.getsource(moto_patches.Environment)
+
+
+def test_the_dynamodb_write_seams_local_mode_serializes_are_still_there():
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from local.moto_patches import DYNAMODB_WRITES
+
+    assert all(callable(getattr(DynamoDBBackend, name, None)) for name in DYNAMODB_WRITES)

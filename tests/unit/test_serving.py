@@ -142,3 +142,35 @@ def test_routing_is_cached_and_a_restore_reads_it_afresh_with_the_new_client():
     state.reset(after)
     state.routing("m")
     assert (before.reads, after.reads) == (1, 1)
+
+
+def test_the_bounded_cache_drops_the_least_recently_used_by_count_and_by_weight():
+    from mlops.serving.bounded import BoundedCache
+
+    cache = BoundedCache(max_items=3, max_weight=10)
+    for key in "abc":
+        cache.put(key, key.upper(), weight=2)
+    assert cache.get("a") == "A"  # a is now the most recently used
+    cache.put("d", "D", weight=2)
+    assert (cache.get("b"), len(cache)) == (None, 3)  # b was the least recently used
+    cache.put("e", "E", weight=7)  # 2 + 2 + 2 + 7 > 10: the oldest go until it fits
+    assert [cache.get(k) for k in "acde"] == [None, None, "D", "E"] and cache.weight == 9
+    cache.put("f", "F", weight=50)  # alone over the bound, the newest still stays
+    assert (cache.get("f"), len(cache)) == ("F", 1)
+
+
+def test_a_warm_lambdas_sessions_stay_bounded_however_many_versions_it_serves():
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+    )
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+    version = {"artifact": {"bucket": "b", "key": "m.onnx", "sha256": hashlib.sha256(data).hexdigest()}, "version": 1}
+    sessions = predictor.SessionCache(FakeS3({"m.onnx": data}), max_sessions=4, max_bytes=3 * len(data))
+    for number in range(1, 50):
+        sessions.get("m", number, lambda model, n: version)
+    assert len(sessions) == 3  # the byte bound binds before the count

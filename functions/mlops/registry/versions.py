@@ -1,7 +1,8 @@
 """Model registry: numbered, immutable model versions per model, their status, aliases, an audit trail.
 
 Items in the models table: (model, "STATE") holds the version counter and the aliases (champion,
-challenger); (model, "VERSION#0001") one item per version. Status moves
+challenger); (model, "VERSION#0001") one item per version; (model, "RUN#<run id>") the number a
+run's version took, so that registering is idempotent per run. Status moves
 pending_approval -> approved | rejected | expired (the approval window closed), and
 approved -> champion | challenger -> archived. Every change is a conditional write plus an audit
 record, so two writers cannot both win.
@@ -21,6 +22,7 @@ from mlops.shared.settings import get_settings
 
 STATE_KEY = "STATE"
 VERSION_PREFIX = "VERSION#"
+RUN_PREFIX = "RUN#"
 PENDING, APPROVED, REJECTED, EXPIRED = "pending_approval", "approved", "rejected", "expired"
 CHAMPION, CHALLENGER, ARCHIVED = "champion", "challenger", "archived"
 
@@ -43,8 +45,13 @@ class Registry:
     # --- creating versions ------------------------------------------------------------------
 
     def register(self, model: str, run_id: str, record: dict[str, Any], status: str = APPROVED, by: str = "pipeline") -> dict[str, Any]:
-        """Adds a version (its artifact immutable from here on); an approved one takes its alias."""
-        number = self._next_number(model)
+        """Adds a version (its artifact immutable from here on); an approved one takes its alias.
+
+        Idempotent per run: Step Functions retries a step whose answer was lost, and a retry must
+        not register the run again under a new number. It finds the run's number, writes the version
+        only if an earlier attempt did not, settles it only if it is not settled yet, and gives a
+        pending version the retry's task token (each attempt of a waiting Task has its own)."""
+        number = self._number_for_run(model, run_id)
         item = {
             "model": model,
             "sk": version_key(number),
@@ -54,16 +61,46 @@ class Registry:
             "created_at": now_iso(),
             **record,
         }
-        self._models.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")
-        self._audit.record(model, "version.registered", {"version": number, "run_id": run_id, "status": status, "by": by})
-        return self.settle(model, number) if status == APPROVED else self.version(model, number)
+        try:
+            self._models.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(sk)")
+            self._audit.record(model, "version.registered", {"version": number, "run_id": run_id, "status": status, "by": by})
+        except self._conflict:
+            pass  # an earlier attempt of this run wrote it
+        current = self.version(model, number)
+        if current["status"] == PENDING and "task_token" in record and current.get("task_token") != record["task_token"]:
+            # Not audited: a task token answers the pipeline, and the audit trail is readable by every reader.
+            self._models.update_item(
+                Key={"model": model, "sk": version_key(number)},
+                UpdateExpression="SET task_token = :token",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":token": record["task_token"], ":pending": PENDING},
+            )
+            return self.version(model, number)
+        return self.settle(model, number) if current["status"] == APPROVED else current
+
+    def _number_for_run(self, model: str, run_id: str) -> int:
+        """The run's version number: the one recorded for it, else the next one, recorded first."""
+        key = {"model": model, "sk": f"{RUN_PREFIX}{run_id}"}
+        found = self._models.get_item(Key=key, ConsistentRead=True).get("Item")
+        if found is not None:
+            return int(found["version"])
+        number = self._next_number(model)
+        try:
+            self._models.put_item(Item={**key, "version": number}, ConditionExpression="attribute_not_exists(sk)")
+        except self._conflict:  # a concurrent attempt of the same run recorded its number first (this one stays unused)
+            return int(self._models.get_item(Key=key, ConsistentRead=True)["Item"]["version"])
+        return number
 
     def settle(self, model: str, number: int) -> dict[str, Any]:
         """An approved version becomes champion when there is none, else challenger for the rollout."""
         if self._claim_alias(model, CHAMPION, number, expected=None):
             self._set_status(model, number, CHAMPION, APPROVED)
         else:
-            previous = self.aliases(model).get(CHALLENGER)
+            aliases = self.aliases(model)
+            if number in aliases.values():  # a concurrent attempt of the same run settled it
+                return self.version(model, number)
+            previous = aliases.get(CHALLENGER)
             if self._claim_alias(model, CHALLENGER, number, expected=previous):
                 self._set_status(model, number, CHALLENGER, APPROVED)
                 if previous is not None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlops.serving.bounded import BoundedCache
 from mlops.serving.records import InvalidRecords, RecordSchema  # noqa: F401 - InvalidRecords: raised by predict
 from mlops.serving.state import POLICY_TTL_S, ServingState  # noqa: F401 - POLICY_TTL_S is read by bench/
 from mlops.shared.errors import PlatformError
@@ -70,23 +71,35 @@ def choose_variant(policy: dict[str, Any], aliases: dict[str, int], routing_key:
     return Route(CHAMPION, aliases[CHAMPION], shadow)
 
 
-class SessionCache:
-    """onnxruntime sessions per (model, version), loaded once per warm Lambda after an integrity check."""
+# A session holds about its artifact's size in memory, and more: the data plane has 1024 MB in all.
+MAX_SESSIONS = 32
+MAX_SCHEMAS = 256
+MAX_SESSION_BYTES = 320 * 1024 * 1024
 
-    def __init__(self, s3: Any) -> None:
+
+class SessionCache:
+    """onnxruntime sessions per (model, version), loaded after an integrity check and kept while
+    recently used: at most MAX_SESSIONS, of at most MAX_SESSION_BYTES of artifacts in all."""
+
+    def __init__(self, s3: Any, max_sessions: int = MAX_SESSIONS, max_bytes: int = MAX_SESSION_BYTES) -> None:
         self.s3 = s3
-        self._sessions: dict[tuple[str, int], Any] = {}
+        self._sessions: BoundedCache[tuple[str, int], Any] = BoundedCache(max_sessions, max_bytes)
         self._lock = threading.Lock()
 
     def get(self, model: str, number: int, lookup: Any) -> Any:
         """The session for a version; `lookup(model, number)` reads its registry record only on a miss."""
         key = (model, number)
         with self._lock:
-            if key not in self._sessions:
-                self._sessions[key] = self._load(lookup(model, number))
-            return self._sessions[key]
+            session = self._sessions.get(key)
+            if session is None:
+                session, size = self._load(lookup(model, number))
+                self._sessions.put(key, session, weight=size)
+            return session
 
-    def _load(self, version: dict[str, Any]) -> Any:
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def _load(self, version: dict[str, Any]) -> tuple[Any, int]:
         import onnxruntime
 
         artifact = version["artifact"]
@@ -95,7 +108,7 @@ class SessionCache:
             raise ArtifactTampered(f"version {version['version']}: the artifact does not match its recorded SHA-256")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one request at a time per Lambda environment
-        return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]), len(data)
 
 
 def run_session(session: Any, spec: ModelSpec, rows: list[list[str]]) -> list[dict[str, Any]]:
@@ -150,7 +163,7 @@ class Predictor:
 
     def __init__(self, state: Any, sessions: SessionCache) -> None:
         self.state, self._sessions = state, sessions
-        self._schemas: dict[tuple[str, int], RecordSchema] = {}
+        self._schemas: BoundedCache[tuple[str, int], RecordSchema] = BoundedCache(MAX_SCHEMAS)
 
     def use_clients(self, dynamodb: Any, s3: Any) -> None:
         """New AWS clients, routing read afresh; sessions and schemas stay (after a SnapStart restore)."""
@@ -165,7 +178,8 @@ class Predictor:
         schema = self._schemas.get(key)
         if schema is None:
             pinned = int(self.state.version(model, number)["spec_version"])
-            schema = self._schemas[key] = RecordSchema(self.state.spec_document(model, pinned))
+            schema = RecordSchema(self.state.spec_document(model, pinned))
+            self._schemas.put(key, schema)
         return schema
 
     def warm_champions(self) -> list[str]:

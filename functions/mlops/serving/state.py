@@ -12,16 +12,18 @@ import json
 import time
 from typing import Any
 
+from mlops.serving.bounded import BoundedCache
 from mlops.shared.errors import NotFound
 
 POLICY_TTL_S = 5.0
+MAX_ROUTED_MODELS = 1024  # routing read per model name, names that exist or not: bounded all the same
 STATE_KEY, VERSION_PREFIX, SPEC_PREFIX = "STATE", "VERSION#", "SPEC#"  # the registry's and the spec store's keys
 
 
 class ServingState:
     def __init__(self, dynamodb: Any, table: str) -> None:
         self._dynamodb, self._table = dynamodb, table
-        self._routing: dict[str, tuple[float, dict[str, int], dict[str, Any]]] = {}
+        self._routing: BoundedCache[str, tuple[float, dict[str, int], dict[str, Any]]] = BoundedCache(MAX_ROUTED_MODELS)
 
     def reset(self, dynamodb: Any) -> None:
         """A new client, and routing read afresh (after a SnapStart restore)."""
@@ -53,7 +55,7 @@ class ServingState:
             state = self._item(model, STATE_KEY, "champion, challenger, traffic") or {}
             aliases: dict[str, int] = {alias: int(state[alias]) for alias in ("champion", "challenger") if alias in state}
             cached = (now, aliases, state.get("traffic", {}))
-            self._routing[model] = cached
+            self._routing.put(model, cached)
         return cached[1], cached[2]
 
     def version(self, model: str, number: int) -> dict[str, Any]:
