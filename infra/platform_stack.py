@@ -51,6 +51,7 @@ class PlatformStack(Stack):
             {"Pipeline": pipeline.state_machine, "Rollout": rollout.state_machine, "BatchInference": batch.state_machine},
             serving.api,
             [serving.api_function, serving.predict_function, pipeline.start_run, checks.check_function, checks.retrain_function],
+            serving.capture_stream,
         )
         users = UserPoliciesConstruct(self, "UserPolicies", serving.api, storage)
         acknowledge_generated_grants(self)

@@ -6,6 +6,12 @@ message extraction, a newline delimiter) write each message as one line. Local m
 in one step: after each invoke the matching lines are queued, and a background thread puts them
 to the stream every 0.2 s (moto writes each batch as one S3 object). The filter patterns supported are JSON
 equality tests, `{ $.field = value }`; anything else stops the deploy with its text.
+
+When S3 refuses the stream's writes, Firehose keeps the records and retries (every 5 s in AWS,
+every RETRY_S here) for up to 24 hours, then discards them. So does this thread, publishing
+Firehose's own metrics on the way: `DeliveryToS3.Success` (1 or 0 per attempt) and
+`DeliveryToS3.DataFreshness` (the age of the oldest record not yet delivered), which the stack
+alarms on. `fail_deliveries_for(seconds)` makes S3 refuse for a while (POST /_local/faults/capture).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from local.lambda_runtime import InvokeResult
@@ -24,6 +31,19 @@ from local.lambda_runtime import InvokeResult
 JSON_EQUALS = re.compile(r'^\{\s*\$\.([A-Za-z0-9_]+)\s*=\s*("?)([^"\s}]*)\2\s*\}$')
 FIREHOSE_BATCH = 500  # PutRecordBatch takes up to 500 records
 BUFFER_S = 0.2
+RETRY_S = 0.5
+RETENTION_S = 24 * 3600  # Firehose discards what it could not deliver to S3 within 24 hours
+
+
+class DeliveryRefused(RuntimeError):
+    pass
+
+
+@dataclass
+class Undelivered:
+    stream: str
+    lines: list[str]
+    since: float  # time.monotonic() when the lines reached the stream
 
 
 class UnsupportedFilterPattern(ValueError):
@@ -72,8 +92,14 @@ class LogSubscriptions:
         subscriptions: list[Subscription],
         log_groups: dict[str, str],
         denial: Callable[[Subscription], str | None] = lambda _: None,
+        metrics: Callable[[list[dict[str, Any]]], None] = lambda _: None,
+        retention_s: float = RETENTION_S,
     ) -> None:
         self._client = clients
+        self._metrics, self._retention_s = metrics, retention_s
+        self._undelivered: list[Undelivered] = []
+        self._refuse_until = 0.0
+        self.discarded = 0  # lines dropped after the retention window, as Firehose drops them
         # A subscription whose roles may not deliver loses its lines, as in AWS; said once, loudly.
         self._refused = {s: why for s in subscriptions if (why := denial(s)) is not None}
         for subscription, why in self._refused.items():
@@ -96,26 +122,82 @@ class LogSubscriptions:
                 self._pending.put((subscription.stream, lines))
 
     def flush(self) -> None:
+        """Returns once every queued line has had a delivery attempt (made or refused)."""
         self._pending.join()
+
+    def fail_deliveries_for(self, seconds: float) -> None:
+        """S3 refuses the streams' writes for a while, as when the bucket's key is disabled."""
+        self._refuse_until = time.monotonic() + seconds
+
+    def undelivered_lines(self) -> int:
+        return sum(len(u.lines) for u in self._undelivered)
 
     def _deliver_forever(self) -> None:
         """Like Firehose, buffers briefly: one PutRecordBatch per stream per BUFFER_S, not one per invoke
-        (which cost every request a round trip to moto in the same process)."""
+        (which cost every request a round trip to moto in the same process); retries what S3 refused."""
         while True:
-            batch = [self._pending.get()]
+            try:
+                batch = [self._pending.get(timeout=RETRY_S)] if self._undelivered else [self._pending.get()]
+            except queue.Empty:
+                batch = []
             time.sleep(BUFFER_S)
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            by_stream: dict[str, list[str]] = {}
-            for stream, lines in batch:
-                by_stream.setdefault(stream, []).extend(lines)
+            arrived = time.monotonic()
+            self._undelivered += [Undelivered(stream, lines, arrived) for stream, lines in batch]
             try:
-                for stream, lines in by_stream.items():
-                    for start in range(0, len(lines), FIREHOSE_BATCH):
-                        records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
-                        self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
-            except Exception as error:  # noqa: BLE001 - one failed delivery must not stop the thread
-                print(f"local log subscriptions: {error!r}", flush=True)
+                self._attempt()
             finally:
                 for _ in batch:
                     self._pending.task_done()
+
+    def _attempt(self) -> None:
+        """One delivery attempt per stream for everything it holds; what S3 refuses stays, until
+        the retention window discards it."""
+        now, kept = time.monotonic(), []
+        for stream in sorted({u.stream for u in self._undelivered}):
+            held = [u for u in self._undelivered if u.stream == stream]
+            try:
+                self._put(stream, [line for u in held for line in u.lines])
+                delivered = True
+            except Exception as error:  # noqa: BLE001 - a refused delivery is retried, never raised
+                delivered = False
+                expired = [u for u in held if now - u.since > self._retention_s]
+                self.discarded += sum(len(u.lines) for u in expired)
+                if expired:
+                    print(f"local Firehose {stream}: discarded {len(expired)} batches older than {self._retention_s:.0f} s", flush=True)
+                kept += [u for u in held if u not in expired]
+                print(f"local Firehose {stream}: delivery to S3 failed, retrying: {error}", flush=True)
+            oldest = min((u.since for u in held), default=now)
+            self._publish(stream, delivered, freshness_s=now - oldest)
+        self._undelivered = kept
+
+    def _put(self, stream: str, lines: list[str]) -> None:
+        if time.monotonic() < self._refuse_until:
+            raise DeliveryRefused("S3 refused the write (local fault: the capture bucket's key is unavailable)")
+        for start in range(0, len(lines), FIREHOSE_BATCH):
+            records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
+            self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
+
+    def _publish(self, stream: str, delivered: bool, freshness_s: float) -> None:
+        now, dimensions = datetime.now(UTC), [{"Name": "DeliveryStreamName", "Value": stream}]
+        self._metrics(
+            [
+                {
+                    "Namespace": "AWS/Firehose",
+                    "MetricName": "DeliveryToS3.Success",
+                    "Dimensions": dimensions,
+                    "Value": float(delivered),
+                    "Unit": "None",
+                    "Timestamp": now,
+                },
+                {
+                    "Namespace": "AWS/Firehose",
+                    "MetricName": "DeliveryToS3.DataFreshness",
+                    "Dimensions": dimensions,
+                    "Value": round(freshness_s, 3),
+                    "Unit": "Seconds",
+                    "Timestamp": now,
+                },
+            ]
+        )

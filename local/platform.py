@@ -100,7 +100,9 @@ class LocalPlatform:
         self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
         publish_stack(self.client("cloudformation"), self.deployment)
         log_groups = {spec.name: spec.log_group for spec in self.deployment.functions.values()}
-        self.log_subscriptions = LogSubscriptions(self.client, self.deployment.subscriptions, log_groups, self.access.firehose_denial)
+        self.log_subscriptions = LogSubscriptions(
+            self.client, self.deployment.subscriptions, log_groups, self.access.firehose_denial, self.metrics.put
+        )
         self.runtime.listeners.append(self.log_subscriptions.on_invoke)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules, self.access)
         self.execution_events = ExecutionStatusEvents(self.client, self.deployment.state_machines)
@@ -170,9 +172,18 @@ class LocalPlatform:
                 body["function"], body["fault"], body.get("times", 1), body.get("after_ms", 500)
             ),
             ("POST", "/_local/faults/clear"): lambda _: {"cleared": self.runtime.clear_faults()},
+            ("POST", "/_local/faults/capture"): lambda body: self._refuse_capture(float(body["seconds"])),
+            ("GET", "/_local/capture"): lambda _: {
+                "undelivered_lines": self.log_subscriptions.undelivered_lines(),
+                "discarded_lines": self.log_subscriptions.discarded,
+            },
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
             ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.fire_schedule(body["rule"])},
         }
+
+    def _refuse_capture(self, seconds: float) -> dict[str, Any]:
+        self.log_subscriptions.fail_deliveries_for(seconds)
+        return {"refusing_for_s": seconds}
 
     def fire_schedule(self, rule: str) -> list[Any]:
         """Runs a schedule's targets now, on everything captured so far; their metrics are in CloudWatch when this returns."""

@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -25,6 +26,8 @@ from mlops.shared import settings as env
 # Each model's own interval (spec monitoring.check_every_minutes) is honoured at this granularity.
 SCHEDULED_CHECKS_RATE = Duration.minutes(15)
 API_P99_LATENCY_MS = 1000
+# Firehose buffers capture for up to 60 s: anything 15 minutes old means deliveries are failing.
+CAPTURE_LAG_ALARM_S = 900
 
 
 class NotificationsConstruct(Construct):
@@ -79,6 +82,7 @@ class MonitoringConstruct(Construct):
         state_machines: dict[str, sfn.StateMachine],
         api: apigw.RestApi,
         entry_functions: list[lambda_.Function],
+        capture_stream: firehose.DeliveryStream,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
@@ -111,6 +115,7 @@ class MonitoringConstruct(Construct):
             self._alarm(
                 f"{name}ExecutionsFailed", machine.metric_failed(period=Duration.minutes(5), statistic="Sum"), f"{name}: failed executions"
             )
+        self._capture_alarms(capture_stream)
         self._alarm("Api5xx", api.metric_server_error(period=Duration.minutes(5), statistic="Sum"), "The API answered 5xx")
         self._alarm(
             "ApiLatencyP99",
@@ -137,6 +142,25 @@ class MonitoringConstruct(Construct):
             depth = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum")
             self._alarm(f"{label}Depth", depth, f"Undelivered events wait in {label}")
         self.dashboard = self._build_dashboard(state_machines, api, entry_functions)
+
+    def _capture_alarms(self, stream: firehose.DeliveryStream) -> None:
+        """Capture is what drift checks, A/B tests and retraining read. When S3 refuses the stream's
+        writes Firehose retries for 24 hours and then discards: the first refused attempt alarms,
+        and so does capture that is CAPTURE_LAG_ALARM_S old and still not in the bucket."""
+        self._alarm(
+            "CaptureDeliveryFailing",
+            stream.metric("DeliveryToS3.Success", statistic="Minimum", period=Duration.minutes(5)),
+            "Firehose could not write captured traffic to the capture bucket; it retries for 24 hours, then discards",
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        )
+        self._alarm(
+            "CaptureDeliveryLagging",
+            stream.metric("DeliveryToS3.DataFreshness", statistic="Maximum", period=Duration.minutes(5)),
+            f"Captured traffic older than {CAPTURE_LAG_ALARM_S} s is not yet in the capture bucket",
+            threshold=CAPTURE_LAG_ALARM_S,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
 
     def _build_schedule(self) -> events.Rule:
         rule = events.Rule(

@@ -1,0 +1,67 @@
+"""Capture delivery as local mode runs Firehose: what S3 refuses is kept and retried, published as
+Firehose's metrics, and discarded only after the retention window, as Firehose discards it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from local.lambda_runtime import InvokeResult
+from local.log_subscriptions import LogSubscriptions, Subscription
+
+STREAM = "capture-stream"
+SUBSCRIPTION = Subscription.parse("/fn/logs", "{ $.capture_schema = 1 }", f"arn:aws:firehose:us-east-1:1:deliverystream/{STREAM}")
+
+
+class FakeFirehose:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict]) -> dict:  # noqa: N803 - boto3's names
+        self.lines += [r["Data"].decode().rstrip("\n") for r in Records]
+        return {"FailedPutCount": 0}
+
+
+def subscriptions(retention_s: float = 3600) -> tuple[LogSubscriptions, FakeFirehose, list[dict]]:
+    firehose, metrics = FakeFirehose(), []
+    delivery = LogSubscriptions(lambda _: firehose, [SUBSCRIPTION], {"fn": "/fn/logs"}, metrics=metrics.extend, retention_s=retention_s)
+    return delivery, firehose, metrics
+
+
+def serve(delivery: LogSubscriptions, ids: range) -> None:
+    lines = [json.dumps({"capture_schema": 1, "prediction_id": str(i)}) for i in ids]
+    delivery.on_invoke(InvokeResult(payload={}, errored=False, logs=[*lines, '{"level": "INFO"}'], duration_ms=1, function="fn"))
+
+
+def wait_until(done, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
+
+
+def test_lines_refused_for_a_while_are_delivered_once_s3_accepts_again_and_nothing_is_lost():
+    delivery, firehose, metrics = subscriptions()
+    delivery.fail_deliveries_for(1.5)
+    serve(delivery, range(0, 50))
+    delivery.flush()
+    assert firehose.lines == [] and delivery.undelivered_lines() == 50
+    serve(delivery, range(50, 100))
+    wait_until(lambda: delivery.undelivered_lines() == 0)
+    assert sorted(json.loads(line)["prediction_id"] for line in firehose.lines) == sorted(str(i) for i in range(100))
+    assert delivery.discarded == 0
+    success = [m["Value"] for m in metrics if m["MetricName"] == "DeliveryToS3.Success"]
+    assert success[0] == 0.0 and success[-1] == 1.0  # what the CaptureDeliveryFailing alarm watches
+    freshness = [m["Value"] for m in metrics if m["MetricName"] == "DeliveryToS3.DataFreshness"]
+    assert max(freshness) >= 1.0  # the oldest refused line waited through the fault
+
+
+def test_lines_still_refused_after_the_retention_window_are_discarded_and_counted():
+    delivery, firehose, _ = subscriptions(retention_s=0.5)
+    delivery.fail_deliveries_for(60)
+    serve(delivery, range(10))
+    wait_until(lambda: delivery.discarded == 10)
+    assert firehose.lines == [] and delivery.undelivered_lines() == 0
+    delivery.fail_deliveries_for(0)  # S3 accepts again: what comes now is delivered, what was discarded is gone
+    serve(delivery, range(10, 12))
+    wait_until(lambda: len(firehose.lines) == 2)
