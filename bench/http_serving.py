@@ -28,6 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+from local.demo import LOCAL_CREDENTIALS  # noqa: E402
+from local.sigv4 import signed_headers  # noqa: E402
 from mlops.serving.predictor import POLICY_TTL_S  # noqa: E402
 
 MODEL = "bench-http"
@@ -68,7 +70,10 @@ class Api:
 
     def call(self, method: str, path: str, body: object = None) -> tuple[int, object]:
         data = json.dumps(body).encode() if body is not None else None
-        self.connection.request(method, f"{self.prefix}/{path}", body=data, headers={"Content-Type": "application/json"})
+        url = f"http://{self.connection.host}:{self.connection.port}{self.prefix}/{path}"
+        # Signed like any client of an IAM-authorized API (local mode refuses unsigned calls, as AWS does).
+        headers = signed_headers(method, url, data, {"Content-Type": "application/json"}, LOCAL_CREDENTIALS)
+        self.connection.request(method, f"{self.prefix}/{path}", body=data, headers=headers)
         response = self.connection.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if raw.strip() else None

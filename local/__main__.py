@@ -42,7 +42,8 @@ def serve(platform: LocalPlatform) -> int:
     assert platform.deployment is not None
     print(f"Deployed {platform.stack_name} locally in {platform.deploy_seconds:.1f} s", flush=True)
     print(f"  AWS endpoint   {platform.endpoint_url}   (aws --endpoint-url {platform.endpoint_url} ...)")
-    print(f"  REST API       {platform.api_url}        (curl {platform.api_url}/health)")
+    sign = "--aws-sigv4 aws:amz:us-east-1:execute-api --user local:local"  # IAM-authorized, as in AWS
+    print(f"  REST API       {platform.api_url}        (curl {sign} {platform.api_url}/health)")
     for name, value in sorted(platform.outputs.items()):
         print(f"  {name:24} {value}")
     print("Ctrl-C stops.", flush=True)

@@ -20,15 +20,22 @@ def signed_call(
     method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, session: boto3.Session | None = None
 ) -> tuple[int, bytes]:
     """(status, raw body) of one signed request; HTTP errors are answers, not exceptions."""
-    session = session or boto3.Session()
-    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(session.get_credentials(), "execute-api", session.region_name or "us-east-1").add_auth(request)
-    prepared = urllib.request.Request(url, data=body, method=method, headers=dict(request.headers))
+    prepared = urllib.request.Request(url, data=body, method=method, headers=signed_headers(method, url, body, headers, session))
     try:
         with urllib.request.urlopen(prepared, timeout=60) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def signed_headers(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, session: boto3.Session | None = None
+) -> dict[str, str]:
+    """The request's headers with its SigV4 signature for execute-api."""
+    session = session or boto3.Session()
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    SigV4Auth(session.get_credentials(), "execute-api", session.region_name or "us-east-1").add_auth(request)
+    return dict(request.headers)
 
 
 def signed_json(method: str, url: str, body: Any = None, session: boto3.Session | None = None) -> tuple[int, Any]:

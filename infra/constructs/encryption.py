@@ -19,11 +19,10 @@ QUEUES_KEY_ID = "QueuesKey"
 def logs_key(scope: IConstruct) -> kms.Key:
     """CloudWatch Logs encrypts with it only for this account's log groups in this region."""
     stack = Stack.of(scope)
-    existing = stack.node.try_find_child(LOGS_KEY_ID)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    key = _key(stack, LOGS_KEY_ID, "log groups")
-    key.add_to_resource_policy(
+    return _stack_key(
+        stack,
+        LOGS_KEY_ID,
+        "log groups",
         iam.PolicyStatement(
             sid="AllowLogGroupsOfThisAccount",
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
@@ -32,33 +31,36 @@ def logs_key(scope: IConstruct) -> kms.Key:
             conditions={
                 "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}
             },
-        )
+        ),
     )
-    return key
 
 
 def queues_key(scope: IConstruct) -> kms.Key:
     """Dead-letter queues: functions send with their grants; EventBridge, delivering a failed event
     to a rule target's queue, encrypts with this key by the key policy below."""
     stack = Stack.of(scope)
-    existing = stack.node.try_find_child(QUEUES_KEY_ID)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    key = _key(stack, QUEUES_KEY_ID, "dead-letter queues")
-    key.add_to_resource_policy(
+    return _stack_key(
+        stack,
+        QUEUES_KEY_ID,
+        "dead-letter queues",
         iam.PolicyStatement(
             sid="AllowEventBridgeOfThisAccount",
             principals=[iam.ServicePrincipal("events.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        )
+        ),
     )
-    return key
 
 
-def _key(stack: Stack, construct_id: str, what: str) -> kms.Key:
+def _stack_key(stack: Stack, construct_id: str, what: str, service_statement: iam.PolicyStatement) -> kms.Key:
+    """The stack's one key for `what`, made by the first construct that asks for it."""
+    existing = stack.node.try_find_child(construct_id)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
     # Destroyed with the stack like the log groups and queues it encrypts (KMS waits 30 days first).
-    return kms.Key(
+    key = kms.Key(
         stack, construct_id, description=f"MLOps platform: {what}", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY
     )
+    key.add_to_resource_policy(service_statement)
+    return key

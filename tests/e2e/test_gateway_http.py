@@ -3,6 +3,7 @@
 import http.client
 
 from local.gateway import MAX_BODY_BYTES
+from local.sigv4 import signed_headers
 
 
 def test_unknown_api_paths_and_bad_input_get_4xx(local_stack):
@@ -23,6 +24,6 @@ def test_an_oversized_body_is_refused_with_413():
 def test_keep_alive_serves_many_requests_on_one_connection():
     connection = http.client.HTTPConnection("127.0.0.1", 3000, timeout=30)
     for _ in range(20):
-        connection.request("GET", "/api/health")
+        connection.request("GET", "/api/health", headers=signed_headers("GET", "http://127.0.0.1:3000/api/health"))
         response = connection.getresponse()
         assert response.status == 200 and response.read()
