@@ -359,6 +359,7 @@ class Deployer:
             log_group=props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"),
             python_path=function_site_dirs(self.stack, resource),
             role_arn=props["Role"],
+            dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn", ""),
         )
         self.deployment.functions[logical_id] = spec
         self._register_function(spec)

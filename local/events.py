@@ -30,6 +30,7 @@ UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 # AWS retries a target up to 185 times over 24 h; locally two retries show the behaviour without the wait.
 DEFAULT_RETRIES = 185
 LOCAL_MAX_RETRIES = 2
+LAMBDA_ASYNC_RETRIES = 2  # Lambda's default MaximumRetryAttempts for asynchronous invocations
 STATUS_CHANGE_FIELDS = ("executionArn", "stateMachineArn", "name", "status", "input", "output", "error", "cause")
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
@@ -187,10 +188,7 @@ class EventRouter:
     def _send(self, arn: str, payload: Any) -> Any:
         service = arn.split(":")[2]
         if service == "lambda":
-            result = self._runtime.invoke(arn, payload, asynchronous=True)  # EventBridge invokes with InvocationType Event
-            if result.errored:
-                raise RuntimeError(result.payload_json())
-            return result.payload
+            return self._invoke_asynchronously(arn, payload)
         if service == "states":
             return self._client("stepfunctions").start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(payload))[
                 "executionArn"
@@ -202,6 +200,36 @@ class EventRouter:
             url = self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
             return self._client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(payload))["MessageId"]
         raise NotImplementedError(f"local mode cannot deliver to {arn}")
+
+    def _invoke_asynchronously(self, arn: str, payload: Any) -> Any:
+        """EventBridge invokes with InvocationType Event: once Lambda accepts the event, EventBridge's
+        delivery succeeded. A function error is Lambda's to handle: two more attempts, then the
+        function's dead-letter queue, sent with the function's own role (its grant on the queue and
+        on the queue's key), else the event is dropped. Each outcome is said on the console."""
+        for _ in range(1 + LAMBDA_ASYNC_RETRIES):
+            result = self._runtime.invoke(arn, payload, asynchronous=True)
+            if not result.errored:
+                return result.payload
+        spec = self._runtime.spec(arn)
+        error = result.payload_json()[:500]
+        if not spec.dead_letter_arn:
+            print(
+                f"local Lambda: {spec.name} failed after {LAMBDA_ASYNC_RETRIES} retries and has no dead-letter queue: event dropped",
+                flush=True,
+            )
+            return None
+        url = self._client("sqs").get_queue_url(QueueName=spec.dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"]
+        if self._access is not None:
+            refused = self._access.authorizer(spec.role_arn, spec.name, f"function {spec.name}").denial(
+                "sqs", "SendMessage", {"QueueUrl": url}
+            )
+            if refused is not None:
+                print(f"local Lambda: {spec.name} cannot dead-letter its failed event, which is lost: {refused[1]}", flush=True)
+                return None
+        attributes = {"ErrorMessage": {"DataType": "String", "StringValue": error}}
+        self._client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(payload), MessageAttributes=attributes)
+        print(f"local Lambda: {spec.name} failed after {LAMBDA_ASYNC_RETRIES} retries; event sent to its dead-letter queue", flush=True)
+        return None
 
     def _record(self, rule: RuleSpec, target: dict[str, Any], status: str, outcome: Any) -> None:
         with self._lock:

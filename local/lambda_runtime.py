@@ -51,6 +51,7 @@ class FunctionSpec:
     # of the host's site-packages.
     python_path: tuple[Path, ...] = ()
     role_arn: str = ""
+    dead_letter_arn: str = ""  # where Lambda sends an asynchronous event that failed after its retries
 
 
 @dataclass

@@ -94,6 +94,10 @@ class FunctionFactory(Construct):
             dead_letter_queue=dead_letters,
         )
         _acknowledge_runtime(function)
+        if dead_letters is not None:
+            # CDK grants sqs:SendMessage alone; the queue's key must let the role encrypt as well
+            # (local mode found the failed events lost without it).
+            dead_letters.grant_send_messages(function)
         self._record(function, invoked_by, environment)
         return function
 

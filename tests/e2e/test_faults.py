@@ -1,5 +1,7 @@
 """Faults injected into the running pipeline: what each leaves behind."""
 
+import json
+
 import pytest
 
 from local.demo import CHURN_SPEC, synthetic_dataset
@@ -75,3 +77,18 @@ def test_a_deleted_dataset_fails_the_retraining_run_and_the_champion_keeps_servi
     record = {"tenure_months": 3.0, "monthly_charges": 99.5, "support_calls": 6, "plan": "basic"}
     status, answer = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [record]})
     assert status == 200 and answer["version"] == 1
+
+
+def test_an_event_a_function_keeps_failing_on_goes_to_its_dead_letter_queue(local_stack):
+    # EventBridge delivers (Lambda accepted the event); Lambda tries twice more, then dead-letters
+    # the event with the function's own role, which needs the queue's key as well as the queue.
+    local_stack.control("faults", {"function": "ScheduledChecks", "fault": "crash", "times": 3, "after_ms": 0})
+    assert local_stack.control("schedules/fire", {"rule": "ScheduledChecks"})["outcomes"] == [None]
+    sqs = local_stack.client("sqs")
+    url = next(u for u in sqs.list_queues()["QueueUrls"] if "ScheduleDeadLetters" in u)
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2, MessageAttributeNames=["All"]).get(
+        "Messages", []
+    )
+    assert len(messages) == 1
+    assert json.loads(messages[0]["Body"])["detail-type"] == "Scheduled Event"
+    assert "ErrorMessage" in messages[0]["MessageAttributes"]

@@ -59,6 +59,11 @@ class Clients:
         for thread in self._threads:
             thread.join(timeout=120)
 
+    def served(self, variant: str, version: int) -> int:
+        """How many answers came from this variant and version so far."""
+        with self._lock:
+            return sum(1 for s, b in self.predictions if s == 200 and (b["variant"], b["version"]) == (variant, version))
+
     def _run(self, client: int) -> None:
         rng, n = random.Random(client), 0
         while not self._stop.is_set():
@@ -97,16 +102,11 @@ def test_concurrent_clients_lose_nothing_while_a_rollout_steps_a_rollback_and_a_
     started = time.monotonic()
     with Clients(local_stack) as clients:
         assert upload_and_train(local_stack, executions, seed=62)["status"] == "SUCCEEDED"  # v2: challenger, its rollout starts
-        local_stack.until(
-            lambda: local_stack.api("GET", f"models/{MODEL}/traffic")[1], lambda t: t["policy"]["challenger_percent"] > 0, "v2's first step"
-        )
+        local_stack.until(lambda: clients.served("challenger", 2), bool, "v2 serving its first step's share", timeout_s=90)
         status, rolled = local_stack.api("POST", f"models/{MODEL}/rollback", {"reason": "load test: a person drops v2"})
         assert status == 200 and "challenger" not in rolled["aliases"], rolled
         assert upload_and_train(local_stack, executions, seed=63)["status"] == "SUCCEEDED"  # v3 registers while clients call
-        local_stack.until(
-            lambda: local_stack.api("GET", f"models/{MODEL}/traffic")[1], lambda t: t["policy"]["challenger_percent"] > 0, "v3's first step"
-        )
-        time.sleep(3)  # clients keep calling while v3 serves its share
+        local_stack.until(lambda: clients.served("challenger", 3), bool, "v3 serving its first step's share", timeout_s=90)
     seconds = time.monotonic() - started
     statuses = collections.Counter(status for status, _ in clients.predictions) + collections.Counter(s for s, _ in clients.feedback)
     answered = {body["prediction_id"] for status, body in clients.predictions if status == 200}

@@ -72,7 +72,9 @@ def test_search_then_manual_approval_then_registration(local_stack, executions):
     execution = local_stack.wait_for_execution(executions)
     assert execution["status"] == "SUCCEEDED"
     version = local_stack.api("GET", f"models/{REVIEWED}/versions/{pending['version']}")[1]
-    assert (version["status"], version["decided_by"], version["decision_reason"]) == ("champion", "anonymous", "checked the card")
+    # Signed with local mode's default key, the account's root: the caller API Gateway authenticated.
+    root = "arn:aws:iam::123456789012:root"
+    assert (version["status"], version["decided_by"], version["decision_reason"]) == ("champion", root, "checked the card")
     assert local_stack.api("POST", f"models/{REVIEWED}/versions/{pending['version']}/approve", {})[0] == 409
     audit = local_stack.api("GET", f"audit?model={REVIEWED}")[1]["records"]
     assert {"version.registered", "version.status", "alias.champion", "spec.registered"} <= {r["action"] for r in audit}
