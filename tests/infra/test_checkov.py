@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,8 @@ def scan(template: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def reports(stage_templates) -> dict[str, dict]:
-    return {stage: scan(stage_templates[stage]) for stage in STAGES}
+    with ThreadPoolExecutor(max_workers=len(STAGES)) as pool:  # three checkov processes at once
+        return dict(zip(STAGES, pool.map(scan, (stage_templates[stage] for stage in STAGES)), strict=True))
 
 
 @pytest.mark.parametrize("stage", STAGES)
