@@ -126,7 +126,7 @@ def test_concurrent_clients_lose_nothing_while_a_rollout_steps_a_rollback_and_a_
 
 
 def test_capture_refused_for_a_while_is_retried_then_delivered_and_alarmed(local_stack, served):
-    local_stack.control("faults/capture", {"seconds": 6})
+    local_stack.control("faults/capture", {"seconds": 120})  # ended below, once the test has seen it
     answered = set()
     for n in range(30):
         status, body = local_stack.api("POST", f"models/{MODEL}/predict", {"records": [RECORD], "routing_key": f"fault-{n}"})
@@ -142,7 +142,8 @@ def test_capture_refused_for_a_while_is_retried_then_delivered_and_alarmed(local
     alarms = local_stack.client("cloudwatch").describe_alarms(AlarmNamePrefix="MlopsPlatform-")["MetricAlarms"]
     states = {a["AlarmName"].split("-", 1)[1][:-8]: a["StateValue"] for a in alarms}
     assert states["MonitoringCaptureDeliveryFailing"] == "ALARM", states
-    counts = captured_all(local_stack, answered, set())  # retried once S3 accepts again
+    local_stack.control("faults/capture", {"seconds": 0})  # S3 accepts again
+    counts = captured_all(local_stack, answered, set())  # the held lines, retried
     assert all(counts["prediction"][pid] == 1 for pid in answered)
     after = local_stack.http("GET", f"{local_stack.api_base}/_local/capture", signed=False)[1]
     assert after == {"undelivered_lines": 0, "discarded_lines": 0}, (held, after)
