@@ -12,14 +12,14 @@ and trains does not decide what serves (attach both to one principal and the den
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.serving_construct import STAGE_NAME
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge
+from infra.nag import acknowledge, arn_in_finding
 from mlops.shared import settings as env
 
 Route = tuple[str, str]  # (method, path with * for each path parameter)
@@ -69,10 +69,10 @@ class UserPoliciesConstruct(Construct):
         api_id = stack.get_logical_id(self._api.node.default_child)  # type: ignore[arg-type]
         for method, path in routes:
             if "*" in path:
-                shown = f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/{STAGE_NAME}"
+                arn = arn_in_finding(stack, "execute-api", f"<{api_id}>/{STAGE_NAME}/{method}{path}")
                 acknowledge(
                     policy,
-                    f"AwsSolutions-IAM5[Resource::{_shown(stack, shown)}/{method}{path}]",
+                    f"AwsSolutions-IAM5[Resource::{arn}]",
                     f"{method} {path}: `*` stands for the path's parameters (the model, a version), on this API's stage only.",
                 )
         return policy
@@ -103,12 +103,3 @@ class UserPoliciesConstruct(Construct):
                 self.data_scientist, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]", f"{reason}, under {prefix} only."
             )
         return statements
-
-
-def _shown(stack: Stack, arn: str) -> str:
-    """Pseudo parameters as cdk-nag prints them, or their values when synth resolved them."""
-    if not Token.is_unresolved(stack.region):
-        arn = arn.replace("<AWS::Region>", stack.region)
-    if not Token.is_unresolved(stack.account):
-        arn = arn.replace("<AWS::AccountId>", stack.account)
-    return arn
