@@ -7,12 +7,14 @@ export PYTHONPATH := $(CURDIR)
 # The CDK CLI runs `python3 app.py` (cdk.json): the venv's python3 comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev layers synth local demo test unit integration infra e2e lint types format bench deploy destroy clean
+.PHONY: dev browser layers synth local demo test unit integration infra e2e lint types format bench deploy destroy clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check pip==25.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The `mlops` command, editable: .venv/bin/mlops runs the code in cli/
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e cli
 	touch $@
 
 # checkov lives apart: its own pins (boto3 1.35, packaging 23) conflict with the platform's.
@@ -42,7 +44,14 @@ local: synth
 demo: synth
 	$(PY) -m local demo
 
-test: dev layers
+# The console's tests drive a real headless Chromium: Debian's chromium and its chromedriver.
+browser:
+	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || { \
+	  echo "installing chromium and chromium-driver (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver > /dev/null; }
+
+test: dev layers browser
 	$(PY) -m pytest
 
 unit: dev
@@ -54,7 +63,7 @@ integration: dev
 infra: dev layers
 	$(PY) -m pytest tests/infra
 
-e2e: dev layers
+e2e: dev layers browser
 	$(PY) -m pytest tests/e2e
 
 lint: dev

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
-from local.demo import LOCAL_CREDENTIALS  # noqa: E402
-from local.sigv4 import signed_headers  # noqa: E402
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "cli"), str(ROOT)]
+from local.platform import LOCAL_CREDENTIALS  # noqa: E402
 from mlops.serving.predictor import POLICY_TTL_S  # noqa: E402
+from mlops_cli.signing import signed_headers  # noqa: E402
 
 MODEL = "bench-http"
 BENCH_VENV = ROOT / ".venv-bench"

@@ -25,7 +25,12 @@ def grant_describe_executions(state_machine: sfn.StateMachine, grantee: iam.IGra
     """DescribeExecution on a state machine's executions (`execution:<name>:*`, which cdk-nag
     reports as IAM5), acknowledged on `scope` with the reason."""
     state_machine.grant_execution(grantee, "states:DescribeExecution")
+    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{executions_in_finding(state_machine)}]", reason)
+
+
+def executions_in_finding(state_machine: sfn.StateMachine) -> str:
+    """`execution:<name>:*` of a state machine as cdk-nag prints it (the name split out of its ARN)."""
     stack = Stack.of(state_machine)
     machine = stack.get_logical_id(state_machine.node.default_child)  # type: ignore[arg-type]
     name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
-    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', f'execution:{name}:*')}]", reason)
+    return arn_in_finding(stack, "states", f"execution:{name}:*")

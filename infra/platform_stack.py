@@ -53,7 +53,7 @@ class PlatformStack(Stack):
             [serving.api_function, serving.predict_function, pipeline.start_run, checks.check_function, checks.retrain_function],
             serving.capture_stream,
         )
-        users = UserPoliciesConstruct(self, "UserPolicies", serving.api, storage)
+        users = UserPoliciesConstruct(self, "UserPolicies", serving.api, storage, batch.state_machine)
         acknowledge_generated_grants(self)
         explain_findings(self, functions, [serving.predict_function, checks.check_function, checks.retrain_function], serving.api)
         self._outputs(

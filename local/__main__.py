@@ -2,6 +2,8 @@
 
 python -m local serve [--outdir cdk.out]   run until Ctrl-C (make local)
 python -m local demo  [--outdir cdk.out]   run the lifecycle once and report (make demo)
+python -m local dataset NAME FILE          write a real data set bundled with scikit-learn as a CSV
+                                           (breast_cancer, wine, diabetes: columns as published)
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ DEFAULT_STACK = "MlopsPlatform"
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["dataset"]:
+        return write_dataset(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["serve", "demo"])
     parser.add_argument("--outdir", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly")
@@ -25,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--aws-port", type=int, default=AWS_PORT)
     parser.add_argument("--api-port", type=int, default=API_PORT)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     platform = LocalPlatform(args.outdir, args.stack, args.host, args.aws_port, args.api_port)
     try:
         platform.start()
@@ -38,12 +43,26 @@ def main(argv: list[str] | None = None) -> int:
         platform.stop()
 
 
+def write_dataset(argv: list[str]) -> int:
+    from local.real_data import DATASETS, TARGET, published
+
+    parser = argparse.ArgumentParser(prog="python -m local dataset", description="Writes a real data set as a CSV with its header.")
+    parser.add_argument("name", choices=DATASETS)
+    parser.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    data = published(args.name)
+    args.file.write_bytes(data.csv())
+    print(f"{args.file}: {len(data.rows)} rows, {len(data.features)} features, target column {TARGET!r} ({data.task})")
+    return 0
+
+
 def serve(platform: LocalPlatform) -> int:
     assert platform.deployment is not None
     print(f"Deployed {platform.stack_name} locally in {platform.deploy_seconds:.1f} s", flush=True)
     print(f"  AWS endpoint   {platform.endpoint_url}   (aws --endpoint-url {platform.endpoint_url} ...)")
     sign = "--aws-sigv4 aws:amz:us-east-1:execute-api --user local:local"  # IAM-authorized, as in AWS
     print(f"  REST API       {platform.api_url}        (curl {sign} {platform.api_url}/health)")
+    print(f"  Console        {platform.api_url}/console/   (mlops --help for the command line)")
     for name, value in sorted(platform.outputs.items()):
         print(f"  {name:24} {value}")
     print("Ctrl-C stops.", flush=True)

@@ -10,14 +10,9 @@ import random
 import time
 from typing import Any
 
-import boto3
-
-from local.intrinsics import REGION
 from local.outputs import read_outputs
-from local.platform import LocalPlatform
-from local.sigv4 import signed_json
-
-LOCAL_CREDENTIALS = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+from local.platform import LOCAL_CREDENTIALS, LocalPlatform
+from mlops_cli.signing import signed_json
 
 EXECUTION_TIMEOUT_S = 300
 

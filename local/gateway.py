@@ -5,6 +5,7 @@ stage prefix (as the ApiUrl output gives them) and without it (as `sam local sta
 Methods authorized by IAM take a SigV4-signed request and the caller's policies (local/api_auth.py).
 Paths under /_local/ are local mode's own controls
 (evaluate alarms now, fire a schedule now), as LocalStack keeps /_localstack/; they never reach the API.
+Paths under /console are the web console (mlops_cli.console_server), whose API calls are signed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from local.cloudwatch import MetricsSink
 from local.deployer import Route
 from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import LambdaRuntime
+from mlops_cli.console_server import PREFIX as CONSOLE_PREFIX
+from mlops_cli.console_server import Console
 
 if TYPE_CHECKING:
     from local.access import StackAccess
@@ -78,6 +81,7 @@ class LocalGateway:
         )
         self._server: ThreadingHTTPServer | None = None
         self.controls: dict[tuple[str, str], Control] = {}
+        self.console: Console | None = None
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
@@ -85,6 +89,8 @@ class LocalGateway:
         """One request in, one response out: the whole gateway, callable without a socket."""
         started = time.monotonic()
         split = urlsplit(raw_path)
+        if self.console is not None and (split.path == CONSOLE_PREFIX or split.path.startswith(CONSOLE_PREFIX + "/")):
+            return self.console.handle(method, raw_path, headers, body)
         if split.path.startswith(CONTROL_PREFIX):
             return self._control(method, split.path, body)
         stage, path = self._strip_stage(split.path or "/")

@@ -33,6 +33,8 @@ from local.intrinsics import REGION
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.log_subscriptions import LogSubscriptions
 from local.outputs import publish_stack
+from mlops_cli.console_server import Console
+from mlops_cli.signing import signed_call
 
 DEFAULT_HOST = "127.0.0.1"
 AWS_PORT = 4566
@@ -40,6 +42,8 @@ API_PORT = 3000
 LOOP_INTERVAL_S = 0.2
 ALARM_INTERVAL_S = 10.0
 EXECUTION_EVENTS_INTERVAL_S = 1.0
+# Local mode's own key: any key that is not an emulator IAM user's stands for the account's root.
+LOCAL_CREDENTIALS = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
 
 
 class LocalPlatform:
@@ -112,11 +116,17 @@ class LocalPlatform:
             self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access, ApiAuthorizer(self.client)
         )
         self.gateway.controls = self._controls()
+        self.gateway.console = Console(self._signed_call)
         self.gateway.serve(self.host, self.api_port)
         if self._background:
             threading.Thread(target=self._loop, daemon=True, name="local-loop").start()
         self.deploy_seconds = time.monotonic() - started
         return self
+
+    def _signed_call(self, method: str, path_and_query: str, body: bytes | None) -> tuple[int, bytes]:
+        """The console's API calls, signed as the account's root (local mode's own key), as `mlops console` signs them as its user."""
+        url = f"{self.api_url}/{path_and_query.lstrip('/')}"
+        return signed_call(method, url, body, {"Content-Type": "application/json"}, LOCAL_CREDENTIALS)
 
     def _authorization(self, spec: FunctionSpec) -> dict[str, Any]:
         """What local/iam.py checks a function's calls against: its role's statements as synthesized."""

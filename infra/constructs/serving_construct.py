@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_events as events
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -122,6 +123,8 @@ class ServingConstruct(Construct):
         acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.DATASETS_PREFIX}*]", "Drafts a spec from an uploaded file.")
         pipeline.grant_start_run(function)
         pipeline.state_machine.grant_task_response(function)  # approve / reject answer the pipeline's task token
+        # POST /models/{model}/checks sends the ModelCheckDue event the platform schedule sends.
+        events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(function)
         self._subscribe_capture(function, "CaptureSubscription")
         return function
 

@@ -1,7 +1,7 @@
 """Managed policies per kind of user, each granting `execute-api:Invoke` on exactly its routes.
 
 - client: predictions and feedback (an application calling the model);
-- data scientist: specs, drafts, runs, batch scoring and uploads, and every read;
+- data scientist: specs, drafts, runs, batch scoring and uploads, checks on demand, and every read;
 - approver: every read, and the decisions: approve, reject, promote, roll back, traffic.
 
 The API authorizes callers by IAM (SigV4) only, so these are its doors. In an execute-api ARN `*`
@@ -12,14 +12,15 @@ and trains does not decide what serves (attach both to one principal and the den
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Fn, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.serving_construct import STAGE_NAME
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import acknowledge, arn_in_finding, executions_in_finding
 from mlops.shared import settings as env
 
 Route = tuple[str, str]  # (method, path with * for each path parameter)
@@ -38,12 +39,13 @@ DATA_SCIENTIST_ROUTES: list[Route] = [
     ("POST", "/models/*/draft"),
     ("POST", "/models/*/runs"),
     ("POST", "/models/*/batch"),
+    ("POST", "/models/*/checks"),
 ]
 APPROVER_ROUTES: list[Route] = [*READ_ROUTES, *DECISION_ROUTES]
 
 
 class UserPoliciesConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str, api: apigw.RestApi, storage: StorageConstruct) -> None:
+    def __init__(self, scope: Construct, construct_id: str, api: apigw.RestApi, storage: StorageConstruct, batch: sfn.StateMachine) -> None:
         super().__init__(scope, construct_id)
         self._api = api
         self.client = self._policy("Client", "Applications: predictions and feedback", CLIENT_ROUTES)
@@ -55,6 +57,7 @@ class UserPoliciesConstruct(Construct):
                 sid="NoDecisions", effect=iam.Effect.DENY, actions=["execute-api:Invoke"], resources=self._arns(DECISION_ROUTES)
             ),
             *self._uploads(storage),
+            *self._batch_jobs_and_reports(storage, batch),
         )
         self.approver = self._policy("Approver", "Approvers: approve, reject, promote, roll back, traffic; every read", APPROVER_ROUTES)
 
@@ -102,4 +105,34 @@ class UserPoliciesConstruct(Construct):
             acknowledge(
                 self.data_scientist, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]", f"{reason}, under {prefix} only."
             )
+        return statements
+
+    def _batch_jobs_and_reports(self, storage: StorageConstruct, batch: sfn.StateMachine) -> list[iam.PolicyStatement]:
+        """What `mlops batch` and `mlops drift --open` read besides the API: a batch job's status, the
+        files it wrote, and the HTML drift reports."""
+        stack = Stack.of(self)
+        # As grant_execution writes it: the name split out of the state machine's ARN.
+        name = Fn.select(6, Fn.split(":", batch.state_machine_arn))
+        executions = stack.format_arn(
+            service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        reports = storage.artifacts_bucket.arn_for_objects(f"{env.REPORTS_PREFIX}*")
+        statements = [
+            iam.PolicyStatement(sid="BatchJobStatus", actions=["states:DescribeExecution"], resources=[executions]),
+            iam.PolicyStatement(
+                sid="ListBatchFiles",
+                actions=["s3:ListBucket"],
+                resources=[storage.data_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{env.BATCH_PREFIX}*"]}},
+            ),
+            iam.PolicyStatement(sid="ReadReports", actions=["s3:GetObject"], resources=[reports]),
+            iam.PolicyStatement(sid="ReportsKey", actions=["kms:Decrypt"], resources=[storage.keys["Artifacts"].key_arn]),
+        ]
+        bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            self.data_scientist, f"AwsSolutions-IAM5[Resource::{executions_in_finding(batch)}]", "Batch jobs' executions, named per job."
+        )
+        acknowledge(
+            self.data_scientist, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.REPORTS_PREFIX}*]", "Drift reports, under reports/ only."
+        )
         return statements

@@ -20,7 +20,7 @@ import pytest
 
 from local.demo import wait_for_execution_arn
 from local.outputs import read_outputs
-from local.sigv4 import signed_call
+from mlops_cli.signing import signed_call
 from tests.conftest import STACK_NAME
 
 ROOT = Path(__file__).resolve().parents[2]

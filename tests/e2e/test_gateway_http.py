@@ -3,7 +3,7 @@
 import http.client
 
 from local.gateway import MAX_BODY_BYTES
-from local.sigv4 import signed_headers
+from mlops_cli.signing import signed_headers
 
 
 def test_unknown_api_paths_and_bad_input_get_4xx(local_stack):

@@ -7,8 +7,8 @@ import boto3
 import pytest
 
 from local.demo import CHURN_SPEC, synthetic_dataset
-from local.sigv4 import signed_json
 from mlops.serving.predictor import POLICY_TTL_S
+from mlops_cli.signing import signed_json
 
 MODEL = "churn-serving"
 # Any gated candidate may become the challenger: rollouts decide on live traffic, not the gate.

@@ -6,7 +6,7 @@ rows in the top quartile of one size feature) on that feature."""
 
 import pytest
 
-from tests.real_data import TARGET, published
+from local.real_data import TARGET, published
 
 # Per data set: the size feature whose top quartile is sent as shifted traffic.
 CASES = [("breast_cancer", "cancer", "mean radius"), ("wine", "wine", "alcohol"), ("diabetes", "diabetes", "bmi")]

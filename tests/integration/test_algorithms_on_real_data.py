@@ -5,11 +5,11 @@ import numpy as np
 import onnxruntime
 import pytest
 
+from local.real_data import ALGORITHMS, published
 from mlops.data.spec import ModelSpec
 from mlops.serving.model_inputs import as_matrix
 from mlops.serving.predictor import validate_records
 from mlops.training import trainer
-from tests.real_data import ALGORITHMS, published
 
 CASES = [
     (name, algorithm)

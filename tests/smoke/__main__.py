@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from local.sigv4 import signed_json
+from mlops_cli.signing import signed_json
 
 ROWS = 400
 LAST_STEP = "the champion predicts"

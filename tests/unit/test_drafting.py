@@ -2,10 +2,10 @@
 
 import pytest
 
+from local.real_data import TARGET, published
 from mlops.data import drafting
 from mlops.data.spec import ModelSpec
 from mlops.shared.errors import DatasetRejected
-from tests.real_data import TARGET, published
 
 SAMPLE = """\ufeffmean radius,plan,contact e-mail,notes,churned
 17.99,pro,ann@example.com,,yes

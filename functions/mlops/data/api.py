@@ -26,6 +26,10 @@ class ModelSummary(BaseModel):
     model: str
     spec_version: int
     champion: int | None = None
+    challenger: int | None = None
+    challenger_percent: int = Field(default=0, description="the challenger's share of requests")
+    rollout: dict[str, Any] | None = Field(default=None, description="the rollout under way: version, execution, started_at")
+    last_check: dict[str, Any] | None = Field(default=None, description="the latest drift and performance check: id, time, verdicts")
 
 
 class ModelList(BaseModel):

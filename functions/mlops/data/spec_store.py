@@ -17,7 +17,7 @@ from mlops.registry.audit import AuditLog
 from mlops.registry.versions import STATE_KEY
 from mlops.shared.aws import table
 from mlops.shared.errors import NotFound
-from mlops.shared.items import now_iso
+from mlops.shared.items import from_item, now_iso
 from mlops.shared.settings import get_settings
 
 SPEC_PREFIX = "SPEC#"
@@ -84,18 +84,12 @@ class SpecStore:
         return number, ModelSpec.model_validate_json(item["spec"])
 
     def models(self) -> list[dict[str, Any]]:
-        """Every model with a spec: name, current spec version, champion version if any."""
+        """Every model with a spec, from its state: current spec version, aliases, the challenger's
+        share, a running rollout, the latest check's verdicts (one scan: the console's front page)."""
         found, scan_args = [], {"FilterExpression": Attr("sk").eq(STATE_KEY) & Attr("spec_version").exists()}
         while True:
             page = self._models.scan(**scan_args)
-            found += [
-                {
-                    "model": i["model"],
-                    "spec_version": int(i["spec_version"]),
-                    "champion": int(i["champion"]) if "champion" in i else None,
-                }
-                for i in page["Items"]
-            ]
+            found += [_summary(from_item(i)) for i in page["Items"]]
             if "LastEvaluatedKey" not in page:
                 return sorted(found, key=lambda m: m["model"])
             scan_args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -103,6 +97,21 @@ class SpecStore:
     def history(self, model: str) -> list[int]:
         items = self._models.query(KeyConditionExpression=Key("model").eq(model) & Key("sk").begins_with(SPEC_PREFIX))["Items"]
         return [int(i["spec_version"]) for i in items]
+
+
+def _summary(state: dict[str, Any]) -> dict[str, Any]:
+    latest = state.get("monitoring", {}).get("latest")
+    return {
+        "model": state["model"],
+        "spec_version": int(state["spec_version"]),
+        "champion": state.get("champion"),
+        "challenger": state.get("challenger"),
+        "challenger_percent": state.get("traffic", {}).get("challenger_percent", 0),
+        "rollout": state.get("rollout"),
+        "last_check": None
+        if latest is None
+        else {k: latest.get(k) for k in ("check_id", "checked_at", "drift", "drifted_features", "performance")},
+    }
 
 
 def spec_store() -> SpecStore:

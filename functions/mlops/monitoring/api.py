@@ -1,15 +1,21 @@
-"""The monitoring context's routes: the latest drift and performance check of a model."""
+"""The monitoring context's routes: the latest drift and performance check of a model, and a check now."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
 from mlops.data.spec_store import spec_store
+from mlops.monitoring import schedule
 from mlops.monitoring.checks import model_checker
-from mlops.shared.api import NOT_FOUND, ModelName
+from mlops.registry.versions import registry
+from mlops.serving.predictor import NoModel
+from mlops.shared.api import NOT_FOUND, ErrorBody, ModelName
+from mlops.shared.aws import client
 from mlops.shared.errors import NotFound
 
 router = Router()
@@ -25,6 +31,7 @@ class MonitoringReport(BaseModel):
     performance: dict[str, Any] = Field(description="per serving version: labelled predictions, live metrics, decay, verdict")
     report_key: str = Field(description="this report in the artifacts bucket")
     html_key: str = Field(description="the same as a page with a chart per feature")
+    recent_checks: list[dict[str, Any]] = Field(default=[], description="the last checks' verdicts, newest first (this one included)")
 
 
 @router.get(
@@ -38,3 +45,36 @@ def get_drift(model: ModelName) -> MonitoringReport:
     if report is None:
         raise NotFound(f"model {model!r} has not been checked yet")
     return MonitoringReport.model_validate(report)
+
+
+class CheckRequested(BaseModel):
+    model: str
+    version: int = Field(description="the champion the check will compare with its training baseline")
+    requested_at: str
+    previous_check_id: str | None = Field(description="the latest check before this one: a newer check_id at GET .../drift is this one")
+
+
+@router.post(
+    "/models/<model>/checks",
+    summary="Check drift and performance now, not at the next scheduled time",
+    responses={
+        202: {"description": "Requested: the ModelCheck function runs it, as it runs the scheduled ones"},
+        **NOT_FOUND,
+        503: {"description": "No champion to check", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
+def request_check(model: ModelName) -> Response[CheckRequested]:
+    spec_store().current(model)
+    champion = registry().champion(model)
+    if champion is None:
+        raise NoModel(f"model {model!r} has no champion to check")
+    latest = model_checker().latest(model)
+    # The same event the platform schedule sends, so an on-demand check is a scheduled one run early.
+    schedule.announce(client("events"), schedule.CHECK_DUE, [{"model": model}])
+    body = CheckRequested(
+        model=model,
+        version=champion,
+        requested_at=datetime.now(UTC).isoformat(),
+        previous_check_id=None if latest is None else latest["check_id"],
+    )
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)

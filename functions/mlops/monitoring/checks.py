@@ -33,6 +33,7 @@ REPORTS_PREFIX = "reports/"
 
 
 ALARM_PREFIX = "mlops-"
+RECENT_CHECKS = 20
 
 
 class ModelChecker:
@@ -70,6 +71,11 @@ class ModelChecker:
         }
         report["report_key"], report["html_key"] = self._write(model, check_id, report)
         conclusive = drift_result["verdict"] != drift.NOT_ENOUGH_DATA  # "no baseline" never improves: move on
+        latest = {key: report[key] for key in ("check_id", "checked_at", "version", "report_key", "html_key", "window_start")} | {
+            "drift": drift_result["verdict"],
+            "drifted_features": drift_result["drifted_features"],
+            "performance": performance_result["verdict"],
+        }
         summary = {
             "last_check_at": now.isoformat(timespec="seconds"),
             # The next drift window starts here only when this one reached a verdict; too little
@@ -77,12 +83,9 @@ class ModelChecker:
             # Kept to the millisecond, as records carry `at`: a window cut to the second counted up to
             # a second of traffic in two windows.
             "drift_since": _instant(now if conclusive else since),
-            "latest": {key: report[key] for key in ("check_id", "checked_at", "version", "report_key", "html_key", "window_start")}
-            | {
-                "drift": drift_result["verdict"],
-                "drifted_features": drift_result["drifted_features"],
-                "performance": performance_result["verdict"],
-            },
+            "latest": latest,
+            # The verdicts of the last checks, newest first, for a look at the trend without reading S3.
+            "recent": [latest, *monitoring.get("recent", [])][:RECENT_CHECKS],
         }
         if not self._save(model, monitoring.get("last_check_at"), summary):
             return None
@@ -133,8 +136,10 @@ class ModelChecker:
     def latest(self, model: str) -> dict[str, Any] | None:
         """The latest report, whole (GET /models/{model}/drift)."""
         state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        latest = state.get("monitoring", {}).get("latest")
-        return self._json(self._buckets["artifacts"], latest["report_key"]) if latest else None
+        monitoring = from_item(state.get("monitoring", {}))
+        if "latest" not in monitoring:
+            return None
+        return self._json(self._buckets["artifacts"], monitoring["latest"]["report_key"]) | {"recent_checks": monitoring.get("recent", [])}
 
 
 def _instant(moment: datetime) -> str:

@@ -1,5 +1,7 @@
 """Real data sets that ship inside scikit-learn, with their columns named as published
-(`mean radius`, `od280/od315_of_diluted_wines`), one per task, as a user would upload them."""
+(`mean radius`, `od280/od315_of_diluted_wines`), one per task, as a user would upload them.
+
+The tests train on them; `python -m local dataset NAME FILE` writes one as a CSV to try the platform with."""
 
 from __future__ import annotations
 
@@ -46,12 +48,15 @@ class Published:
         return [dict(zip(self.features, row[:-1], strict=True)) for row in chosen], [row[-1] for row in chosen]
 
 
+DATASETS = {
+    "breast_cancer": (datasets.load_breast_cancer, "binary"),
+    "wine": (datasets.load_wine, "multiclass"),
+    "diabetes": (datasets.load_diabetes, "regression"),
+}
+
+
 def published(name: str) -> Published:
-    loader, task = {
-        "breast_cancer": (datasets.load_breast_cancer, "binary"),
-        "wine": (datasets.load_wine, "multiclass"),
-        "diabetes": (datasets.load_diabetes, "regression"),
-    }[name]
+    loader, task = DATASETS[name]
     bunch = loader()
     classification = task != "regression"
     targets = [str(int(t)) if classification else float(t) for t in bunch.target]

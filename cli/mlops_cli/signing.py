@@ -1,4 +1,5 @@
-"""SigV4-signed HTTP calls to the platform's API, as every client of an IAM-authorized API makes them.
+"""SigV4-signed HTTP calls to the platform's API, as every client of an IAM-authorized API makes them: the CLI,
+the console's local server, local mode's demo and the tests.
 
 The credentials come from boto3's standard chain (environment, profile, role); against local mode
 any key works, and a key of an IAM user made in the emulator is that user (local/api_auth.py).

@@ -1,0 +1,127 @@
+"""Pipeline runs as a person follows them: found from the upload that started them, step by step.
+
+A run records each step as it ends (`steps.<name>` with its time `at`, `timings.<name>` with the
+seconds its Lambda took), so following one is polling `GET /runs/{id}` and printing what is new.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.status import Status
+
+from mlops_cli.api import Api, segment
+from mlops_cli.errors import UserError
+from mlops_cli.render import cell, metrics, seconds
+
+POLL_S = 1.0
+
+
+class RunFailed(UserError):
+    """The run ended FAILED: the reason is the message; exit status 2 tells it from a usage error."""
+
+    exit_code = 2
+
+
+def find_upload_run(api: Api, model: str, key: str, version_id: str | None, timeout_s: float) -> str:
+    """The run an upload started (StartRun names it; the run records its source object)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for run in api.call("GET", "runs", query={"model": model})["runs"]:
+            source = run.get("trigger", {}).get("source", {})
+            if source.get("key") == key and (version_id is None or source.get("version_id") in (version_id, None)):
+                return str(run["run_id"])
+        time.sleep(POLL_S)
+    raise UserError(f"no run started for s3 key {key} within {timeout_s:.0f} s: is the model's spec registered? (`mlops spec push`)")
+
+
+def ordered_steps(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Steps in the order they ended (each records when)."""
+    steps = run.get("steps") or {}
+    return sorted(
+        ((name, detail) for name, detail in steps.items() if isinstance(detail, dict)), key=lambda item: str(item[1].get("at", ""))
+    )
+
+
+# Timings are keyed by the step's function (ExportOnnx), steps by what they record (export).
+TIMING_KEYS = {"export": "ExportOnnx"}
+
+
+def step_seconds(run: dict[str, Any], name: str) -> float | None:
+    timings = run.get("timings") or {}
+    return timings.get(TIMING_KEYS.get(name, name[:1].upper() + name[1:]), timings.get(name))
+
+
+def step_summary(name: str, detail: dict[str, Any]) -> str:
+    """The one thing to know about a step, from what it recorded."""
+    if name == "ingest":
+        return f"{detail.get('key', 'the latest dataset version')}, spec v{detail.get('spec_version')}"
+    if name == "validate":
+        rows = detail.get("rows") or {}
+        return f"{rows.get('valid')} of {rows.get('total')} rows valid, {len(detail.get('warnings') or [])} warnings"
+    if name == "prepare":
+        splits = detail.get("splits") or {}
+        return ", ".join(f"{split} {part.get('rows')}" for split, part in splits.items()) + " rows"
+    if name == "train":
+        return f"{detail.get('algorithm')} {detail.get('hyperparameters') or ''}".strip()
+    if name == "version":
+        return f"dataset {str(detail.get('version', ''))[:12]}" + ("" if detail.get("new", True) else " (known content)")
+    if name == "evaluate":
+        gate = detail.get("gate") or {}
+        return f"{metrics(detail.get('metrics'))}; gate {'passed' if gate.get('passed', True) else 'failed'}"
+    if name == "skipped":
+        return str(detail.get("reason", ""))
+    if name == "export":
+        return f"ONNX parity: largest difference {cell(detail.get('parity_max_abs_diff'))} on {detail.get('parity_rows')} rows"
+    return ", ".join(f"{k} {v}" for k, v in detail.items() if k != "at" and isinstance(v, str | int | float))[:120]
+
+
+def follow(api: Api, run_id: str, console: Console, timeout_s: float) -> dict[str, Any]:
+    """Prints each step as it ends, with a live line for the one under way; the finished run.
+
+    Raises RunFailed with the reason (and the quarantine path) when the run fails.
+    """
+    shown: set[str] = set()
+    started = time.monotonic()
+    deadline = started + timeout_s
+    with Status(f"run {run_id}: starting", console=console) as status:
+        while True:
+            run = api.call("GET", f"runs/{segment(run_id)}")
+            steps = ordered_steps(run)
+            for position, (name, detail) in enumerate(steps):
+                took = step_seconds(run, name)
+                # A step records its result just before its timing: wait for it unless the run moved on.
+                settled = took is not None or position < len(steps) - 1 or run["status"] != "RUNNING"
+                if name not in shown and settled:
+                    shown.add(name)
+                    console.print(f"  [green]✓[/green] {name:<10} {seconds(took):>8}  {step_summary(name, detail)}")
+            if run["status"] != "RUNNING":
+                break
+            pending = registered_version(api, run) if "evaluate" in shown else None
+            if pending is not None and pending["status"] == "pending_approval":
+                number = pending["version"]
+                console.print(f"  [yellow]…[/yellow] version {number} waits for approval: mlops approve {run['model']} {number}")
+                return run
+            if time.monotonic() > deadline:
+                raise UserError(f"run {run_id} still running after {timeout_s:.0f} s; `mlops run {run_id} --follow` picks it up again")
+            status.update(f"run {run_id}: running ({time.monotonic() - started:.0f} s, {len(shown)} steps done)")
+            time.sleep(POLL_S)
+    if run["status"] == "FAILED":
+        raise RunFailed(failure_text(run))
+    return run
+
+
+def failure_text(run: dict[str, Any]) -> str:
+    failure = run.get("failure") or {}
+    text = f"run {run['run_id']} FAILED: {failure.get('error', 'error')}: {failure.get('reason', 'no reason recorded')}"
+    if failure.get("quarantined"):
+        text += f"\n  the file was quarantined at {failure['quarantined']}"
+    return text
+
+
+def registered_version(api: Api, run: dict[str, Any]) -> dict[str, Any] | None:
+    """The model version a run registered (approved, or waiting for approval), if any."""
+    versions = api.call("GET", f"models/{segment(run['model'])}/versions")["versions"]
+    return next((v for v in versions if v["run_id"] == run["run_id"]), None)
