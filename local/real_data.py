@@ -59,8 +59,8 @@ def published(name: str) -> Published:
     loader, task = DATASETS[name]
     bunch = loader()
     classification = task != "regression"
-    targets = [str(int(t)) if classification else float(t) for t in bunch.target]
-    rows = [[float(v) for v in features] + [target] for features, target in zip(bunch.data, targets, strict=True)]
+    targets: list[str | float] = [str(int(t)) if classification else float(t) for t in bunch.target]
+    rows: list[list[Any]] = [[*(float(v) for v in features), target] for features, target in zip(bunch.data, targets, strict=True)]
     classes = sorted(set(map(str, targets))) if classification else None
     return Published(name, task, [str(f) for f in bunch.feature_names], rows, classes)
 
