@@ -44,9 +44,10 @@ local: synth
 demo: synth
 	$(PY) -m local demo
 
-# The console's tests drive a real headless Chromium: Debian's chromium and its chromedriver.
+# The console's tests drive a real headless Chromium through its chromedriver: Debian's chromium and
+# chromium-driver when neither is there (GitHub's Ubuntu runners already have Chrome and chromedriver).
 browser:
-	@command -v chromium > /dev/null && command -v chromedriver > /dev/null || { \
+	@{ command -v chromium || command -v google-chrome; } > /dev/null && command -v chromedriver > /dev/null || { \
 	  echo "installing chromium and chromium-driver (apt-get)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver > /dev/null; }

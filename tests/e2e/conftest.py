@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,71 @@ def executions(local_stack) -> set[str]:
     """Executions already known when a test module starts; wait_for_execution waits for newer ones."""
     sfn = local_stack.client("stepfunctions")
     return {e["executionArn"] for e in sfn.list_executions(stateMachineArn=local_stack.outputs["TrainingPipelineArn"])["executions"]}
+
+
+# --- the user's tools: `mlops` and the console ---------------------------------------------------------
+
+MLOPS = Path(sys.executable).with_name("mlops")  # installed by `make dev` (pip install -e cli)
+RESULTS = ROOT / "test-results"  # transcripts and screenshots a person can look at (not committed)
+
+
+class Cli:
+    """`mlops` as a user runs it: its own process, in a working folder, against local mode."""
+
+    def __init__(self, workdir: Path, aws_endpoint: str) -> None:
+        self.workdir = workdir
+        self.env = {**os.environ, "MLOPS_ENDPOINT_URL": aws_endpoint, "COLUMNS": "160", "BROWSER": "true"}
+        self.transcript: list[str] = []
+
+    def __call__(self, *args: str, stdin: str | None = None, status: int = 0) -> subprocess.CompletedProcess:
+        assert MLOPS.exists(), f"{MLOPS} is missing: `make dev` installs the CLI"
+        process = subprocess.run(
+            [str(MLOPS), *args], cwd=self.workdir, env=self.env, input=stdin, capture_output=True, text=True, timeout=600
+        )
+        self.transcript.append(f"$ mlops {' '.join(args)}\n{process.stdout}{process.stderr}")
+        assert "Traceback" not in process.stderr, process.stderr
+        assert process.returncode == status, f"exit {process.returncode}, expected {status}:\n{process.stdout}\n{process.stderr}"
+        return process
+
+    def json(self, *args: str, stdin: str | None = None) -> Any:
+        return json.loads(self(*args, "--json", stdin=stdin).stdout)
+
+
+@dataclass
+class QuickStart:
+    """What the README's quick start leaves: a model with a champion (v1), a challenger (v2, manual
+    rollout, so it waits for a person), served predictions and a drift check; and what each step printed."""
+
+    model: str
+    cli: Cli
+    outputs: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def quick_start(local_stack, tmp_path_factory) -> QuickStart:
+    from local.real_data import published
+
+    model = "cancer"
+    cli = Cli(tmp_path_factory.mktemp("quick-start"), local_stack.aws_endpoint)
+    data = published("breast_cancer")
+    (cli.workdir / "cancer.csv").write_bytes(data.csv())
+    outputs = {"init": cli("init", "cancer.csv", "--target", "target", "--model", model).stdout}
+    # The review: roll new versions out by hand, let a retrained one register even if no better,
+    # judge drift on 100 rows, and retrain by hand only (a run it started would race the tests).
+    spec_file = cli.workdir / f"{model}.spec.json"
+    spec = json.loads(spec_file.read_text())
+    spec["rollout"] = {"strategy": "manual"}
+    spec["gates"] = {"min_improvement": -1.0}
+    spec["monitoring"] = {"drift": {"min_samples": 100}, "retraining": {"max_per_day": 0}}
+    spec_file.write_text(json.dumps(spec, indent=2))
+    outputs["spec push"] = cli("spec", "push", spec_file.name).stdout
+    outputs["push"] = cli("push", "cancer.csv", "--model", model).stdout
+    outputs["predict"] = cli("predict", model, "-", stdin="\n".join(data.csv().decode().splitlines()[:4])).stdout
+    outputs["predict all"] = cli("predict", model, "cancer.csv", "--json").stdout
+    outputs["drift"] = cli("drift", model, "--now").stdout
+    # A second version from part of the data: the challenger a person promotes.
+    (cli.workdir / "cancer-2.csv").write_bytes(b"\n".join(data.csv().splitlines()[:450]) + b"\n")
+    outputs["push 2"] = cli("push", "cancer-2.csv", "--model", model).stdout
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quick-start.txt").write_text("\n".join(cli.transcript))
+    return QuickStart(model, cli, outputs)

@@ -2,14 +2,17 @@
 the file, the draft registers unchanged with the published column names, the file uploaded exactly
 as written trains and passes parity, the champion answers records keyed by those names, and the
 drift check finds nothing in traffic drawn from the data set but flags a real covariate shift (the
-rows in the top quartile of one size feature) on that feature."""
+rows in the top quartile of one size feature) on that feature.
+
+The binary data set (breast cancer) goes the same way through `mlops`, in the README's quick start
+(tests/e2e/test_cli.py); here the multiclass and regression ones go through the API."""
 
 import pytest
 
 from local.real_data import TARGET, published
 
 # Per data set: the size feature whose top quartile is sent as shifted traffic.
-CASES = [("breast_cancer", "cancer", "mean radius"), ("wine", "wine", "alcohol"), ("diabetes", "diabetes", "bmi")]
+CASES = [("wine", "wine", "alcohol"), ("diabetes", "diabetes", "bmi")]
 
 
 @pytest.mark.parametrize(("name", "model", "size"), CASES)

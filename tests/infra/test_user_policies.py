@@ -3,6 +3,7 @@ OpenAPI document, each lets its user invoke exactly its routes and nothing else.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -19,6 +20,7 @@ EXPECTED = {
         "POST /models/{model}/draft",
         "POST /models/{model}/runs",
         "POST /models/{model}/batch",
+        "POST /models/{model}/checks",
     },
     "approver": {
         "POST /models/{model}/versions/{version}/approve",
@@ -78,3 +80,15 @@ def test_every_documented_route_has_a_kind_of_user(template):
 def test_the_stack_outputs_each_policy(template):
     for output in OUTPUTS.values():
         assert template["Resources"][template["Outputs"][output]["Value"]["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
+
+
+def test_the_data_scientist_reads_batch_jobs_and_reports_and_nothing_more(template):
+    # What `mlops batch` and `mlops drift --open` need besides the API: narrow, by prefix and state machine
+    logical_id = template["Outputs"]["DataScientistPolicyArn"]["Value"]["Ref"]
+    statements = {s.get("Sid"): s for s in template["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["BatchJobStatus"]["Action"] == "states:DescribeExecution"
+    batch_machine = template["Outputs"]["BatchInferenceArn"]["Value"]["Ref"]
+    assert batch_machine in json.dumps(statements["BatchJobStatus"]["Resource"])
+    assert statements["ListBatchFiles"]["Condition"] == {"StringLike": {"s3:prefix": ["batch/*"]}}
+    assert statements["ReadReports"]["Action"] == "s3:GetObject"
+    assert json.dumps(statements["ReadReports"]["Resource"]).endswith('"/reports/*"]]}')

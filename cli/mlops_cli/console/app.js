@@ -58,10 +58,11 @@ function fields(pairs) {
 }
 
 // Asks before any change: what it does, and a reason for the audit trail.
-function confirmAction(text) {
+function confirmAction(text, askReason) {
   const dialog = document.getElementById("confirm");
   document.getElementById("confirm-text").textContent = text;
   document.getElementById("confirm-reason").value = "";
+  document.getElementById("confirm-reason-label").hidden = !askReason;
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" ? document.getElementById("confirm-reason").value : null), { once: true });
     dialog.showModal();
@@ -69,7 +70,7 @@ function confirmAction(text) {
 }
 
 async function act(text, method, path, body) {
-  const reason = await confirmAction(text);
+  const reason = await confirmAction(text, Boolean(body));
   if (reason === null) return;
   try {
     await api(method, path, body ? body(reason) : undefined);

@@ -1,0 +1,120 @@
+"""The web console in a real headless Chromium (Debian's, through its chromedriver), served by local
+mode at /console: every page loads without a console error and shows the quick start's model, runs
+and drift; a promote from the page moves the traffic the API reports. Screenshots go to
+test-results/console/."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from tests.e2e.conftest import RESULTS
+
+SHOTS = RESULTS / "console"
+
+
+def _binary(*names: str) -> str:
+    found = next((path for name in names if (path := shutil.which(name))), None)
+    if found is None:
+        pytest.fail(f"none of {names} is installed: `make browser` installs Debian's chromium and chromium-driver")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium", "google-chrome")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1100", "--lang=en-US"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(_binary("chromedriver")), options=options)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def visit(browser: WebDriver, local_stack, route: str, shot: str) -> str:
+    """Opens a console page, waits until it has drawn, saves a screenshot; the page's text."""
+    browser.get(f"{local_stack.api_base}/console/{route}")
+    return drawn(browser, route, shot)
+
+
+def drawn(browser: WebDriver, route: str, shot: str) -> str:
+    deadline = time.monotonic() + 30
+    while browser.execute_script("return document.body.dataset.loaded") != route:
+        assert time.monotonic() < deadline, f"{route} did not finish loading"
+        time.sleep(0.1)
+    browser.save_screenshot(str(SHOTS / f"{shot}.png"))
+    problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    assert problems == [], problems
+    return browser.find_element(By.ID, "page").text
+
+
+def test_every_page_shows_the_lifecycle(browser, local_stack, quick_start):
+    model = quick_start.model
+    models = visit(browser, local_stack, "#/models", "models")
+    assert "cancer" in models and "v1" in models and "v2" in models and "drift" in models
+
+    page = visit(browser, local_stack, f"#/model/{model}", "model")
+    assert "champion" in page and "challenger" in page and "mean radius" in page and "logistic_regression" in page
+
+    runs = visit(browser, local_stack, f"#/runs/{model}", "runs")
+    assert runs.count("SUCCEEDED") >= 2
+    run_links = browser.find_elements(By.CSS_SELECTOR, "#page a[href^='#/run/']")
+    first_run = run_links[-1].get_attribute("href").rsplit("/", 1)[-1]
+    for box in browser.find_elements(By.CSS_SELECTOR, "#page input[type=checkbox]")[:2]:
+        box.click()
+    browser.find_element(By.CSS_SELECTOR, "[data-action=compare]").click()
+    compared = drawn(browser, browser.execute_script("return location.hash"), "compare")
+    assert "roc_auc" in compared and "data version" in compared
+
+    run = visit(browser, local_stack, f"#/run/{first_run}", "run")
+    assert "validate" in run and "evaluate" in run
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.timeline rect")
+
+    drift = visit(browser, local_stack, f"#/drift/{model}", "drift")
+    assert "drift" in drift and "worst concavity" in drift
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.feature svg.histogram")) == 30
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.verdicts rect.verdict")
+
+    audit = visit(browser, local_stack, f"#/audit/{model}", "audit")
+    assert "spec.registered" in audit and "alias.challenger" in audit
+
+
+def test_a_promote_from_the_page_moves_the_traffic(browser, local_stack, quick_start):
+    model = quick_start.model
+    assert local_stack.api("GET", f"models/{model}/traffic")[1]["aliases"] == {"champion": 1, "challenger": 2}
+    visit(browser, local_stack, f"#/model/{model}", "model-before-promote")
+
+    # The button asks first: cancelling changes nothing
+    browser.find_element(By.CSS_SELECTOR, "[data-action=promote]").click()
+    assert "Promote v2 of cancer" in browser.find_element(By.ID, "confirm-text").text
+    browser.find_element(By.CSS_SELECTOR, "#confirm button[value=cancel]").click()
+    assert local_stack.api("GET", f"models/{model}/traffic")[1]["aliases"]["champion"] == 1
+
+    browser.find_element(By.CSS_SELECTOR, "[data-action=promote]").click()
+    browser.execute_script("document.body.dataset.loaded = ''")  # so the wait below sees the page drawn again
+    browser.find_element(By.ID, "confirm-ok").click()
+    page = drawn(browser, f"#/model/{model}", "model-after-promote")
+
+    assert "Done: Promote v2 of cancer" in page
+    assert local_stack.api("GET", f"models/{model}/traffic")[1]["aliases"] == {"champion": 2}
+    promoted = [r for r in local_stack.api("GET", f"audit?model={model}")[1]["records"] if r["action"] == "traffic.promote"]
+    assert promoted and promoted[-1]["detail"].get("by")
+
+
+def test_the_cli_sees_what_the_page_did_and_rolls_it_back(quick_start):
+    cli, model = quick_start.cli, quick_start.model
+    assert cli.json("traffic", model)["aliases"] == {"champion": 2}
+    watched = cli.json("rollout", "watch", model)  # v2's rollout (manual) ended when the page promoted it
+    assert watched["ended"]["detail"]["version"] == 2 and watched["traffic"]["aliases"] == {"champion": 2}
+    rolled = cli("rollback", model, "--reason", "back to v1").stdout
+    assert "champion v1" in rolled
+    assert cli.json("versions", model)["aliases"] == {"champion": 1}
