@@ -6,9 +6,9 @@ runs.py, batch jobs batch.py, tables render.py, the console console_server.py.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-import time
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,12 +16,12 @@ from typing import Annotated, Any
 import typer
 
 from mlops_cli import batch as batch_jobs
-from mlops_cli import rollouts
+from mlops_cli import drafts, monitoring, rollouts
 from mlops_cli import runs as pipeline_runs
 from mlops_cli.api import Api, segment
 from mlops_cli.errors import UserError
-from mlops_cli.records import parse_records
-from mlops_cli.render import cell, emit_json, err, fields, metrics, out, seconds, table
+from mlops_cli.records import parse_records, read_text
+from mlops_cli.render import cell, emit_json, err, metrics, out, table
 from mlops_cli.target import Target
 
 app = typer.Typer(
@@ -68,8 +68,6 @@ def api() -> Api:
 
 # --- specs and data -----------------------------------------------------------------------------
 
-MAX_SAMPLE_BYTES = 1024 * 1024  # what POST /models/{model}/draft takes
-
 
 @app.command()
 def init(
@@ -81,13 +79,11 @@ def init(
     as_json: Json = False,
 ) -> None:
     """Draft a spec from the data (types, ranges, categories, task) into a file to review."""
-    import json
-
-    name = model or model_name_from(data)
+    name = model or drafts.model_name_from(data)
     path = output or Path(f"{name}.spec.json")
     if path.exists() and not force:
         raise UserError(f"{path} exists: review and push it (`mlops spec push {path}`), or pass --force to draft again")
-    draft = api().call("POST", f"models/{segment(name)}/draft", {"target": target_column, "csv": sample_of(data)})
+    draft = api().call("POST", f"models/{segment(name)}/draft", {"target": target_column, "csv": drafts.sample_of(data)})
     path.write_text(json.dumps(draft["spec"], indent=2) + "\n")
     if as_json:
         return emit_json({**draft, "model": name, "file": str(path)})
@@ -95,7 +91,7 @@ def init(
     table(
         f"Draft spec for {name} ({draft['rows_sampled']} rows sampled): {spec['target']['task']} on {spec['target']['name']}",
         ["feature", "type", "details"],
-        ([f["name"], f["type"], feature_details(f)] for f in spec["features"]),
+        ([f["name"], f["type"], drafts.feature_details(f)] for f in spec["features"]),
     )
     for note in draft.get("notes", []):
         out.print(f"[yellow]note[/yellow]: {note}")
@@ -109,9 +105,7 @@ def spec_push(
     as_json: Json = False,
 ) -> None:
     """Register a spec: a new version of it becomes current (the same spec again changes nothing)."""
-    import json
-
-    name = model or model_name_from(file)
+    name = model or drafts.model_name_from(file)
     try:
         spec = json.loads(file.read_text())
     except ValueError as error:
@@ -159,7 +153,7 @@ def push(
     run_id = pipeline_runs.find_upload_run(client, model, key, uploaded.get("VersionId"), timeout_s=min(timeout, 120))
     if not follow:
         return emit_json({"run_id": run_id, "key": key}) if as_json else out.print(f"Run {run_id} started: mlops run {run_id} --follow")
-    follow_run(client, run_id, timeout, as_json)
+    pipeline_runs.follow_and_report(client, run_id, timeout, as_json)
 
 
 @app.command()
@@ -193,49 +187,11 @@ def run(
     """One run: its steps with timings, metrics, and the reason if it failed."""
     client = api()
     if follow:
-        return follow_run(client, run_id, timeout, as_json)
+        return pipeline_runs.follow_and_report(client, run_id, timeout, as_json)
     answer = client.call("GET", f"runs/{segment(run_id)}")
     if as_json:
         return emit_json(answer)
-    show_run(answer)
-
-
-def follow_run(client: Api, run_id: str, timeout: float, as_json: bool) -> None:
-    try:
-        finished = pipeline_runs.follow(client, run_id, err if as_json else out, timeout)
-    except pipeline_runs.RunFailed:
-        if as_json:
-            emit_json(client.call("GET", f"runs/{segment(run_id)}"))
-        raise
-    version = pipeline_runs.registered_version(client, finished)
-    if as_json:
-        return emit_json({"run": finished, "version": version})
-    if "skipped" in finished.get("steps", {}):
-        out.print(f"Run {run_id} {finished['status']}: nothing new to train")
-    elif version is not None:
-        out.print(f"Run {run_id} {finished['status']}: version {version['version']} ({version['status']}), {metrics(version['metrics'])}")
-    else:
-        out.print(f"Run {run_id} {finished['status']}")
-
-
-def show_run(answer: dict[str, Any]) -> None:
-    fields(
-        [
-            ("run", answer["run_id"]),
-            ("model", answer["model"]),
-            ("status", answer["status"]),
-            ("trigger", answer.get("trigger")),
-            ("started", answer["started_at"]),
-            ("ended", answer.get("ended_at")),
-            ("params", answer.get("params")),
-            ("metrics", metrics(answer.get("metrics"))),
-        ]
-    )
-    steps = pipeline_runs.ordered_steps(answer)
-    rows = ([n, seconds(pipeline_runs.step_seconds(answer, n)), pipeline_runs.step_summary(n, d)] for n, d in steps)
-    table(None, ["step", "took", "what it recorded"], rows)
-    if answer.get("failure"):
-        err.print(f"[red]{pipeline_runs.failure_text(answer)}[/red]")
+    pipeline_runs.show_run(answer)
 
 
 @app.command()
@@ -426,7 +382,7 @@ def drift(
 ) -> None:
     """Drift and performance: a verdict per feature against the training baseline, live metrics per version."""
     client = api()
-    report = check_now(client, model, timeout) if now else client.call("GET", f"models/{segment(model)}/drift")
+    report = monitoring.check_now(client, model, timeout) if now else client.call("GET", f"models/{segment(model)}/drift")
     if open_report:
         page = Path(f"{model}-drift-{report['check_id']}.html")
         body = target().client("s3").get_object(Bucket=target().output("ArtifactsBucketName"), Key=report["html_key"])["Body"].read()
@@ -436,41 +392,7 @@ def drift(
             out.print(f"Opened {page}")
     if as_json:
         return emit_json(report)
-    show_drift(report, target().output("ArtifactsBucketName"))
-
-
-def check_now(client: Api, model: str, timeout: float) -> dict[str, Any]:
-    requested = client.call("POST", f"models/{segment(model)}/checks")
-    deadline = time.monotonic() + timeout
-    with err.status(f"checking {model} v{requested['version']}"):
-        while time.monotonic() < deadline:
-            status, report = client.raw("GET", f"models/{segment(model)}/drift")
-            if status == 200 and report["check_id"] != requested["previous_check_id"]:
-                return dict(report)
-            time.sleep(1)
-    raise UserError(f"the check of {model} did not report within {timeout:.0f} s (its ModelCheck function's logs say why)")
-
-
-def show_drift(report: dict[str, Any], bucket: str) -> None:
-    found = report["drift"]
-    out.print(
-        f"[bold]{report['model']}[/bold] v{report['version']}, check {report['check_id']} at {report['checked_at'][:19]}: "
-        f"[bold]{found.get('verdict')}[/bold] ({found.get('rows', 0)} rows since {report['window_start'][:19]})"
-    )
-    features = found.get("features", {})
-    table(
-        None,
-        ["feature", "test", "p (adjusted)", "effect size", "verdict"],
-        ([name, f.get("test"), f.get("p_value_adjusted"), f.get("effect_size"), f.get("verdict")] for name, f in sorted(features.items())),
-    )
-    quality = report.get("performance", {})
-    for version, live in sorted((quality.get("versions") or {}).items()):
-        measured = (live.get("live") or {}).get(quality.get("metric"))
-        out.print(
-            f"v{version} ({live.get('variant')}): {live.get('verdict')}, {live.get('n', 0)} labelled, "
-            f"{quality.get('metric')} {cell(measured)} live vs {cell(live.get('trained'))} trained"
-        )
-    out.print(f"HTML report: s3://{bucket}/{report['html_key']} (mlops drift {report['model']} --open)")
+    monitoring.show_drift(report, target().output("ArtifactsBucketName"))
 
 
 @app.command()
@@ -491,48 +413,6 @@ def console(
     from mlops_cli.console_server import serve_console
 
     serve_console(Api(target()), port, open_browser)
-
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def model_name_from(path: Path) -> str:
-    stem = path.name.removesuffix(".spec.json").rsplit(".", 1)[0] if path.name.endswith(".spec.json") else path.stem
-    name = re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-")[:63]
-    if not name:
-        raise UserError(f"cannot name a model after {path.name}: pass --model")
-    return name
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
-
-
-def sample_of(data: Path) -> str:
-    """Whole lines from the top of the file, at most what the draft endpoint takes."""
-    with data.open("rb") as file:
-        head = file.read(MAX_SAMPLE_BYTES)
-    if len(head) == MAX_SAMPLE_BYTES:
-        head = head[: head.rfind(b"\n") + 1]
-    try:
-        return head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{data} is not UTF-8 text") from None
-
-
-def feature_details(feature: dict[str, Any]) -> str:
-    parts = []
-    if feature.get("categories"):
-        parts.append(f"{len(feature['categories'])} categories")
-    if feature.get("minimum") is not None or feature.get("maximum") is not None:
-        parts.append(f"range {cell(feature.get('minimum'))} to {cell(feature.get('maximum'))}")
-    parts += [flag for flag in ("nullable", "pii") if feature.get(flag)]
-    return ", ".join(parts) or "-"
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from mlops_cli.errors import UserError
@@ -49,3 +50,12 @@ def _from_csv(text: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     if not records:
         raise UserError("the CSV has a header but no rows")
     return records
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None

@@ -14,7 +14,7 @@ from rich.status import Status
 
 from mlops_cli.api import Api, segment
 from mlops_cli.errors import UserError
-from mlops_cli.render import cell, metrics, seconds
+from mlops_cli.render import cell, emit_json, err, fields, metrics, out, seconds, table
 
 POLL_S = 1.0
 
@@ -125,3 +125,41 @@ def registered_version(api: Api, run: dict[str, Any]) -> dict[str, Any] | None:
     """The model version a run registered (approved, or waiting for approval), if any."""
     versions = api.call("GET", f"models/{segment(run['model'])}/versions")["versions"]
     return next((v for v in versions if v["run_id"] == run["run_id"]), None)
+
+
+def follow_and_report(client: Api, run_id: str, timeout: float, as_json: bool) -> None:
+    try:
+        finished = follow(client, run_id, err if as_json else out, timeout)
+    except RunFailed:
+        if as_json:
+            emit_json(client.call("GET", f"runs/{segment(run_id)}"))
+        raise
+    version = registered_version(client, finished)
+    if as_json:
+        return emit_json({"run": finished, "version": version})
+    if "skipped" in finished.get("steps", {}):
+        out.print(f"Run {run_id} {finished['status']}: nothing new to train")
+    elif version is not None:
+        out.print(f"Run {run_id} {finished['status']}: version {version['version']} ({version['status']}), {metrics(version['metrics'])}")
+    else:
+        out.print(f"Run {run_id} {finished['status']}")
+
+
+def show_run(answer: dict[str, Any]) -> None:
+    fields(
+        [
+            ("run", answer["run_id"]),
+            ("model", answer["model"]),
+            ("status", answer["status"]),
+            ("trigger", answer.get("trigger")),
+            ("started", answer["started_at"]),
+            ("ended", answer.get("ended_at")),
+            ("params", answer.get("params")),
+            ("metrics", metrics(answer.get("metrics"))),
+        ]
+    )
+    steps = ordered_steps(answer)
+    rows = ([n, seconds(step_seconds(answer, n)), step_summary(n, d)] for n, d in steps)
+    table(None, ["step", "took", "what it recorded"], rows)
+    if answer.get("failure"):
+        err.print(f"[red]{failure_text(answer)}[/red]")

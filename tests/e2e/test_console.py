@@ -5,8 +5,13 @@ test-results/console/."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.e2e.conftest import RESULTS
+from tests.e2e.conftest import MLOPS, RESULTS
 
 SHOTS = RESULTS / "console"
 
@@ -118,3 +123,45 @@ def test_the_cli_sees_what_the_page_did_and_rolls_it_back(quick_start):
     rolled = cli("rollback", model, "--reason", "back to v1").stdout
     assert "champion v1" in rolled
     assert cli.json("versions", model)["aliases"] == {"champion": 1}
+
+
+def test_mlops_console_signs_as_its_user_and_for_nobody_else(local_stack, quick_start):
+    # Given an application's credentials (the Client policy: predictions and feedback only)
+    iam = local_stack.client("iam")
+    iam.create_user(UserName="console-client")
+    iam.attach_user_policy(UserName="console-client", PolicyArn=local_stack.outputs["ClientPolicyArn"])
+    key = iam.create_access_key(UserName="console-client")["AccessKey"]
+    as_client = {**quick_start.cli.env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+    # When `mlops console` serves with each identity
+    with console_server(quick_start.cli.env) as as_root, console_server(as_client) as as_app:
+        # Then its pages read what their user may read, and the client is refused as IAM refuses it
+        assert fetch(as_root, "/console/api/models")[0] == 200
+        assert fetch(as_app, "/console/api/models")[0] == 403
+        assert fetch(as_app, "/console/")[0] == 200
+        # And a call without the console's header (another origin's page) is never signed
+        assert fetch(as_root, "/console/api/models", guard=False)[0] == 403
+
+
+@contextlib.contextmanager
+def console_server(env: dict) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(MLOPS), "console", "--port", str(port), "--no-open"]
+    process = subprocess.Popen(command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and "Console for MlopsPlatform" in process.stdout.readline()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def fetch(base: str, path: str, guard: bool = True) -> tuple[int, bytes]:
+    request = urllib.request.Request(base + path, headers={"X-Mlops-Console": "1"} if guard else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

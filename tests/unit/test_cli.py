@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mlops_cli import main as cli
+from mlops_cli import drafts
 from mlops_cli.console_server import GUARD_HEADER, Console
 from mlops_cli.errors import ApiError, UserError
 from mlops_cli.records import parse_records
@@ -66,7 +66,7 @@ def test_local_mode_unless_a_stage_or_profile_says_aws():
 
 @pytest.mark.parametrize(("file", "model"), [("cancer.csv", "cancer"), ("Churn Export.csv", "churn-export"), ("churn.spec.json", "churn")])
 def test_model_names_from_files(tmp_path, file, model):
-    assert cli.model_name_from(tmp_path / file) == model
+    assert drafts.model_name_from(tmp_path / file) == model
 
 
 # --- the console server ---------------------------------------------------------------------------

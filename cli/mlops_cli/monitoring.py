@@ -1,0 +1,44 @@
+"""Drift and performance as a person reads them: a check asked for now, and its verdicts per feature."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mlops_cli.api import Api, segment
+from mlops_cli.errors import UserError
+from mlops_cli.render import cell, err, out, table
+
+
+def check_now(client: Api, model: str, timeout: float) -> dict[str, Any]:
+    requested = client.call("POST", f"models/{segment(model)}/checks")
+    deadline = time.monotonic() + timeout
+    with err.status(f"checking {model} v{requested['version']}"):
+        while time.monotonic() < deadline:
+            status, report = client.raw("GET", f"models/{segment(model)}/drift")
+            if status == 200 and report["check_id"] != requested["previous_check_id"]:
+                return dict(report)
+            time.sleep(1)
+    raise UserError(f"the check of {model} did not report within {timeout:.0f} s (its ModelCheck function's logs say why)")
+
+
+def show_drift(report: dict[str, Any], bucket: str) -> None:
+    found = report["drift"]
+    out.print(
+        f"[bold]{report['model']}[/bold] v{report['version']}, check {report['check_id']} at {report['checked_at'][:19]}: "
+        f"[bold]{found.get('verdict')}[/bold] ({found.get('rows', 0)} rows since {report['window_start'][:19]})"
+    )
+    features = found.get("features", {})
+    table(
+        None,
+        ["feature", "test", "p (adjusted)", "effect size", "verdict"],
+        ([name, f.get("test"), f.get("p_value_adjusted"), f.get("effect_size"), f.get("verdict")] for name, f in sorted(features.items())),
+    )
+    quality = report.get("performance", {})
+    for version, live in sorted((quality.get("versions") or {}).items()):
+        measured = (live.get("live") or {}).get(quality.get("metric"))
+        out.print(
+            f"v{version} ({live.get('variant')}): {live.get('verdict')}, {live.get('n', 0)} labelled, "
+            f"{quality.get('metric')} {cell(measured)} live vs {cell(live.get('trained'))} trained"
+        )
+    out.print(f"HTML report: s3://{bucket}/{report['html_key']} (mlops drift {report['model']} --open)")
