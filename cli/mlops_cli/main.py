@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops_cli import batch as batch_jobs
 from mlops_cli import drafts, monitoring, rollouts
@@ -21,7 +22,7 @@ from mlops_cli import runs as pipeline_runs
 from mlops_cli.api import Api, segment
 from mlops_cli.errors import UserError
 from mlops_cli.records import parse_records, read_text
-from mlops_cli.render import cell, emit_json, err, metrics, out, table
+from mlops_cli.render import cell, emit_json, err, marked, metrics, out, table
 from mlops_cli.target import Target
 
 app = typer.Typer(
@@ -94,7 +95,7 @@ def init(
         ([f["name"], f["type"], drafts.feature_details(f)] for f in spec["features"]),
     )
     for note in draft.get("notes", []):
-        out.print(f"[yellow]note[/yellow]: {note}")
+        out.print(marked("note", "yellow", f": {note}"))
     out.print(f"Wrote {path}. Review it, then: mlops spec push {path}")
 
 
@@ -126,11 +127,27 @@ def spec_show(model: Model, as_json: Json = False) -> None:
 
 @app.command()
 def models(as_json: Json = False) -> None:
-    """Models with a spec, and their champions."""
+    """Models with a spec: champion, challenger and its share, the latest check's verdicts."""
     answer = api().call("GET", "models")
     if as_json:
         return emit_json(answer)
-    table(None, ["model", "spec version", "champion"], ([m["model"], m["spec_version"], m.get("champion")] for m in answer["models"]))
+    table(
+        None,
+        ["model", "spec", "champion", "challenger", "share", "drift", "performance", "checked"],
+        (
+            [
+                m["model"],
+                m["spec_version"],
+                m.get("champion"),
+                m.get("challenger"),
+                f"{m.get('challenger_percent', 0)} %",
+                (m.get("last_check") or {}).get("drift"),
+                (m.get("last_check") or {}).get("performance"),
+                ((m.get("last_check") or {}).get("checked_at") or "-")[:19],
+            ]
+            for m in answer["models"]
+        ),
+    )
 
 
 @app.command()
@@ -420,7 +437,14 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        err.print(f"[red]error[/red]: {error}")
+        err.print(marked("error", "red", f": {error}"))
         sys.exit(error.exit_code)
+    except ClientError as error:  # S3 or Step Functions said no: an IAM policy, a missing bucket
+        details = error.response.get("Error", {})
+        err.print(marked("error", "red", f": AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}"))
+        sys.exit(1)
+    except BotoCoreError as error:  # no credentials, no region, no network
+        err.print(marked("error", "red", f": {error}"))
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

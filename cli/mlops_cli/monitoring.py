@@ -25,8 +25,8 @@ def check_now(client: Api, model: str, timeout: float) -> dict[str, Any]:
 def show_drift(report: dict[str, Any], bucket: str) -> None:
     found = report["drift"]
     out.print(
-        f"[bold]{report['model']}[/bold] v{report['version']}, check {report['check_id']} at {report['checked_at'][:19]}: "
-        f"[bold]{found.get('verdict')}[/bold] ({found.get('rows', 0)} rows since {report['window_start'][:19]})"
+        f"{report['model']} v{report['version']}, check {report['check_id']} at {report['checked_at'][:19]}: "
+        f"{found.get('verdict')} ({found.get('rows', 0)} rows since {report['window_start'][:19]})"
     )
     features = found.get("features", {})
     table(

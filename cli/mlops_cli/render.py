@@ -9,9 +9,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# Markup off: names and messages come from data and the API, and a `[` in them is text, not style.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 def emit_json(value: Any) -> None:
@@ -30,7 +32,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 def fields(pairs: Iterable[tuple[str, Any]]) -> None:
     """Name: value lines, for one object."""
     for name, value in pairs:
-        out.print(f"[bold]{name}[/bold]: {cell(value)}")
+        out.print(Text.assemble((name, "bold"), f": {cell(value)}"))
 
 
 def cell(value: Any) -> str:
@@ -51,3 +53,8 @@ def metrics(values: dict[str, Any] | None) -> str:
 
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
+
+
+def marked(mark: str, style: str, text: str) -> Text:
+    """A line led by a coloured mark (✓, error, note), the rest as plain text."""
+    return Text.assemble((mark, style), text)

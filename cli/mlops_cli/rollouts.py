@@ -36,7 +36,7 @@ def show_traffic(model: str, answer: dict[str, Any]) -> None:
 
 def show_experiment(experiment: dict[str, Any]) -> None:
     out.print(
-        f"A/B test v{experiment['champion_version']} vs v{experiment['challenger_version']}: [bold]{experiment['status']}[/bold] "
+        f"A/B test v{experiment['champion_version']} vs v{experiment['challenger_version']}: {experiment['status']} "
         f"({experiment['reason']}); {experiment['required_per_arm']} per arm planned"
     )
     table(
@@ -84,7 +84,7 @@ def watch(api: Api, model: str, console: Console, timeout_s: float) -> dict[str,
     traffic = api.call("GET", f"models/{segment(model)}/traffic")
     outcome = ended["detail"]
     console.print(
-        f"Rollout of v{outcome.get('version')} ended: [bold]{outcome.get('outcome')}[/bold]"
+        f"Rollout of v{outcome.get('version')} ended: {outcome.get('outcome')}"
         f"{' (' + str(outcome['reason']) + ')' if outcome.get('reason') else ''}; champion v{traffic['aliases'].get('champion')}"
     )
     return {"started": started, "ended": ended, "traffic": traffic}

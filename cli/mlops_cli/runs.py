@@ -14,7 +14,7 @@ from rich.status import Status
 
 from mlops_cli.api import Api, segment
 from mlops_cli.errors import UserError
-from mlops_cli.render import cell, emit_json, err, fields, metrics, out, seconds, table
+from mlops_cli.render import cell, emit_json, err, fields, marked, metrics, out, seconds, table
 
 POLL_S = 1.0
 
@@ -96,13 +96,13 @@ def follow(api: Api, run_id: str, console: Console, timeout_s: float) -> dict[st
                 settled = took is not None or position < len(steps) - 1 or run["status"] != "RUNNING"
                 if name not in shown and settled:
                     shown.add(name)
-                    console.print(f"  [green]✓[/green] {name:<10} {seconds(took):>8}  {step_summary(name, detail)}")
+                    console.print(marked("  ✓", "green", f" {name:<10} {seconds(took):>8}  {step_summary(name, detail)}"))
             if run["status"] != "RUNNING":
                 break
             pending = registered_version(api, run) if "evaluate" in shown else None
             if pending is not None and pending["status"] == "pending_approval":
                 number = pending["version"]
-                console.print(f"  [yellow]…[/yellow] version {number} waits for approval: mlops approve {run['model']} {number}")
+                console.print(marked("  …", "yellow", f" version {number} waits for approval: mlops approve {run['model']} {number}"))
                 return run
             if time.monotonic() > deadline:
                 raise UserError(f"run {run_id} still running after {timeout_s:.0f} s; `mlops run {run_id} --follow` picks it up again")
@@ -162,4 +162,4 @@ def show_run(answer: dict[str, Any]) -> None:
     rows = ([n, seconds(step_seconds(answer, n)), step_summary(n, d)] for n, d in steps)
     table(None, ["step", "took", "what it recorded"], rows)
     if answer.get("failure"):
-        err.print(f"[red]{failure_text(answer)}[/red]")
+        err.print(failure_text(answer), style="red")
