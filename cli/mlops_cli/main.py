@@ -344,7 +344,7 @@ def predict(
     first = answer["predictions"][0] if answer["predictions"] else {}
     columns = ["#", "value"] if "value" in first else ["#", "label", "probabilities"]
     rows = (
-        [i, p["value"]] if "value" in p else [i, p.get("label"), {k: round(v, 4) for k, v in (p.get("probabilities") or {}).items()}]
+        [i, p["value"]] if "value" in p else [i, p.get("label"), {k: f"{v:.3f}" for k, v in (p.get("probabilities") or {}).items()}]
         for i, p in enumerate(answer["predictions"])
     )
     table(f"{model} v{answer['version']} ({answer['variant']}), prediction {answer['prediction_id']}", columns, rows)
