@@ -37,7 +37,7 @@ def show_traffic(model: str, answer: dict[str, Any]) -> None:
 def show_experiment(experiment: dict[str, Any]) -> None:
     out.print(
         f"A/B test v{experiment['champion_version']} vs v{experiment['challenger_version']}: {experiment['status']} "
-        f"({experiment['reason']}); {experiment['required_per_arm']} per arm planned"
+        f"({experiment['reason']}); {experiment.get('design', 'fixed')} design, {experiment['required_per_arm']} per arm planned"
     )
     table(
         None,

@@ -129,3 +129,40 @@ def test_a_long_test_hands_its_state_to_the_next_execution_with_its_checks_count
     assert (first["next_execution"], second["next_execution"]) == ("churn-v2-part1", "churn-v2-part2")
     assert second["continued_from"].endswith(":churn-v2-part1") and second["checks_in_execution"] == 0
     assert second["experiment"] == state["experiment"] and second["version"] == state["version"]
+
+
+@pytest.fixture
+def sequential(aws, registry, model_tables):
+    boto3.client("s3").create_bucket(Bucket=CAPTURE)
+    for run, accuracy in (("r1", 0.6), ("r2", 0.9)):
+        registry.register(MODEL, run, {"artifact": {"key": f"{run}.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": accuracy}})
+    spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": {**AB, "ab": {**AB["ab"], "design": "sequential"}}})
+    traffic = TrafficStore(*model_tables)
+    state = rollout.plan({"model": MODEL, "version": 2}, spec, registry, traffic, FakeCloudWatch(), "ns", by="test")
+    return spec, traffic, rollout.shift(state, registry, traffic, by="test"), registry
+
+
+def test_a_sequential_test_stops_before_the_planned_sample_and_carries_its_p_value(sequential):
+    spec, traffic, state, registry = sequential
+    assert state["experiment"]["design"] == "sequential" and state["experiment"]["required_per_arm"] == 49
+    # Given 30 outcomes per arm, the challenger right far more often
+    labelled(1, right=15, wrong=15)
+    labelled(2, right=30, wrong=0)
+    first = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    # Then it decides at 30 of the 49 the fixed design would wait for, with an always-valid p below alpha
+    assert first["decision"] == "promote", first["reason"]
+    recorded = traffic.experiment(MODEL)
+    assert recorded["always_valid_p"] < 0.05 and recorded["arms"]["challenger"]["n"] == 30
+    assert first["experiment"]["always_valid_p"] == recorded["always_valid_p"]  # the next check continues from it
+
+
+def test_a_sequential_test_without_a_difference_keeps_collecting_then_keeps_the_champion(sequential):
+    spec, traffic, state, registry = sequential
+    labelled(1, right=20, wrong=20)
+    labelled(2, right=21, wrong=19)
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    assert state["decision"] == "collecting" and "may stop at any check, or at 98 outcomes per arm" in state["reason"]
+    labelled(1, right=30, wrong=28)
+    labelled(2, right=30, wrong=28)
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    assert state["decision"] == "keep_champion" and "by 98 outcomes per arm" in state["reason"]

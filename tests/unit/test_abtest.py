@@ -109,3 +109,53 @@ def test_checking_every_hour_does_not_inflate_false_decisions_the_way_peeking_do
         verdict_wrong += next(d for d in decisions if d != "collecting") != "keep_champion"
     assert peeking_wrong / trials > 0.12
     assert verdict_wrong / trials < 0.07
+
+
+# --- the sequential design (mSPRT): may stop at any check, validly ------------------------------------
+
+
+def run_sequential(p_champion: float, p_challenger: float, required: int, every: int, effect: float, rng) -> tuple[str, int]:
+    """One test checked every `every` outcomes per arm until it decides: (decision, outcomes per arm)."""
+    horizon = abtest.SEQUENTIAL_HORIZON * required
+    a, b = np.cumsum(rng.random(horizon) < p_champion), np.cumsum(rng.random(horizon) < p_challenger)
+    previous = 1.0
+    for n in [*range(every, horizon, every), horizon]:
+        decision, _, comparison = abtest.sequential_verdict(
+            bernoulli_arm(int(a[n - 1]), n), bernoulli_arm(int(b[n - 1]), n), required, 0.05, effect, previous, True
+        )
+        previous = comparison["always_valid_p"]
+        if decision != "collecting":
+            return decision, n
+    raise AssertionError("the horizon must end the test")
+
+
+def test_checked_fifty_times_with_no_true_difference_the_sequential_test_stays_within_alpha():
+    # Given A/A tests checked every 40 outcomes per arm, up to twice the fixed design's sample
+    required = abtest.required_per_arm(0.7, 0.05, 0.05, 0.8, classification=True)
+    rng = np.random.default_rng(21)
+    # When each runs until it decides
+    decisions = [run_sequential(0.7, 0.7, required, 40, 0.05, rng)[0] for _ in range(1000)]
+    # Then it calls a difference at most alpha of the time (1000 trials: standard error 0.007)
+    false_rate = sum(d != "keep_champion" for d in decisions) / len(decisions)
+    assert false_rate <= 0.05 + 0.015, false_rate
+
+
+def test_a_clear_difference_stops_the_sequential_test_well_before_the_fixed_horizon():
+    # Given a challenger twice the minimum effect better
+    required = abtest.required_per_arm(0.7, 0.05, 0.05, 0.8, classification=True)
+    rng = np.random.default_rng(22)
+    runs = [run_sequential(0.7, 0.8, required, 40, 0.05, rng) for _ in range(300)]
+    # Then it promotes nearly always, and typically with far fewer outcomes than the fixed design waits for
+    assert sum(d == "promote" for d, _ in runs) / len(runs) > 0.95
+    stopped_at = sorted(n for _, n in runs)
+    assert stopped_at[len(stopped_at) // 2] < required / 2, (stopped_at[len(stopped_at) // 2], required)
+
+
+def test_the_always_valid_p_value_only_falls():
+    champion, challenger = bernoulli_arm(700, 1000), bernoulli_arm(800, 1000)
+    low = abtest.always_valid_p(champion, challenger, 0.05, 1.0, True)
+    assert low < 0.001
+    # a later check that looks less different cannot raise it: it is a running minimum
+    assert abtest.always_valid_p(bernoulli_arm(1400, 2000), bernoulli_arm(1410, 2000), 0.05, low, True) == low
+    # and below 30 outcomes per arm nothing is computed
+    assert abtest.always_valid_p(bernoulli_arm(5, 20), bernoulli_arm(20, 20), 0.05, 1.0, True) == 1.0

@@ -135,8 +135,9 @@ async function modelPage(model) {
       actions),
     experiment ? section(`A/B test: v${experiment.champion_version} vs v${experiment.challenger_version}`,
       el("p", {}, badge(experiment.status), " ", experiment.reason),
-      el("p", { class: "muted" }, `${experiment.metric}; ${experiment.required_per_arm} per arm planned; alpha ${experiment.alpha}, power ${experiment.power}`
-        + (experiment.p_value != null ? `; p = ${num(experiment.p_value)}` : "")),
+      el("p", { class: "muted" }, `${experiment.design || "fixed"} design; ${experiment.metric}; ${experiment.required_per_arm} per arm planned; alpha ${experiment.alpha}, power ${experiment.power}`
+        + (experiment.p_value != null ? `; p = ${num(experiment.p_value)}` : "")
+        + (experiment.always_valid_p != null ? `; always-valid p = ${num(experiment.always_valid_p)}` : "")),
       intervalChart(experiment.arms)) : null,
     section("Versions", table(["version", "status", "metrics", "run", "data", "created", ""],
       [...versions.versions].sort((a, b) => b.version - a.version).map((v) => [

@@ -124,6 +124,10 @@ class ABTest(_Strict):
     power: float = Field(default=0.8, ge=0.5, lt=1, description="chance to detect a difference of the minimum effect")
     check_seconds: int = Field(default=3600, ge=1, le=86400, description="how often feedback is counted")
     max_seconds: int = Field(default=14 * 86400, ge=60, le=28 * 86400, description="without enough feedback by then the champion stays")
+    design: Literal["fixed", "sequential"] = Field(
+        default="fixed",
+        description="fixed: one test once the planned sample is in; sequential: an always-valid test that may stop at any check",
+    )
 
 
 class Rollout(_Strict):

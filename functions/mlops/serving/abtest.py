@@ -7,6 +7,14 @@ apart the arms look: stopping the first time a difference looks significant (pee
 the false-positive rate. The first check after both arms are full runs one two-sided test and
 decides; that stopping rule depends on counts only, never on outcomes, so it adds no bias.
 
+Or a sequential design (`rollout.ab.design: sequential`) that may stop at any check, validly: a
+mixture sequential probability ratio test (mSPRT) on the difference of the arms' means, with a
+normal mixing distribution whose spread is the minimum detectable effect. Its p-value is
+"always valid": the running minimum of 1/likelihood ratio over every check so far, so however often
+it is looked at, the chance it ever falls below alpha under no difference stays at most alpha. It
+decides as soon as that happens; when both arms reach SEQUENTIAL_HORIZON times the fixed design's
+sample without it, the champion stays.
+
 Per prediction the outcome is 1 or 0 for a right or wrong label (metric: accuracy, higher is
 better) or the absolute error of a value (metric: mean absolute error, lower is better).
 """
@@ -20,6 +28,9 @@ from typing import Any
 
 # Below this many outcomes per arm the normal approximations behind the test are not trusted.
 MIN_PER_ARM = 30
+# A sequential test gives up (the champion stays) once both arms hold this many times the fixed
+# design's sample: an mSPRT needs more than the fixed horizon to reach the same power.
+SEQUENTIAL_HORIZON = 2
 NORMAL = NormalDist()
 
 
@@ -121,3 +132,45 @@ def verdict(champion: Arm, challenger: Arm, required: int, alpha: float, classif
     if comparison["p_value"] >= alpha:
         return "keep_champion", f"no significant difference ({stated}); the champion stays", comparison
     return ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)
+
+
+def always_valid_p(champion: Arm, challenger: Arm, effect: float, previous: float, classification: bool) -> float:
+    """The mSPRT's always-valid p-value after this check: min(previous, 1 / Lambda).
+
+    Lambda = sqrt(V / (V + tau^2)) * exp(d^2 tau^2 / (2 V (V + tau^2))), for the difference d of the
+    means with variance V (each arm's variance over its n) and a N(0, tau^2) mixture, tau = effect.
+    """
+    if min(champion.n, challenger.n) < MIN_PER_ARM:
+        return previous
+    if classification:
+        variance = champion.mean * (1 - champion.mean) / champion.n + challenger.mean * (1 - challenger.mean) / challenger.n
+    else:
+        variance = champion.variance / champion.n + challenger.variance / challenger.n
+    if variance <= 0:
+        return previous
+    difference, tau2 = challenger.mean - champion.mean, effect * effect
+    log_ratio = 0.5 * math.log(variance / (variance + tau2)) + difference * difference * tau2 / (2 * variance * (variance + tau2))
+    return min(previous, math.exp(-log_ratio) if log_ratio < 700 else 0.0)
+
+
+def sequential_verdict(
+    champion: Arm, challenger: Arm, required: int, alpha: float, effect: float, previous: float, classification: bool
+) -> tuple[str, str, dict[str, Any]]:
+    """(decision, why, comparison) of the sequential design; comparison carries `always_valid_p`,
+    which the next check continues from."""
+    p_value = always_valid_p(champion, challenger, effect, previous, classification)
+    horizon = SEQUENTIAL_HORIZON * required
+    if min(champion.n, challenger.n) < MIN_PER_ARM:
+        why = f"{champion.n} and {challenger.n} outcomes per arm; no decision before {MIN_PER_ARM} each"
+        return "collecting", why, {"always_valid_p": p_value}
+    comparison = {**compare(champion, challenger, alpha, classification), "always_valid_p": p_value}
+    metric = "accuracy" if classification else "mean absolute error"
+    stated = f"challenger {metric} {challenger.mean:.4g} vs champion {champion.mean:.4g}, always-valid p = {p_value:.3g}"
+    if p_value < alpha:
+        better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
+        return (
+            ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)
+        )
+    if min(champion.n, challenger.n) >= horizon:
+        return "keep_champion", f"no significant difference by {horizon} outcomes per arm ({stated}); the champion stays", comparison
+    return "collecting", f"{stated}; it may stop at any check, or at {horizon} outcomes per arm", comparison

@@ -59,7 +59,9 @@ class Experiment(BaseModel):
     minimum_detectable_effect: float
     alpha: float
     power: float
-    required_per_arm: int = Field(description="fixed before the test started; no decision before both arms reach it")
+    required_per_arm: int = Field(description="fixed before the test started: the fixed design decides once both arms reach it")
+    design: str = Field(default="fixed", description="fixed, or sequential (may stop at any check; gives up at twice the sample)")
+    always_valid_p: float | None = Field(default=None, description="sequential design: the running always-valid p-value")
     started_at: str
     checked_at: str | None = None
     arms: dict[str, ArmResult] = {}

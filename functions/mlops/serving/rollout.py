@@ -120,6 +120,7 @@ def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: in
         "alpha": settings.alpha,
         "power": settings.power,
         "required_per_arm": required,
+        "design": settings.design,
     }
 
 
@@ -193,7 +194,12 @@ def judge(
         arms[outcome.version].add(abtest.outcome_of(outcome.predicted, outcome.actual, classification))
     champion, challenger = arms[experiment["champion_version"]], arms[experiment["challenger_version"]]
     alpha = experiment["alpha"]  # as planned, even if the spec changed since
-    decision, why, comparison = abtest.verdict(champion, challenger, experiment["required_per_arm"], alpha, classification)
+    if experiment.get("design") == "sequential":
+        effect, previous = experiment["minimum_detectable_effect"], experiment.get("always_valid_p", 1.0)
+        judged = abtest.sequential_verdict(champion, challenger, experiment["required_per_arm"], alpha, effect, previous, classification)
+    else:
+        judged = abtest.verdict(champion, challenger, experiment["required_per_arm"], alpha, classification)
+    decision, why, comparison = judged
     elapsed = (datetime.now(UTC) - started).total_seconds()
     if decision == "collecting" and elapsed > settings.max_seconds:
         decision, why = "keep_champion", f"not enough feedback within {settings.max_seconds} s ({why})"
@@ -205,7 +211,16 @@ def judge(
     if not traffic.save_experiment(model, record):  # the challenger changed while the feedback was counted
         return _pass_through(state, superseded(state, registry) or "the challenger changed during the count")
     checks = state.get("checks_in_execution", 0) + 1
-    return {**state, "decision": decision, "reason": why, "bake_seconds": settings.check_seconds, "checks_in_execution": checks}
+    # The sequential p-value is a running minimum over every check: the next check starts from it.
+    carried = {**experiment, "always_valid_p": comparison["always_valid_p"]} if "always_valid_p" in comparison else experiment
+    return {
+        **state,
+        "experiment": carried,
+        "decision": decision,
+        "reason": why,
+        "bake_seconds": settings.check_seconds,
+        "checks_in_execution": checks,
+    }
 
 
 def hand_over(state: dict[str, Any], execution_arn: str, traffic: TrafficStore) -> dict[str, Any]:
