@@ -86,12 +86,6 @@ def _json(status: int, body: dict[str, Any]) -> Answer:
     return status, {"Content-Type": "application/json", **SECURITY_HEADERS}, json.dumps(body).encode()
 
 
-def signed_forward(api: Api) -> Forward:
-    """Forwards to the stack's API with the user's credentials (the CLI's own calls)."""
-
-    return api.send
-
-
 def http_server(console: Console, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -126,7 +120,7 @@ def serve_console(api: Api, port: int, open_browser: bool) -> None:
     from mlops_cli.render import out
 
     api.target.outputs  # noqa: B018 - fail now, with the reason, if the stack cannot be found
-    server = http_server(Console(signed_forward(api)), "127.0.0.1", port)
+    server = http_server(Console(api.send), "127.0.0.1", port)  # signed with the user's credentials
     url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}/"
     out.print(f"Console for {api.target.stack_name} at {url} (calls signed as you; Ctrl-C stops)")
     if open_browser:

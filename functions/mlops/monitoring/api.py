@@ -14,7 +14,7 @@ from mlops.monitoring import schedule
 from mlops.monitoring.checks import model_checker
 from mlops.registry.versions import registry
 from mlops.serving.predictor import NoModel
-from mlops.shared.api import NOT_FOUND, ErrorBody, ModelName
+from mlops.shared.api import NOT_FOUND, ModelName, unavailable
 from mlops.shared.aws import client
 from mlops.shared.errors import NotFound
 
@@ -60,7 +60,7 @@ class CheckRequested(BaseModel):
     responses={
         202: {"description": "Requested: the ModelCheck function runs it, as it runs the scheduled ones"},
         **NOT_FOUND,
-        503: {"description": "No champion to check", "content": {"application/json": {"model": ErrorBody}}},
+        **unavailable("No champion to check"),
     },
 )
 def request_check(model: ModelName) -> Response[CheckRequested]:
@@ -68,7 +68,7 @@ def request_check(model: ModelName) -> Response[CheckRequested]:
     champion = registry().champion(model)
     if champion is None:
         raise NoModel(f"model {model!r} has no champion to check")
-    latest = model_checker().latest(model)
+    latest = model_checker().last_check(model)
     # The same event the platform schedule sends, so an on-demand check is a scheduled one run early.
     schedule.announce(client("events"), schedule.CHECK_DUE, [{"model": model}])
     body = CheckRequested(

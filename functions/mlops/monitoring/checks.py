@@ -134,12 +134,19 @@ class ModelChecker:
         return True
 
     def latest(self, model: str) -> dict[str, Any] | None:
-        """The latest report, whole (GET /models/{model}/drift)."""
-        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
-        monitoring = from_item(state.get("monitoring", {}))
+        """The latest report, whole (GET /models/{model}/drift), with the last checks' verdicts."""
+        monitoring = self._monitoring(model)
         if "latest" not in monitoring:
             return None
         return self._json(self._buckets["artifacts"], monitoring["latest"]["report_key"]) | {"recent_checks": monitoring.get("recent", [])}
+
+    def last_check(self, model: str) -> dict[str, Any] | None:
+        """The latest check's summary (id, time, verdicts, where its report is), without reading the report."""
+        return self._monitoring(model).get("latest")
+
+    def _monitoring(self, model: str) -> dict[str, Any]:
+        state = self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})
+        return from_item(state.get("monitoring", {}))
 
 
 def _instant(moment: datetime) -> str:

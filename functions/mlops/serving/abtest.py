@@ -126,11 +126,20 @@ def verdict(champion: Arm, challenger: Arm, required: int, alpha: float, classif
         why = f"{champion.n} and {challenger.n} of {required} outcomes per arm; no decision before both are full"
         return "collecting", why, {}
     comparison = compare(champion, challenger, alpha, classification)
-    metric = "accuracy" if classification else "mean absolute error"
-    better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
-    stated = f"challenger {metric} {challenger.mean:.4g} vs champion {champion.mean:.4g}, p = {comparison['p_value']:.3g}"
+    stated = f"{_means(champion, challenger, classification)}, p = {comparison['p_value']:.3g}"
     if comparison["p_value"] >= alpha:
         return "keep_champion", f"no significant difference ({stated}); the champion stays", comparison
+    return _significant(comparison, stated, classification)
+
+
+def _means(champion: Arm, challenger: Arm, classification: bool) -> str:
+    metric = "accuracy" if classification else "mean absolute error"
+    return f"challenger {metric} {challenger.mean:.4g} vs champion {champion.mean:.4g}"
+
+
+def _significant(comparison: dict[str, Any], stated: str, classification: bool) -> tuple[str, str, dict[str, Any]]:
+    """A significant difference promotes a better challenger and rolls back a worse one."""
+    better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
     return ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)
 
 
@@ -164,13 +173,9 @@ def sequential_verdict(
         why = f"{champion.n} and {challenger.n} outcomes per arm; no decision before {MIN_PER_ARM} each"
         return "collecting", why, {"always_valid_p": p_value}
     comparison = {**compare(champion, challenger, alpha, classification), "always_valid_p": p_value}
-    metric = "accuracy" if classification else "mean absolute error"
-    stated = f"challenger {metric} {challenger.mean:.4g} vs champion {champion.mean:.4g}, always-valid p = {p_value:.3g}"
+    stated = f"{_means(champion, challenger, classification)}, always-valid p = {p_value:.3g}"
     if p_value < alpha:
-        better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
-        return (
-            ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)
-        )
+        return _significant(comparison, stated, classification)
     if min(champion.n, challenger.n) >= horizon:
         return "keep_champion", f"no significant difference by {horizon} outcomes per arm ({stated}); the champion stays", comparison
     return "collecting", f"{stated}; it may stop at any check, or at {horizon} outcomes per arm", comparison

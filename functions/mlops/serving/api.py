@@ -16,7 +16,7 @@ from mlops.serving import batch, dataplane
 from mlops.serving.predictor import MAX_RECORDS, predictor
 from mlops.serving.records import InvalidRecords
 from mlops.serving.traffic import TrafficPolicy, traffic_store
-from mlops.shared.api import NOT_FOUND, ErrorBody, ModelName, caller
+from mlops.shared.api import NOT_FOUND, ModelName, caller, unavailable
 from mlops.shared.aws import client
 from mlops.shared.errors import Conflict
 from mlops.shared.settings import get_settings
@@ -101,7 +101,7 @@ class BatchJob(BaseModel):
     summary="Predict for one record or a batch",
     responses={
         200: {"description": "Predictions"},
-        503: {"description": "No deployed model", "content": {"application/json": {"model": ErrorBody}}},
+        **unavailable("No deployed model"),
     },
 )
 def predict(model: ModelName, request: Annotated[PredictRequest, Body()]) -> PredictResponse:

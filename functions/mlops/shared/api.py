@@ -19,6 +19,11 @@ class ErrorBody(BaseModel):
 NOT_FOUND: dict[int, OpenAPIResponse] = {404: {"description": "Not found", "content": {"application/json": {"model": ErrorBody}}}}
 
 
+def unavailable(description: str) -> dict[int, OpenAPIResponse]:
+    """The 503 of a route that needs a deployed version (NoModel)."""
+    return {503: {"description": description, "content": {"application/json": {"model": ErrorBody}}}}
+
+
 def caller(router: Any) -> str:
     """Who made the change: the IAM principal API Gateway authenticated (SigV4), else 'anonymous'."""
     identity = router.current_event.request_context.identity
