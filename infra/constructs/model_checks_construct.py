@@ -45,11 +45,11 @@ class ModelChecksConstruct(Construct):
         self.retrain_function = self._build_retrain_function(storage, functions, pipeline, findings, concurrency)
         self._route(schedule.CHECK_DUE, "ModelCheckDue", self.check_function, check_due, "A model's checks are due")
         self._route(
-            [schedule.DRIFT_DETECTED, schedule.PERFORMANCE_DECAYED],
+            list(schedule.FINDINGS),
             "FindingsRetrain",
             self.retrain_function,
             findings,
-            "Drift or decay starts a guarded retraining run",
+            "Drift, decay or estimated decay starts a guarded retraining run",
         )
 
     def _build_check_function(

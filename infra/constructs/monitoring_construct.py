@@ -21,10 +21,11 @@ from constructs import Construct
 from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import METRICS_NAMESPACE, FunctionFactory
 from infra.constructs.storage_construct import StorageConstruct
+from mlops.data.spec import SCHEDULE_MINUTES
 from mlops.shared import settings as env
 
 # Each model's own interval (spec monitoring.check_every_minutes) is honoured at this granularity.
-SCHEDULED_CHECKS_RATE = Duration.minutes(15)
+SCHEDULED_CHECKS_RATE = Duration.minutes(SCHEDULE_MINUTES)
 API_P99_LATENCY_MS = 1000
 # Firehose buffers capture for up to 60 s: anything 15 minutes old means deliveries are failing.
 CAPTURE_LAG_ALARM_S = 900

@@ -69,6 +69,7 @@ BASELINE = {
         "segment": {"type": "categorical", "frequencies": dict(zip(*np.unique(REFERENCE["segment"], return_counts=True), strict=True))},
     }
 }
+ALPHA = 0.05  # a fixed level per check, as `monitoring.drift.alpha` sets it
 PREDICTIONS = {"type": "categorical", "frequencies": {"0": 500, "1": 500}}
 
 
@@ -78,7 +79,9 @@ def check(columns: dict[str, np.ndarray], rules: DriftRules) -> dict:
     table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
     labels = ["0" if i % 2 else "1" for i in range(rows)]
     return (
-        drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all((r, {"label": y}) for r, y in zip(table, labels, strict=True)).report(rules)
+        drift.DriftCheck(spec(), BASELINE, PREDICTIONS)
+        .add_all((r, {"label": y}) for r, y in zip(table, labels, strict=True))
+        .report(rules, ALPHA)
     )
 
 
@@ -88,7 +91,7 @@ def test_without_drift_no_check_raises_an_alarm_and_the_tests_alone_keep_alpha()
     rng, rules = np.random.default_rng(11), DriftRules(min_samples=500)
     checks = [check(sample(rng, 2_000), rules) for _ in range(200)]
     assert sum(c["verdict"] == drift.DRIFT for c in checks) == 0
-    significant = sum(any((f["p_value_adjusted"] or 1) < rules.alpha for f in c["features"].values()) for c in checks)
+    significant = sum(any((f["p_value_adjusted"] or 1) < ALPHA for f in c["features"].values()) for c in checks)
     assert significant / len(checks) <= 0.08
 
 
@@ -111,7 +114,7 @@ def test_prediction_drift_alone_makes_the_verdict_drift():
     columns = sample(rng, 3_000)
     names = list(columns)
     table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
-    report = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all((r, {"label": "1"}) for r in table).report(DriftRules())
+    report = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all((r, {"label": "1"}) for r in table).report(DriftRules(), ALPHA)
     assert report["drifted_features"] == [] and report["prediction_drift"] == drift.DRIFT and report["verdict"] == drift.DRIFT
 
 
@@ -122,13 +125,13 @@ def test_batches_of_records_give_the_same_report_as_record_by_record():
     table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
     table[5]["x1"] = None
     outputs = [{"label": "1"} if i % 3 else {} for i in range(len(table))]
-    one_by_one = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all(zip(table, outputs, strict=True)).report(DriftRules())
+    one_by_one = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all(zip(table, outputs, strict=True)).report(DriftRules(), ALPHA)
     batched = drift.DriftCheck(spec(), BASELINE, PREDICTIONS)
     batched.add_records(table[:1000], outputs[:1000])
     batched.add_records(table[1000:], outputs[1000:])
-    assert batched.report(DriftRules()) == one_by_one
+    assert batched.report(DriftRules(), ALPHA) == one_by_one
 
 
 def test_a_version_without_a_baseline_says_so_instead_of_no_drift():
-    report = drift.DriftCheck(spec(), {"features": {}}, None).add_all(({"x0": 1.0}, {}) for _ in range(1000)).report(DriftRules())
+    report = drift.DriftCheck(spec(), {"features": {}}, None).add_all(({"x0": 1.0}, {}) for _ in range(1000)).report(DriftRules(), ALPHA)
     assert report["verdict"] == drift.NO_BASELINE and report["features"] == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import random
 from collections import Counter
 from typing import IO, Any
@@ -54,6 +55,7 @@ class BaselineBuilder:
         self._categorical = [i for i, f in enumerate(spec.features) if f.type == "categorical"]
         self._reservoirs: dict[int, list[float]] = {i: [] for i in self._numeric}
         self._seen = {i: 0 for i in self._numeric}
+        self._ranges: dict[int, list[float]] = {i: [math.inf, -math.inf] for i in self._numeric}  # exact, for data quality
         self._nulls: Counter = Counter()
         self._frequencies: dict[int, Counter] = {i: Counter() for i in self._categorical}
         self._target: Counter = Counter()
@@ -66,13 +68,14 @@ class BaselineBuilder:
                 self._nulls[i] += 1
                 continue
             self._seen[i] += 1
-            reservoir = self._reservoirs[i]
+            value, reservoir, bounds = float(row[i]), self._reservoirs[i], self._ranges[i]
+            bounds[0], bounds[1] = min(bounds[0], value), max(bounds[1], value)
             if len(reservoir) < RESERVOIR_SIZE:
-                reservoir.append(float(row[i]))
+                reservoir.append(value)
             else:  # Algorithm R: every value has the same chance to be in the sample
                 slot = self._rng.randrange(self._seen[i])
                 if slot < RESERVOIR_SIZE:
-                    reservoir[slot] = float(row[i])
+                    reservoir[slot] = value
         for i in self._categorical:
             counter = self._frequencies[i]
             if row[i] in counter or len(counter) < MAX_TRACKED_CATEGORIES:
@@ -85,8 +88,12 @@ class BaselineBuilder:
         for i in self._numeric:
             profile = numeric_profile(np.asarray(self._reservoirs[i], dtype=np.float64))
             features[self._spec.features[i].name] = {**profile, "count": self._seen[i], "nulls": self._nulls[i]}
+            if self._seen[i]:
+                features[self._spec.features[i].name].update(minimum=self._ranges[i][0], maximum=self._ranges[i][1])
         for i in self._categorical:
-            features[self._spec.features[i].name] = {"type": "categorical", "frequencies": dict(self._frequencies[i])}
+            frequencies = self._frequencies[i]
+            nulls = frequencies.get("", 0)
+            features[self._spec.features[i].name] = {"type": "categorical", "frequencies": dict(frequencies), "nulls": nulls}
         target = {"frequencies": dict(self._target)} if self._spec.is_classification else {}
         return {"rows": self.rows, "features": features, "target": target}
 

@@ -40,6 +40,8 @@ def probability_column(label: str) -> str:
     return f"probability_{label}"
 
 
+# The platform's schedule asks which models are due this often (infra's scheduled-checks rule).
+SCHEDULE_MINUTES = 15
 HyperValue = int | float | str | bool | None
 CLASSIFICATION_ONLY = {"logistic_regression"}
 REGRESSION_ONLY = {"ridge"}
@@ -124,10 +126,21 @@ class ABTest(_Strict):
     power: float = Field(default=0.8, ge=0.5, lt=1, description="chance to detect a difference of the minimum effect")
     check_seconds: int = Field(default=3600, ge=1, le=86400, description="how often feedback is counted")
     max_seconds: int = Field(default=14 * 86400, ge=60, le=28 * 86400, description="without enough feedback by then the champion stays")
-    design: Literal["fixed", "sequential"] = Field(
+    design: Literal["fixed", "sequential", "bandit"] = Field(
         default="fixed",
-        description="fixed: one test once the planned sample is in; sequential: an always-valid test that may stop at any check",
+        description="fixed: one test once the planned sample is in; sequential: an always-valid test that may stop at any check;"
+        " bandit: Thompson sampling moves the challenger's share towards the arm likelier to be better",
     )
+    segment: ColumnName | None = Field(default=None, description="a categorical feature whose values get their own results")
+    bandit_min_percent: int = Field(default=5, ge=1, le=50, description="bandit: each arm keeps at least this share")
+    bandit_confidence: float = Field(default=0.95, gt=0.5, lt=1, description="bandit: ends when one arm is better with this chance")
+
+
+class Guardrails(_Strict):
+    """Limits on the challenger that stop any rollout step or A/B test and roll it back."""
+
+    max_errors_per_minute: int = Field(default=1, ge=1, description="failed challenger requests in a minute that stop it")
+    max_p99_latency_ms: float = Field(default=1000.0, gt=0, description="challenger p99 latency over a minute that stops it")
 
 
 class Rollout(_Strict):
@@ -137,25 +150,44 @@ class Rollout(_Strict):
     canary_percent: int = Field(default=10, ge=1, le=99)
     bake_seconds: int = Field(default=600, ge=0, le=86400, description="how long each traffic step serves before it is judged")
     ab: ABTest = ABTest()
+    guardrails: Guardrails = Guardrails()
 
 
 class DriftRules(_Strict):
     min_samples: int = Field(default=500, ge=30, description="fewer captured rows than this: 'not enough data', no verdict")
-    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="family-wise significance level over all features' tests")
+    alpha: float | None = Field(
+        default=None,
+        gt=0,
+        lt=0.5,
+        description="a fixed family-wise significance level per check; by default monitoring.false_alarm_days sets it",
+    )
     correction: Literal["bonferroni", "holm"] = Field(default="holm", description="multiple-testing correction across features")
     psi_threshold: float = Field(default=0.2, gt=0, description="numeric features: smallest PSI that counts as drift")
     js_threshold: float = Field(default=0.1, gt=0, le=1, description="categorical features: smallest Jensen-Shannon distance")
     min_drifted_features: int = Field(default=1, ge=1, description="this many drifted features make the model's verdict drift")
+    multivariate_threshold: float = Field(
+        default=0.1, gt=0, description="all features together: smallest relative rise of the PCA reconstruction error that counts"
+    )
+
+
+class DataQualityRules(_Strict):
+    min_samples: int = Field(default=100, ge=1, description="fewer captured rows than this: no verdict")
+    max_missing_rate: float = Field(default=0.05, ge=0, le=1, description="share of rows missing a feature, above training's own")
+    max_out_of_range_rate: float = Field(default=0.01, ge=0, le=1, description="share of a numeric feature outside training's range")
+    max_unseen_rate: float = Field(default=0.01, ge=0, le=1, description="share of a categorical feature with a value training never had")
 
 
 class PerformanceRules(_Strict):
     min_samples: int = Field(default=200, ge=10, description="fewer labelled predictions than this: no verdict")
     window_hours: int = Field(default=24, ge=1, le=24 * 30, description="feedback from this far back is judged")
     max_decay: float = Field(default=0.05, ge=0, description="largest acceptable drop of the primary metric from training")
+    estimate_min_samples: int = Field(default=100, ge=10, description="fewer served predictions than this: no label-free estimate")
 
 
 class Retraining(_Strict):
-    on: list[Literal["drift", "performance"]] = Field(default=["drift", "performance"], description="what starts a retraining run")
+    on: list[Literal["drift", "performance", "estimated_performance"]] = Field(
+        default=["drift", "performance"], description="what starts a retraining run (estimated_performance: before labels arrive)"
+    )
     data: Literal["latest", "latest_plus_feedback"] = Field(
         default="latest", description="train on the newest dataset version, or on it plus the labelled captured traffic"
     )
@@ -165,9 +197,22 @@ class Retraining(_Strict):
 
 class Monitoring(_Strict):
     check_every_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60, description="how often drift and performance are checked")
+    false_alarm_days: float = Field(
+        default=30, gt=0, description="expected time between false alarms under no drift: sets each check's significance level"
+    )
     drift: DriftRules = DriftRules()
+    data_quality: DataQualityRules = DataQualityRules()
     performance: PerformanceRules = PerformanceRules()
     retraining: Retraining = Retraining()
+
+    def alpha_per_check(self) -> float:
+        """Each check's chance of a false alarm. Windows of traffic do not overlap, so under no drift
+        alarms come as a Bernoulli process: one every 1/alpha checks on average, i.e. every
+        false_alarm_days when alpha is the checks' interval over it. The platform looks every SCHEDULE_MINUTES."""
+        if self.drift.alpha is not None:
+            return self.drift.alpha
+        interval = max(self.check_every_minutes, SCHEDULE_MINUTES)
+        return min(0.25, interval / (self.false_alarm_days * 24 * 60))
 
 
 class Serving(_Strict):
@@ -202,6 +247,9 @@ class ModelSpec(_Strict):
         taken = sorted(reserved & {*names, self.target.name})
         if taken:
             raise ValueError(f"features: {', '.join(map(repr, taken))} is a column batch scoring adds to its output; rename it")
+        segment = self.rollout.ab.segment
+        if segment is not None and segment not in [f.name for f in self.features if f.type == "categorical" and not f.pii]:
+            raise ValueError(f"rollout.ab.segment: {segment!r} is not a categorical feature (nor may it be pii)")
         algorithm = self.training.algorithm
         if algorithm in (REGRESSION_ONLY if self.is_classification else CLASSIFICATION_ONLY):
             raise ValueError(f"training.algorithm: {algorithm} does not fit a {self.target.task} target")

@@ -27,8 +27,14 @@ class MonitoringReport(BaseModel):
     check_id: str
     checked_at: str
     window_start: str = Field(description="captured traffic from here on was compared with the training baseline")
-    drift: dict[str, Any] = Field(description="verdict, drifted_features, per feature: test, adjusted p, effect size, histograms")
+    drift: dict[str, Any] = Field(
+        description="verdict, drifted_features, per feature: test, adjusted p, effect size, histograms; multivariate: PCA reconstruction"
+    )
+    data_quality: dict[str, Any] = Field(default={}, description="per feature: missing, out-of-range or unseen shares against training")
     performance: dict[str, Any] = Field(description="per serving version: labelled predictions, live metrics, decay, verdict")
+    estimated_performance: dict[str, Any] = Field(
+        default={}, description="the champion's metrics estimated without labels (CBPE or DLE), each with an interval, and a verdict"
+    )
     report_key: str = Field(description="this report in the artifacts bucket")
     html_key: str = Field(description="the same as a page with a chart per feature")
     recent_checks: list[dict[str, Any]] = Field(default=[], description="the last checks' verdicts, newest first (this one included)")

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops.data.spec import ModelSpec
-from mlops.monitoring import drift, drift_report, performance
-from mlops.monitoring.schedule import CHECK_SERVICE, DRIFT_DETECTED, PERFORMANCE_DECAYED
+from mlops.monitoring import data_quality, drift, drift_report, estimation, performance
+from mlops.monitoring.schedule import CHECK_SERVICE, DRIFT_DETECTED, ESTIMATED_PERFORMANCE_DECAYED, PERFORMANCE_DECAYED
 from mlops.monitoring.telemetry import dimension_value
 from mlops.registry.versions import CHALLENGER, CHAMPION, STATE_KEY, Registry, registry
 from mlops.serving import capture_reader
@@ -51,14 +51,23 @@ class ModelChecker:
         monitoring = state.get("monitoring", {})
         since = datetime.fromisoformat(monitoring.get("drift_since") or version["created_at"])
         baseline = self._json(self._buckets["data"], version["baseline_key"]) if version.get("baseline_key") else {"features": {}}
-        check = drift.DriftCheck(spec, baseline, version.get("prediction_baseline"))
-        drift_result = check.add_all(self._served_pairs(model, version["version"], since, now)).report(spec.monitoring.drift)
+        reference = self._reference(version)
+        estimate = self._estimate(reference.get("estimator"), version["version"])
+        check = drift.DriftCheck(spec, baseline, version.get("prediction_baseline"), reference.get("multivariate"), estimate)
+        alpha = spec.monitoring.alpha_per_check()
+        drift_result = check.add_all(self._served_pairs(model, version["version"], since, now)).report(spec.monitoring.drift, alpha)
+        quality = data_quality.report(check.columns, check.rows, baseline["features"], spec.monitoring.data_quality)
         serving = {state[alias] for alias in (CHAMPION, CHALLENGER) if alias in state}
         window_start = now - timedelta(hours=spec.monitoring.performance.window_hours)
         read = {version["version"]: version}  # the champion's record is already here
         trained = {v: (read.get(v) or self._registry.version(model, v)).get("metrics", {}) for v in serving}
         outcomes = capture_reader.outcomes(self._s3, self._buckets["capture"], model, window_start, serving)
         performance_result = performance.check(spec, outcomes, trained)
+        estimated = (
+            estimation.verdict(spec, reference["estimator"], estimate.estimate(), estimate.n, alpha)
+            if estimate is not None
+            else {"verdict": estimation.NOT_ENOUGH_DATA, "method": None, "reason": "this version was registered without a reference"}
+        )
         check_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         report = {
             "model": model,
@@ -67,15 +76,24 @@ class ModelChecker:
             "checked_at": now.isoformat(timespec="seconds"),
             "window_start": since.isoformat(timespec="seconds"),
             "drift": drift_result,
+            "data_quality": quality,
             "performance": performance_result,
+            "estimated_performance": estimated,
         }
-        report["report_key"], report["html_key"] = self._write(model, check_id, report)
+        folder = f"{REPORTS_PREFIX}{model}/{check_id}"
+        report["report_key"], report["html_key"] = f"{folder}/report.json", f"{folder}/report.html"
         conclusive = drift_result["verdict"] != drift.NOT_ENOUGH_DATA  # "no baseline" never improves: move on
         latest = {key: report[key] for key in ("check_id", "checked_at", "version", "report_key", "html_key", "window_start")} | {
             "drift": drift_result["verdict"],
             "drifted_features": drift_result["drifted_features"],
             "performance": performance_result["verdict"],
+            "multivariate": drift_result["multivariate_drift"],
+            "data_quality": quality["verdict"],
+            "estimated_performance": estimated["verdict"],
+            "estimate": _estimate_summary(estimated, performance_result, version["version"]),
         }
+        recent = [latest, *monitoring.get("recent", [])][:RECENT_CHECKS]
+        self._write(report, recent)
         summary = {
             "last_check_at": now.isoformat(timespec="seconds"),
             # The next drift window starts here only when this one reached a verdict; too little
@@ -85,7 +103,7 @@ class ModelChecker:
             "drift_since": _instant(now if conclusive else since),
             "latest": latest,
             # The verdicts of the last checks, newest first, for a look at the trend without reading S3.
-            "recent": [latest, *monitoring.get("recent", [])][:RECENT_CHECKS],
+            "recent": recent,
         }
         if not self._save(model, monitoring.get("last_check_at"), summary):
             return None
@@ -104,17 +122,32 @@ class ModelChecker:
             for inputs, output in zip(record.get("inputs", []), record.get("outputs", []), strict=False):
                 yield inputs, output if mine else {}
 
+    def _reference(self, version: dict[str, Any]) -> dict[str, Any]:
+        key = version.get("monitoring_reference_key")
+        return self._json(self._buckets["artifacts"], key) if key else {}
+
+    def _estimate(self, estimator: dict[str, Any] | None, seed: int) -> Any:
+        """The label-free estimate's accumulator for this version's method, or None without a reference."""
+        if not estimator:
+            return None
+        if estimator["method"] == "cbpe":
+            return estimation.ConfidenceEstimate(estimator, seed)
+        models = {loss: self._bytes(self._buckets["artifacts"], key) for loss, key in estimator["models"].items()}
+        return estimation.LossEstimate(estimator, models)
+
+    def _bytes(self, bucket: str, key: str) -> bytes:
+        return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
     def _json(self, bucket: str, key: str) -> dict[str, Any]:
         return json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
-    def _write(self, model: str, check_id: str, report: dict[str, Any]) -> tuple[str, str]:
-        folder = f"{REPORTS_PREFIX}{model}/{check_id}"
+    def _write(self, report: dict[str, Any], recent: list[dict[str, Any]]) -> None:
+        """The report as JSON and as a page (which also shows the trend over the last checks)."""
         bucket = self._buckets["artifacts"]
-        body = json.dumps({**report, "report_key": f"{folder}/report.json", "html_key": f"{folder}/report.html"}, default=str)
-        self._s3.put_object(Bucket=bucket, Key=f"{folder}/report.json", Body=body.encode(), ContentType="application/json")
-        page = drift_report.render(report).encode()
-        self._s3.put_object(Bucket=bucket, Key=f"{folder}/report.html", Body=page, ContentType="text/html; charset=utf-8")
-        return f"{folder}/report.json", f"{folder}/report.html"
+        body = json.dumps(report, default=str).encode()
+        self._s3.put_object(Bucket=bucket, Key=report["report_key"], Body=body, ContentType="application/json")
+        page = drift_report.render(report, recent).encode()
+        self._s3.put_object(Bucket=bucket, Key=report["html_key"], Body=page, ContentType="text/html; charset=utf-8")
 
     def _save(self, model: str, previous: str | None, summary: dict[str, Any]) -> bool:
         """One conditional write: a duplicate event for the same check finds the state moved on."""
@@ -149,6 +182,16 @@ class ModelChecker:
         return from_item(state.get("monitoring", {}))
 
 
+def _estimate_summary(estimated: dict[str, Any], realized: dict[str, Any], champion: int) -> dict[str, Any] | None:
+    """The estimated metric, its interval and (once labels came back) the realized value, for the trend."""
+    metric = estimated.get("metric")
+    entry = estimated.get("metrics", {}).get(metric)
+    if not entry:
+        return None
+    live = realized["versions"].get(str(champion), {}).get("live", {})
+    return {"metric": metric, "estimate": entry["estimate"], "interval": entry["interval"], "realized": live.get(metric)}
+
+
 def _instant(moment: datetime) -> str:
     """A moment in the form capture records carry in `at`, so the two compare as strings."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
@@ -162,17 +205,29 @@ def findings(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         found.append((DRIFT_DETECTED, {**base, "drifted_features": report["drift"]["drifted_features"]}))
     if report["performance"]["verdict"] == performance.DECAYED:
         found.append((PERFORMANCE_DECAYED, {**base, "metric": report["performance"]["metric"]}))
+    estimated = report["estimated_performance"]
+    if estimated["verdict"] == estimation.DECAYED:
+        found.append((ESTIMATED_PERFORMANCE_DECAYED, {**base, "metric": estimated["metric"], "decay": estimated["decay"]}))
     return found
 
 
+# Per model: alarm name suffix, the 0/1 metric each check publishes, what a breach means.
+ALARMS = (
+    ("drift", "DataDrift", "the traffic or the predictions drifted"),
+    ("performance", "PerformanceDecay", "the labelled predictions lost quality"),
+    ("estimated-performance", "EstimatedPerformanceDecay", "the label-free estimate of quality fell"),
+    ("data-quality", "DataQualityIssue", "served rows miss values, leave training's range or bring unseen categories"),
+)
+
+
 def alarm_names(model: str) -> list[str]:
-    return [f"{ALARM_PREFIX}{model}-drift", f"{ALARM_PREFIX}{model}-performance"]
+    return [f"{ALARM_PREFIX}{model}-{suffix}" for suffix, _, _ in ALARMS]
 
 
 def put_alarms(cloudwatch: Any, namespace: str, model: str, topic_arn: str) -> None:
-    """The model's drift and performance alarms (created on its first check, kept on later ones)."""
+    """The model's check alarms (created on its first check, kept on later ones)."""
     dimensions = [{"Name": "model", "Value": model}, {"Name": "service", "Value": CHECK_SERVICE}]
-    for name, metric, meaning in zip(alarm_names(model), ("DataDrift", "PerformanceDecay"), ("drifted", "lost quality"), strict=True):
+    for name, (_, metric, meaning) in zip(alarm_names(model), ALARMS, strict=True):
         cloudwatch.put_metric_alarm(
             AlarmName=name,
             Namespace=namespace,
@@ -184,7 +239,7 @@ def put_alarms(cloudwatch: Any, namespace: str, model: str, topic_arn: str) -> N
             Threshold=1.0,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
             TreatMissingData="notBreaching",
-            AlarmDescription=f"{model}: the traffic or the predictions {meaning} (see GET /models/{model}/drift)",
+            AlarmDescription=f"{model}: {meaning} (see GET /models/{model}/drift)",
             AlarmActions=[topic_arn] if topic_arn else [],
             OKActions=[topic_arn] if topic_arn else [],
         )
@@ -216,13 +271,20 @@ def dashboard_body(namespace: str, region: str, model: str, version: int, featur
     runs = [
         [namespace, "PipelineRunsFailed", "service", "RecordFailure"],
         [namespace, "DataDrift", *_flat({"model": model, "service": CHECK_SERVICE})],
+        [namespace, "DataQualityIssue", *_flat({"model": model, "service": CHECK_SERVICE})],
     ]
+    estimated = [[namespace, "EstimatedModelQuality", *_flat({**checks, "metric": metric})]]
+    together = [[namespace, "MultivariateDriftScore", *_flat(checks)]]
+    invalid = [[namespace, "InvalidShare", *_flat({**checks, "feature": dimension_value(f)})] for f in features]
     widgets = [
         graph("Requests by variant", variants, 0, 0),
         graph("Latency (ms)", latency, 12, 0, stat="p99"),
         graph("Drift score by feature (PSI or JS distance)", drift_by_feature, 0, 6, stat="Maximum"),
         graph("Model quality (primary metric, live)", quality, 12, 6, stat="Average"),
-        graph("Drift verdicts and failed runs", runs, 0, 12, stat="Maximum"),
+        graph("Drift and data quality verdicts, failed runs", runs, 0, 12, stat="Maximum"),
+        graph("Estimated quality before labels (primary metric)", estimated, 12, 12, stat="Average"),
+        graph("Multivariate drift (rise of PCA reconstruction error)", together, 0, 18, stat="Maximum"),
+        graph("Missing, out-of-range or unseen share by feature", invalid, 12, 18, stat="Maximum"),
     ]
     return json.dumps({"widgets": widgets})
 

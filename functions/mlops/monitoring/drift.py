@@ -10,7 +10,11 @@ A feature drifts when its test is significant after a multiple-testing correctio
 test of the check (Holm by default, which keeps the chance of any false alarm per check at alpha)
 and its effect size passes the spec's threshold, so that a tiny, practically irrelevant shift
 that a million rows make "significant" is not called drift. Below `min_samples` rows the verdict
-is "not enough data", never a guess.
+is "not enough data", never a guess. All features together get one more test of the family
+(mlops.monitoring.multivariate), for a shift in how they move together that no single one shows.
+
+Alpha is per check, and checks run on every tick: it comes from the expected time between false
+alarms the spec asks for (`monitoring.false_alarm_days`, see Monitoring.alpha_per_check).
 
 Streaming with bounded memory: values are binned batch by batch as they are read; only bin
 counts and (bounded) category counts are kept, whatever the number of rows.
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from mlops.data.spec import DriftRules, ModelSpec
+from mlops.monitoring import multivariate
 
 BATCH_ROWS = 10_000
 PSI_BINS = 10
@@ -49,12 +54,18 @@ class NumericColumn:
         share_before = (np.cumsum(self.expected) - self.expected) / max(self.expected.sum(), 1)
         self.groups = np.minimum((share_before * PSI_BINS + 1e-9).astype(np.int64), PSI_BINS - 1)
         self.nulls = 0
+        # Values outside the training split's range (data quality); baselines before it was recorded have none.
+        self.range = (profile["minimum"], profile["maximum"]) if "minimum" in profile else None
+        self.out_of_range = 0
 
     def add_array(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=np.float64)
         missing = np.isnan(values)
         self.nulls += int(missing.sum())
-        self.counts += np.bincount(np.searchsorted(self.edges, values[~missing], side="right"), minlength=len(self.counts))
+        present = values[~missing]
+        self.counts += np.bincount(np.searchsorted(self.edges, present, side="right"), minlength=len(self.counts))
+        if self.range is not None:
+            self.out_of_range += int(np.count_nonzero((present < self.range[0]) | (present > self.range[1])))
 
     @property
     def n(self) -> int:
@@ -100,6 +111,11 @@ class CategoricalColumn:
     def n(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def unseen(self) -> int:
+        """Values the training split never had (OTHER folds only such values: baseline keys are kept)."""
+        return sum(count for value, count in self.counts.items() if value not in self.baseline)
+
     def compare(self) -> dict[str, Any]:
         categories = sorted(set(self.baseline) | set(self.counts))
         expected = np.asarray([self.baseline.get(c, 0) for c in categories], dtype=np.float64)
@@ -125,12 +141,23 @@ def column_for(profile: dict[str, Any]) -> NumericColumn | CategoricalColumn:
 class DriftCheck:
     """Feed it captured (inputs, outputs) records; report() compares with the baseline."""
 
-    def __init__(self, spec: ModelSpec, baseline: dict[str, Any], prediction_baseline: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        baseline: dict[str, Any],
+        prediction_baseline: dict[str, Any] | None,
+        multivariate_reference: dict[str, Any] | None = None,
+        estimate: Any = None,
+    ) -> None:
+        """`estimate`, when given, also receives each batch (columns, the champion's answers): the
+        label-free performance estimate of mlops.monitoring.estimation reads the same pass."""
         self.spec = spec
         profiles = baseline.get("features", {})
         # Features marked pii are captured dropped or pseudonymized: there is nothing to compare.
         self.columns = {f.name: column_for(profiles[f.name]) for f in spec.features if f.name in profiles and not f.pii}
         self.prediction = column_for(prediction_baseline) if prediction_baseline else None
+        self.multivariate = multivariate.ReconstructionCheck(multivariate_reference) if multivariate_reference else None
+        self.estimate = estimate
         self.rows = 0
 
     def add_records(self, records: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
@@ -140,13 +167,18 @@ class DriftCheck:
         answers = [o.get("label", o.get("value")) for o in outputs]
         predictions = _column_values(answers, self.prediction) if self.prediction is not None else None
         self.add_columns(columns, predictions)
+        if self.estimate is not None:
+            self.estimate.add(columns, outputs)
         if not columns:
             self.rows += len(records)
 
     def add_columns(self, columns: dict[str, Any], predictions: Any = None) -> None:
         """A batch by column (numeric: float arrays, NaN for missing; categorical: sequences)."""
-        rows = {len(values) for values in columns.values()}
-        self.rows += rows.pop() if rows else 0
+        lengths = {len(values) for values in columns.values()}
+        rows = lengths.pop() if lengths else 0
+        self.rows += rows
+        if self.multivariate is not None:
+            self.multivariate.add_columns(columns, rows)
         for name, column in self.columns.items():
             if name in columns:
                 column.add_array(columns[name])
@@ -166,30 +198,33 @@ class DriftCheck:
         self.add_records(inputs, outputs)
         return self
 
-    def report(self, rules: DriftRules) -> dict[str, Any]:
-        columns = dict(self.columns)
+    def report(self, rules: DriftRules, alpha: float) -> dict[str, Any]:
+        """Verdicts at this family-wise alpha per check (ModelSpec.monitoring.alpha_per_check)."""
+        columns: dict[str, Any] = dict(self.columns)
         if self.prediction is not None:
             columns[PREDICTION] = self.prediction
+        if self.multivariate is not None:
+            columns[multivariate.NAME] = self.multivariate
         results = {name: column.compare() for name, column in columns.items()}
         tested = [name for name, result in results.items() if result["n"] >= rules.min_samples]
         adjusted = correct([results[name]["p_value"] for name in tested], rules.correction)
         for name, result in results.items():
             result["p_value_adjusted"] = adjusted[tested.index(name)] if name in tested else None
-            threshold = rules.psi_threshold if result["type"] == "numeric" else rules.js_threshold
-            result["threshold"] = threshold
+            thresholds = {"numeric": rules.psi_threshold, "multivariate": rules.multivariate_threshold}
+            result["threshold"] = threshold = thresholds.get(result["type"], rules.js_threshold)
             if name not in tested:
                 result["verdict"] = NOT_ENOUGH_DATA
             else:
-                significant = result["p_value_adjusted"] < rules.alpha
+                significant = result["p_value_adjusted"] < alpha
                 result["verdict"] = DRIFT if significant and result["effect_size"] >= threshold else NO_DRIFT
-        features = {name: r for name, r in results.items() if name != PREDICTION}
+        prediction, together = results.pop(PREDICTION, None), results.pop(multivariate.NAME, None)
+        features = results
         drifted = sorted(name for name, r in features.items() if r["verdict"] == DRIFT)
-        prediction = results.get(PREDICTION)
         if not self.columns and self.prediction is None:
             verdict = NO_BASELINE
         elif self.rows < rules.min_samples:
             verdict = NOT_ENOUGH_DATA
-        elif len(drifted) >= rules.min_drifted_features or (prediction is not None and prediction["verdict"] == DRIFT):
+        elif len(drifted) >= rules.min_drifted_features or _drifts(prediction, together):
             verdict = DRIFT
         else:
             verdict = NO_DRIFT
@@ -198,10 +233,17 @@ class DriftCheck:
             "verdict": verdict,
             "drifted_features": drifted,
             "prediction_drift": prediction["verdict"] if prediction else None,
+            "multivariate_drift": together["verdict"] if together else None,
             "rules": rules.model_dump(),
+            "alpha": alpha,
             "features": features,
             "prediction": prediction,
+            "multivariate": together,
         }
+
+
+def _drifts(*results: dict[str, Any] | None) -> bool:
+    return any(result is not None and result["verdict"] == DRIFT for result in results)
 
 
 def _column_values(values: list[Any], column: NumericColumn | CategoricalColumn) -> Any:

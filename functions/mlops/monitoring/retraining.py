@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlops.data.spec import ModelSpec
-from mlops.monitoring.schedule import DRIFT_DETECTED, PERFORMANCE_DECAYED
+from mlops.monitoring.schedule import DRIFT_DETECTED, ESTIMATED_PERFORMANCE_DECAYED, PERFORMANCE_DECAYED
 from mlops.registry.audit import AuditLog
 from mlops.registry.versions import STATE_KEY
 from mlops.serving.capture_reader import Outcome
@@ -28,7 +28,7 @@ from mlops.shared.items import from_item, to_item
 from mlops.shared.settings import DATASETS_PREFIX
 from mlops.training.runs import STATUS_RUNNING, RunStore
 
-KINDS = {DRIFT_DETECTED: "drift", PERFORMANCE_DECAYED: "performance"}
+KINDS = {DRIFT_DETECTED: "drift", PERFORMANCE_DECAYED: "performance", ESTIMATED_PERFORMANCE_DECAYED: "estimated_performance"}
 RUNNING_RUN_HORIZON = timedelta(days=1)  # a RUNNING record older than this is a run that died, not one that runs
 
 

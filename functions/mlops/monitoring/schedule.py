@@ -21,6 +21,9 @@ EVENT_SOURCE = "mlops.platform"
 
 
 CHECK_DUE, DRIFT_DETECTED, PERFORMANCE_DECAYED = "ModelCheckDue", "DriftDetected", "PerformanceDecayed"
+# The label-free estimate fell (mlops.monitoring.estimation): decay seen before the labels arrive.
+ESTIMATED_PERFORMANCE_DECAYED = "EstimatedPerformanceDecayed"
+FINDINGS = (DRIFT_DETECTED, PERFORMANCE_DECAYED, ESTIMATED_PERFORMANCE_DECAYED)
 
 
 CHECK_SERVICE = "ModelCheck"  # the checking function's construct id: its metrics' service dimension

@@ -34,3 +34,17 @@ def record_check_metrics(report: dict) -> None:
             emit("ModelQuality", entry["live"][quality["metric"]], version=number, variant=entry["variant"], metric=quality["metric"])
     if quality["verdict"] != "not enough data":
         emit("PerformanceDecay", float(quality["verdict"] == "decayed"))
+    together = drift.get("multivariate")
+    if together and together["verdict"] != "not enough data":
+        emit("MultivariateDriftScore", together["effect_size"], version=version)
+    estimated = report["estimated_performance"]
+    if estimated["verdict"] != "not enough data":
+        metric = estimated["metric"]
+        emit("EstimatedModelQuality", estimated["metrics"][metric]["estimate"], version=version, metric=metric)
+        emit("EstimatedPerformanceDecay", float(estimated["verdict"] == "decayed"))
+    data_quality = report["data_quality"]
+    if data_quality["verdict"] != "not enough data":
+        emit("DataQualityIssue", float(data_quality["verdict"] == "issues"))
+        for feature, entry in data_quality["features"].items():
+            rate = entry.get("out_of_range_rate", entry.get("unseen_rate")) or 0.0
+            emit("InvalidShare", max(rate, entry["missing_rate"]), version=version, feature=dimension_value(feature))

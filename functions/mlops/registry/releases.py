@@ -18,6 +18,7 @@ def version_record(state: dict[str, Any]) -> dict[str, Any]:
         "metrics": state["metrics"],
         "baseline_key": state.get("baseline_key"),
         "prediction_baseline": state.get("prediction_baseline"),
+        "monitoring_reference_key": state.get("monitoring_reference_key"),
         "dataset_version": state["dataset"]["version"],
         "spec_version": state["spec_version"],
     }

@@ -79,6 +79,7 @@ class RunState(_Section):
     artifact: Artifact | None = None  # ExportOnnx
     metrics: dict[str, float] | None = None  # Evaluate
     gate: Gate | None = None
+    monitoring_reference_key: str | None = None  # Evaluate: calibration, loss models, PCA (mlops.training.reference)
 
 
 Step = Callable[[Any, Any], Any]

@@ -21,7 +21,7 @@ from mlops.serving.model_inputs import CATEGORICAL_INPUT, NUMERIC_INPUT, as_matr
 from mlops.shared.errors import GateFailed
 from mlops.shared.items import now_iso
 from mlops.shared.settings import MODELS_PREFIX
-from mlops.training import gate
+from mlops.training import gate, reference
 from mlops.training.runs import STATUS_SUCCEEDED, RunStore
 
 # ONNX answers must match scikit-learn's. Probabilities, in [0, 1], by an absolute tolerance.
@@ -278,7 +278,8 @@ def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str,
     spec = ModelSpec.model_validate(state["spec"])
     artifact = state["artifact"]
     inputs, y = load_split(s3, state["dataset"]["bucket"], state["splits"]["test"]["key"], spec)
-    candidate, predictions = score_onnx(spec, _read(s3, artifact["bucket"], artifact["key"]), inputs, y)
+    onnx_bytes = _read(s3, artifact["bucket"], artifact["key"])
+    candidate, predictions = score_onnx(spec, onnx_bytes, inputs, y)
     champion_metrics, champion_note = None, None
     if champion is not None:
         if champion.get("inputs") == artifact["inputs"] and champion.get("feature_schema") == _schema(spec):
@@ -293,19 +294,28 @@ def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str,
         decision["note"] = champion_note
     runs.record_step(state["run_id"], "evaluate", {"metrics": candidate, "gate": decision})
     runs.set_metrics(state["run_id"], candidate)
-    _write_card(s3, state, spec, candidate)
     if not decision["passed"]:
+        _write_card(s3, state, spec, candidate, {})
         raise GateFailed("validation gate: " + "; ".join(decision["reasons"]))
+    reference_key, monitoring = reference.build(spec, onnx_bytes, s3, state)
+    _write_card(s3, state, spec, candidate, monitoring)
     gate_passed = {"passed": True, "metric": decision["metric"]}
-    return {**state, "metrics": candidate, "gate": gate_passed, "prediction_baseline": predictions}
+    return {
+        **state,
+        "metrics": candidate,
+        "gate": gate_passed,
+        "prediction_baseline": predictions,
+        "monitoring_reference_key": reference_key,
+    }
 
 
 def _schema(spec: ModelSpec) -> list[dict[str, Any]]:
     return [{"name": f.name, "type": f.type} for f in spec.features]
 
 
-def _write_card(s3: Any, state: dict[str, Any], spec: ModelSpec, metrics: dict[str, float]) -> None:
-    """The model card beside the ONNX file: what it was trained on, how, how well, by which code."""
+def _write_card(s3: Any, state: dict[str, Any], spec: ModelSpec, metrics: dict[str, float], monitoring: dict[str, Any]) -> None:
+    """The model card beside the ONNX file: what it was trained on, how, how well, by which code, and
+    what its checks measure against (calibration, the label-free estimate's reference)."""
     artifact = state["artifact"]
     card = {
         "model": state["model"],
@@ -320,6 +330,7 @@ def _write_card(s3: Any, state: dict[str, Any], spec: ModelSpec, metrics: dict[s
         "hyperparameters": state["training"]["hyperparameters"],
         "seed": spec.training.seed,
         "metrics": metrics,
+        **monitoring,
         "onnx_sha256": artifact["sha256"],
         "code_version": code_version(),
         "created_at": now_iso(),
