@@ -33,5 +33,5 @@ def lambda_handler(event, context):
         return rollout.hand_over(state, event["execution"], traffic_store())
     if action == "judge":
         _, spec = spec_store().current(state["model"])
-        return rollout.judge(state, spec, registry(), client("s3"), get_settings().capture_bucket, traffic_store())
+        return rollout.judge(state, spec, registry(), client("s3"), get_settings().capture_bucket, traffic_store(), client("cloudwatch"))
     return rollout.finish(state, registry(), traffic_store(), by=ROLLOUT)

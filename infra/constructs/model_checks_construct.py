@@ -24,6 +24,8 @@ from infra.nag import acknowledge, arn_in_finding
 from infra.stages import ReservedConcurrency
 from mlops.monitoring import checks, schedule
 from mlops.shared import settings as env
+from mlops.shared.settings import MODELS_PREFIX
+from mlops.training import reference
 
 
 class ModelChecksConstruct(Construct):
@@ -84,6 +86,9 @@ class ModelChecksConstruct(Construct):
         storage.capture_bucket.grant_read(function)
         storage.artifacts_bucket.grant_put(function, f"{checks.REPORTS_PREFIX}*")
         storage.artifacts_bucket.grant_read(function, f"{checks.REPORTS_PREFIX}*")
+        # Each version's monitoring reference and loss models, written beside it by Evaluate.
+        for pattern in reference.READ_BY_CHECKS:
+            storage.artifacts_bucket.grant_read(function, f"{MODELS_PREFIX}{pattern}")
         stack = Stack.of(self)
         prefix = checks.ALARM_PREFIX
         alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{prefix}*"
@@ -95,6 +100,12 @@ class ModelChecksConstruct(Construct):
         acknowledge(
             function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{checks.REPORTS_PREFIX}*]", "Writes and reads drift reports only."
         )
+        for pattern in reference.READ_BY_CHECKS:
+            acknowledge(
+                function,
+                f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{MODELS_PREFIX}{pattern}]",
+                "Reads each version's monitoring reference (calibration, loss models, PCA) and nothing else of the models.",
+            )
         acknowledge(
             function,
             f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'cloudwatch', f'dashboard/{prefix}*', regional=False)}]",
@@ -127,7 +138,7 @@ class ModelChecksConstruct(Construct):
                 env.ENV_DATA_BUCKET: storage.data_bucket.bucket_name,
                 env.ENV_CAPTURE_BUCKET: storage.capture_bucket.bucket_name,
             },
-            "EventBridge, asynchronously, on each DriftDetected or PerformanceDecayed finding",
+            "EventBridge, asynchronously, on each DriftDetected, PerformanceDecayed or EstimatedPerformanceDecayed finding",
             timeout=Duration.minutes(15),  # latest_plus_feedback copies the newest dataset version
             ephemeral_storage_mb=4096,
             dead_letters=dead_letters,

@@ -192,7 +192,8 @@ def test_the_api_pipelines_and_entry_functions_are_alarmed(template):
 def test_drift_findings_reach_the_retraining_function_with_a_dead_letter_queue(template):
     rules = resources(template, "AWS::Events::Rule").values()
     (findings,) = [r["Properties"] for r in rules if "DriftDetected" in json.dumps(r["Properties"].get("EventPattern", {}))]
-    assert findings["EventPattern"] == {"source": ["mlops.platform"], "detail-type": ["DriftDetected", "PerformanceDecayed"]}
+    detail_types = ["DriftDetected", "PerformanceDecayed", "EstimatedPerformanceDecayed"]
+    assert findings["EventPattern"] == {"source": ["mlops.platform"], "detail-type": detail_types}
     (target,) = findings["Targets"]
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
 

@@ -41,7 +41,7 @@ def capture(records: list[dict]) -> None:
     boto3.client("s3").put_object(Bucket=CAPTURE, Key=key, Body="".join(json.dumps(r) + "\n" for r in records).encode())
 
 
-def served(version: int, labels: list[str], model: str = MODEL, at: str | None = None) -> dict:
+def served(version: int, labels: list[str], model: str = MODEL, at: str | None = None, plan: str = "basic") -> dict:
     return {
         "kind": "prediction",
         "prediction_id": str(uuid.uuid4()),
@@ -49,19 +49,20 @@ def served(version: int, labels: list[str], model: str = MODEL, at: str | None =
         "version": version,
         "variant": "champion" if version == 1 else "challenger",
         "at": at or datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "inputs": [{"tenure_months": 12, "monthly_charges": 30.0, "plan": plan} for _ in labels],
         "outputs": [{"label": label, "probabilities": {}} for label in labels],
     }
 
 
-def labelled(version: int, right: int, wrong: int) -> None:
-    predictions = [served(version, ["yes"]) for _ in range(right + wrong)]
+def labelled(version: int, right: int, wrong: int, plan: str = "basic") -> None:
+    predictions = [served(version, ["yes"], plan=plan) for _ in range(right + wrong)]
     truths = [feedback_record(MODEL, p["prediction_id"], "yes" if i < right else "no") for i, p in enumerate(predictions)]
     capture(predictions + truths)
 
 
 def judge(setup) -> dict:
     spec, traffic, state, registry = setup
-    return rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    return rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
 
 
 def test_the_plan_fixes_the_sample_size_from_the_champions_accuracy(setup):
@@ -118,7 +119,7 @@ def test_a_long_test_hands_its_state_to_the_next_execution_with_its_checks_count
     # Given a test some checks into its first execution
     spec, traffic, state, registry = setup
     for _ in range(3):
-        state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+        state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
     assert state["checks_in_execution"] == 3 and state["checks_per_execution"] == rollout.CHECKS_PER_EXECUTION
 
     # When it hands over, twice
@@ -131,15 +132,20 @@ def test_a_long_test_hands_its_state_to_the_next_execution_with_its_checks_count
     assert second["experiment"] == state["experiment"] and second["version"] == state["version"]
 
 
-@pytest.fixture
-def sequential(aws, registry, model_tables):
+def started(registry, model_tables, **ab) -> tuple:
+    """A test of version 2 against version 1 with these A/B settings, its split in place."""
     boto3.client("s3").create_bucket(Bucket=CAPTURE)
     for run, accuracy in (("r1", 0.6), ("r2", 0.9)):
         registry.register(MODEL, run, {"artifact": {"key": f"{run}.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": accuracy}})
-    spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": {**AB, "ab": {**AB["ab"], "design": "sequential"}}})
+    spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": {**AB, "ab": {**AB["ab"], **ab}}})
     traffic = TrafficStore(*model_tables)
     state = rollout.plan({"model": MODEL, "version": 2}, spec, registry, traffic, FakeCloudWatch(), "ns", by="test")
     return spec, traffic, rollout.shift(state, registry, traffic, by="test"), registry
+
+
+@pytest.fixture
+def sequential(aws, registry, model_tables):
+    return started(registry, model_tables, design="sequential")
 
 
 def test_a_sequential_test_stops_before_the_planned_sample_and_carries_its_p_value(sequential):
@@ -148,7 +154,7 @@ def test_a_sequential_test_stops_before_the_planned_sample_and_carries_its_p_val
     # Given 30 outcomes per arm, the challenger right far more often
     labelled(1, right=15, wrong=15)
     labelled(2, right=30, wrong=0)
-    first = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    first = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
     # Then it decides at 30 of the 49 the fixed design would wait for, with an always-valid p below alpha
     assert first["decision"] == "promote", first["reason"]
     recorded = traffic.experiment(MODEL)
@@ -160,9 +166,84 @@ def test_a_sequential_test_without_a_difference_keeps_collecting_then_keeps_the_
     spec, traffic, state, registry = sequential
     labelled(1, right=20, wrong=20)
     labelled(2, right=21, wrong=19)
-    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
     assert state["decision"] == "collecting" and "may stop at any check, or at 98 outcomes per arm" in state["reason"]
     labelled(1, right=30, wrong=28)
     labelled(2, right=30, wrong=28)
-    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic)
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
     assert state["decision"] == "keep_champion" and "by 98 outcomes per arm" in state["reason"]
+
+
+def test_a_segment_where_the_challenger_is_worse_is_reported_while_the_overall_result_is_neutral(aws, registry, model_tables):
+    spec, traffic, state, registry = started(registry, model_tables, segment="plan")
+    # Given a challenger better on basic plans and worse on pro plans, by as much each way
+    labelled(1, right=30, wrong=30, plan="basic")
+    labelled(2, right=54, wrong=6, plan="basic")
+    labelled(1, right=54, wrong=6, plan="pro")
+    labelled(2, right=30, wrong=30, plan="pro")
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))
+    # Then overall there is no difference and the champion stays...
+    assert state["decision"] == "keep_champion", state["reason"]
+    segments = traffic.experiment(MODEL)["segments"]
+    # ...while each segment is reported with its arms' intervals and its corrected verdict
+    assert segments["pro"]["verdict"] == "challenger worse" and segments["basic"]["verdict"] == "challenger better"
+    assert segments["pro"]["interval"][1] < 0 < segments["basic"]["interval"][0]
+    assert segments["pro"]["challenger"]["n"] == 60 and len(segments["pro"]["champion"]["interval"]) == 2
+    assert segments["pro"]["p_value_adjusted"] >= segments["pro"]["p_value"]
+
+
+def test_a_guardrail_in_alarm_stops_the_test_and_rolls_the_challenger_back(aws, registry, model_tables):
+    spec, traffic, state, registry = started(registry, model_tables)
+    labelled(1, right=10, wrong=10)
+    labelled(2, right=20, wrong=0)  # far better so far, but failing requests
+    cloudwatch = boto3.client("cloudwatch")
+    errors, _ = rollout.alarm_names(MODEL)
+    cloudwatch.put_metric_alarm(
+        AlarmName=errors,
+        Namespace="ns",
+        MetricName="PredictionErrors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=errors, StateValue="ALARM", StateReason="test: 5 failed requests")
+    state = rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, cloudwatch)
+    assert state["decision"] == "rollback" and state["reason"].startswith(f"guardrail: {errors} in alarm")
+    finished = rollout.finish(state, registry, traffic, by="test")
+    assert finished["outcome"] == "kept_champion" and registry.aliases(MODEL) == {"champion": 1}
+
+
+def test_guardrail_thresholds_come_from_the_spec(aws, registry, model_tables):
+    class Recorded(FakeCloudWatch):
+        alarms: dict = {}
+
+        def put_metric_alarm(self, **alarm):
+            self.alarms[alarm["MetricName"]] = alarm["Threshold"]
+
+    recorded = Recorded()
+    spec = ModelSpec.model_validate({**CHURN_SPEC, "rollout": {"guardrails": {"max_errors_per_minute": 5, "max_p99_latency_ms": 80}}})
+    registry.register(MODEL, "r1", {"artifact": {"key": "r1.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": 0.6}})
+    registry.register(MODEL, "r2", {"artifact": {"key": "r2.onnx", "sha256": "ab" * 32}, "metrics": {"accuracy": 0.7}})
+    rollout.plan({"model": MODEL, "version": 2}, spec, registry, TrafficStore(*model_tables), recorded, "ns", by="test")
+    assert recorded.alarms == {"PredictionErrors": 5, "PredictionLatency": 80}
+
+
+def test_a_bandit_moves_traffic_to_the_better_arm_then_its_sequential_test_promotes_it(aws, registry, model_tables):
+    spec, traffic, state, registry = started(registry, model_tables, design="bandit")
+    judge_now = lambda: rollout.judge(state, spec, registry, boto3.client("s3"), CAPTURE, traffic, boto3.client("cloudwatch"))  # noqa: E731
+    labelled(1, right=10, wrong=10)
+    labelled(2, right=14, wrong=6)
+    state = judge_now()
+    # Too few outcomes to decide, but the split already leans to the challenger
+    assert state["decision"] == "collecting" and 50 < traffic.policy(MODEL)["challenger_percent"] < 95
+    assert traffic.experiment(MODEL)["chance_challenger_better"] > 0.5
+    labelled(1, right=10, wrong=10)
+    labelled(2, right=38, wrong=2)
+    state = judge_now()
+    assert state["decision"] == "promote" and "always-valid p" in state["reason"]
+    moves = [
+        r for r in registry._audit.records(MODEL) if r["action"] == "traffic.policy" and r["detail"].get("by") == rollout.ROLLOUT_BANDIT
+    ]
+    assert moves, "the bandit's split is audited under its own name"

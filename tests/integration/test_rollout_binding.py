@@ -132,7 +132,7 @@ def test_an_older_ab_tests_verdict_never_lands_on_a_newer_challenger(registry, t
     # When version 3 takes the challenger's place and starts its own test
     started(registry, traffic, register(registry, "r3"), strategy="ab")
     newer_test = traffic.experiment(MODEL)
-    judged = rollout.judge(older, spec("ab"), registry, boto3.client("s3"), "no-capture-read", traffic)
+    judged = rollout.judge(older, spec("ab"), registry, boto3.client("s3"), "no-capture-read", traffic, boto3.client("cloudwatch"))
     finished = rollout.finish(judged, registry, traffic, by="rollout")
 
     # Then the older test ends superseded, and the experiment shown is version 3's, untouched

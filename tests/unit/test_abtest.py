@@ -159,3 +159,44 @@ def test_the_always_valid_p_value_only_falls():
     assert abtest.always_valid_p(bernoulli_arm(1400, 2000), bernoulli_arm(1410, 2000), 0.05, low, True) == low
     # and below 30 outcomes per arm nothing is computed
     assert abtest.always_valid_p(bernoulli_arm(5, 20), bernoulli_arm(20, 20), 0.05, 1.0, True) == 1.0
+
+
+def bandit_run(rng: random.Random, champion_rate: float, challenger_rate: float, bandit: bool, checks: int = 60) -> tuple[float, str]:
+    """A sequential test checked up to `checks` times, 100 labelled requests between checks, split
+    evenly or by the bandit; returns the share of right answers served, and how it ended."""
+    champion, challenger, share, served_right, p_value = Arm(), Arm(), 50, 0.0, 1.0
+    required = abtest.required_per_arm(champion_rate, 0.05, 0.05, 0.8, True)
+    for _ in range(checks):
+        for _ in range(100):
+            arm, rate = (challenger, challenger_rate) if rng.random() * 100 < share else (champion, champion_rate)
+            outcome = float(rng.random() < rate)
+            arm.add(outcome)
+            served_right += outcome
+        if bandit:
+            decision, _, comparison, share = abtest.bandit_verdict(champion, challenger, required, 0.05, 0.05, p_value, 5, True)
+        else:
+            decision, _, comparison = abtest.sequential_verdict(champion, challenger, required, 0.05, 0.05, p_value, True)
+        p_value = comparison["always_valid_p"]
+        if decision != "collecting":
+            break
+    return served_right / (champion.n + challenger.n), decision
+
+
+def test_the_bandit_serves_more_right_answers_than_an_even_split_and_still_promotes():
+    """Champion right 70% of the time, challenger 80%: the same sequential test with an even split
+    serves 75% right answers while it runs; the bandit leans to the challenger as evidence comes."""
+    rng = random.Random(21)
+    bandit = [bandit_run(rng, 0.7, 0.8, bandit=True) for _ in range(30)]
+    even = [bandit_run(rng, 0.7, 0.8, bandit=False) for _ in range(30)]
+    reward, even_reward = float(np.mean([r for r, _ in bandit])), float(np.mean([r for r, _ in even]))
+    promoted = sum(decision == "promote" for _, decision in bandit)
+    print(f"right answers served: bandit {reward:.3f}, even split {even_reward:.3f}; the bandit promoted in {promoted} of 30")
+    assert reward > even_reward + 0.01 and promoted >= 27
+
+
+def test_the_bandit_keeps_the_sequential_tests_error_rate_for_an_equal_challenger():
+    rng = random.Random(22)
+    outcomes = [decision for _, decision in (bandit_run(rng, 0.75, 0.75, bandit=True, checks=30) for _ in range(100))]
+    wrong = outcomes.count("promote") + outcomes.count("rollback")
+    print(f"equal arms, 100 bandit tests checked 30 times: {wrong} decided a difference")
+    assert wrong <= 9  # alpha 0.05: 5 expected, 2.2 sd

@@ -129,18 +129,17 @@ class ABTest(_Strict):
     design: Literal["fixed", "sequential", "bandit"] = Field(
         default="fixed",
         description="fixed: one test once the planned sample is in; sequential: an always-valid test that may stop at any check;"
-        " bandit: Thompson sampling moves the challenger's share towards the arm likelier to be better",
+        " bandit: Thompson sampling moves the challenger's share towards the arm likelier to be better, stopping as sequential does",
     )
     segment: ColumnName | None = Field(default=None, description="a categorical feature whose values get their own results")
     bandit_min_percent: int = Field(default=5, ge=1, le=50, description="bandit: each arm keeps at least this share")
-    bandit_confidence: float = Field(default=0.95, gt=0.5, lt=1, description="bandit: ends when one arm is better with this chance")
 
 
 class Guardrails(_Strict):
     """Limits on the challenger that stop any rollout step or A/B test and roll it back."""
 
     max_errors_per_minute: int = Field(default=1, ge=1, description="failed challenger requests in a minute that stop it")
-    max_p99_latency_ms: float = Field(default=1000.0, gt=0, description="challenger p99 latency over a minute that stops it")
+    max_p99_latency_ms: float = Field(default=250.0, gt=0, description="challenger p99 latency over a minute that stops it")
 
 
 class Rollout(_Strict):

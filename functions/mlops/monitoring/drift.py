@@ -31,6 +31,7 @@ import numpy as np
 
 from mlops.data.spec import DriftRules, ModelSpec
 from mlops.monitoring import multivariate
+from mlops.shared.multiple_testing import correct
 
 BATCH_ROWS = 10_000
 PSI_BINS = 10
@@ -352,16 +353,3 @@ def regularized_gamma_upper(a: float, x: float) -> float:
         if abs(step - 1) < 1e-15:
             break
     return min(1.0, math.exp(log_prefix) * h)
-
-
-def correct(p_values: list[float], method: str) -> list[float]:
-    """Adjusted p-values across the check's tests: Bonferroni, or Holm's step-down (uniformly more
-    powerful, same family-wise error rate)."""
-    m = len(p_values)
-    if method == "bonferroni":
-        return [min(1.0, p * m) for p in p_values]
-    adjusted, running = [0.0] * m, 0.0
-    for rank, index in enumerate(sorted(range(m), key=lambda i: p_values[i])):
-        running = max(running, min(1.0, (m - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted

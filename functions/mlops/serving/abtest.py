@@ -15,6 +15,13 @@ it is looked at, the chance it ever falls below alpha under no difference stays 
 decides as soon as that happens; when both arms reach SEQUENTIAL_HORIZON times the fixed design's
 sample without it, the champion stays.
 
+Or a bandit (`design: bandit`): Thompson sampling moves the challenger's share towards the arm
+likelier to be better at every check, for teams that want more of the traffic on the better arm
+while the test runs; it stops by the sequential design's always-valid test.
+
+Whatever the design, results per segment (a categorical feature the spec names) are reported with
+intervals, corrected for the number of segments.
+
 Per prediction the outcome is 1 or 0 for a right or wrong label (metric: accuracy, higher is
 better) or the absolute error of a value (metric: mean absolute error, lower is better).
 """
@@ -26,12 +33,15 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
+from mlops.shared.multiple_testing import correct
+
 # Below this many outcomes per arm the normal approximations behind the test are not trusted.
 MIN_PER_ARM = 30
 # A sequential test gives up (the champion stays) once both arms hold this many times the fixed
 # design's sample: an mSPRT needs more than the fixed horizon to reach the same power.
 SEQUENTIAL_HORIZON = 2
 NORMAL = NormalDist()
+CHAMPION_ARM, CHALLENGER_ARM = "champion", "challenger"
 
 
 @dataclass
@@ -179,3 +189,80 @@ def sequential_verdict(
     if min(champion.n, challenger.n) >= horizon:
         return "keep_champion", f"no significant difference by {horizon} outcomes per arm ({stated}); the champion stays", comparison
     return "collecting", f"{stated}; it may stop at any check, or at {horizon} outcomes per arm", comparison
+
+
+# --- results per segment --------------------------------------------------------------------
+
+
+def segments(arms: dict[str, tuple[Arm, Arm]], alpha: float, classification: bool) -> dict[str, Any]:
+    """Per value of the spec's segment feature: both arms, the difference with its interval and a
+    verdict. Holm's correction across the segments keeps the chance of calling any segment
+    different when none is at alpha, so slicing finer does not manufacture findings. Reported
+    beside the overall decision, never deciding it."""
+    compared = {value: compare(*pair, alpha, classification) for value, pair in arms.items() if min(pair[0].n, pair[1].n) >= MIN_PER_ARM}
+    adjusted = dict(zip(compared, correct([c["p_value"] for c in compared.values()]), strict=True))
+    results = {}
+    for value, (champion, challenger) in sorted(arms.items()):
+        entry: dict[str, Any] = {
+            CHAMPION_ARM: {
+                "n": champion.n,
+                "mean": champion.mean if champion.n else None,
+                "interval": interval(champion, alpha, classification),
+            },
+            CHALLENGER_ARM: {
+                "n": challenger.n,
+                "mean": challenger.mean if challenger.n else None,
+                "interval": interval(challenger, alpha, classification),
+            },
+        }
+        if value not in compared:
+            results[value] = {**entry, "verdict": "too few outcomes"}
+            continue
+        comparison = {**compared[value], "p_value_adjusted": adjusted[value]}
+        if adjusted[value] >= alpha:
+            verdict_of = "no significant difference"
+        else:
+            better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
+            verdict_of = "challenger better" if better else "challenger worse"
+        results[value] = {**entry, **comparison, "verdict": verdict_of}
+    return results
+
+
+# --- a multi-armed bandit -------------------------------------------------------------------
+
+
+def chance_challenger_better(champion: Arm, challenger: Arm, classification: bool) -> float:
+    """The posterior chance that the challenger is the better arm, which Thompson sampling gives it
+    as its share: Beta(1 + right, 1 + wrong) per arm for accuracy, a normal posterior around each
+    arm's mean (its standard error as spread) for a mean absolute error; the difference of the two
+    read from the normal distribution (exact enough once an arm holds a few dozen outcomes, and
+    cheap: the rollout function has no numpy to draw from the posteriors)."""
+    if classification:
+        moments = [(1 + arm.total, 1 + arm.n - arm.total) for arm in (champion, challenger)]
+        means = [a / (a + b) for a, b in moments]
+        variances = [a * b / ((a + b) ** 2 * (a + b + 1)) for a, b in moments]
+        lead = means[1] - means[0]
+    else:
+        if min(champion.n, challenger.n) < 2:
+            return 0.5
+        variances = [arm.variance / arm.n for arm in (champion, challenger)]
+        lead = champion.mean - challenger.mean  # a lower error is better
+    spread = math.sqrt(sum(variances))
+    return NORMAL.cdf(lead / spread) if spread > 0 else 0.5 + 0.5 * math.copysign(1.0, lead) * (lead != 0)
+
+
+def bandit_verdict(
+    champion: Arm, challenger: Arm, required: int, alpha: float, effect: float, previous: float, min_percent: int, classification: bool
+) -> tuple[str, str, dict[str, Any], int]:
+    """(decision, why, comparison, the challenger's next share in percent). The share follows the
+    posterior chance the challenger is better (probability matching: Thompson sampling per batch),
+    each arm keeping at least min_percent. Stopping is the sequential design's always-valid test,
+    so moving traffic for reward costs no validity: a posterior above 95% checked at every look
+    would promote an equal challenger far more often than alpha (tests/unit/test_abtest.py)."""
+    chance = chance_challenger_better(champion, challenger, classification)
+    share = round(min(max(chance * 100, min_percent), 100 - min_percent))
+    decision, why, comparison = sequential_verdict(champion, challenger, required, alpha, effect, previous, classification)
+    comparison = {**comparison, "chance_challenger_better": chance, "challenger_percent": share}
+    if decision == "collecting":
+        why = f"{why}; chance the challenger is better {chance:.3f}, so it now gets {share}%"
+    return decision, why, comparison, share

@@ -4,7 +4,8 @@ plan  -> the traffic steps for the spec's strategy (all_at_once, canary, linear,
          the challenger's alarms (errors, p99 latency) created for this model
 shift -> the challenger's share for the current step
 check -> after the bake: is any challenger alarm in ALARM? which step is next?
-judge -> A/B only: count the feedback per arm; collecting (bake again), or a decision (mlops.serving.abtest)
+judge -> A/B only: count the feedback per arm (and per segment); collecting (bake again; a bandit
+         moves the split first), a decision (mlops.serving.abtest), or a guardrail in alarm stops it
 finish-> promote (all steps healthy, or the A/B test says so), keep the champion (the A/B test says
          so), hold (shadow or manual: a person decides), or roll back (an alarm fired, a step failed)
 
@@ -17,6 +18,7 @@ too, so a race between the question and the write cannot act on another version 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +31,8 @@ from mlops.shared.items import now_iso
 from mlops.shared.variables import PREDICT_SERVICE
 
 LINEAR_STEPS = [10, 25, 50, 75]
-P99_LATENCY_MS = 250.0
 ALARM_PREFIX = "mlops-"
+ROLLOUT_BANDIT = "rollout-bandit"  # who moved the split, in the audit log
 
 
 def alarm_names(model: str) -> list[str]:
@@ -89,7 +91,7 @@ def plan(
         "shadow": [],
         "manual": [],
     }[rollout.strategy]
-    _put_challenger_alarms(cloudwatch, namespace, model)
+    _put_challenger_alarms(cloudwatch, namespace, model, spec)
     planned = {
         **event,
         "strategy": rollout.strategy,
@@ -121,10 +123,13 @@ def plan_experiment(spec: ModelSpec, registry: Registry, model: str, version: in
         "power": settings.power,
         "required_per_arm": required,
         "design": settings.design,
+        "segment": settings.segment,
     }
 
 
-def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
+def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str, spec: ModelSpec) -> None:
+    """The guardrails (spec rollout.guardrails): any rollout step's check and every A/B check read them."""
+    guardrails = spec.rollout.guardrails
     # The same dimensions the data plane's metric lines carry (mlops.serving.telemetry).
     dimensions = [
         {"Name": "model", "Value": model},
@@ -133,8 +138,22 @@ def _put_challenger_alarms(cloudwatch: Any, namespace: str, model: str) -> None:
     ]
     errors, latency = alarm_names(model)
     alarms = [
-        (errors, "PredictionErrors", {"Statistic": "Sum"}, 1.0, "GreaterThanOrEqualToThreshold", "fails requests"),
-        (latency, "PredictionLatency", {"ExtendedStatistic": "p99"}, P99_LATENCY_MS, "GreaterThanThreshold", "answers slowly (p99)"),
+        (
+            errors,
+            "PredictionErrors",
+            {"Statistic": "Sum"},
+            guardrails.max_errors_per_minute,
+            "GreaterThanOrEqualToThreshold",
+            "fails requests",
+        ),
+        (
+            latency,
+            "PredictionLatency",
+            {"ExtendedStatistic": "p99"},
+            guardrails.max_p99_latency_ms,
+            "GreaterThanThreshold",
+            "answers slowly (p99)",
+        ),
     ]
     for name, metric, statistic, threshold, comparison, meaning in alarms:
         cloudwatch.put_metric_alarm(
@@ -174,40 +193,65 @@ def shift(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: 
 def check(state: dict[str, Any], registry: Registry, cloudwatch: Any) -> dict[str, Any]:
     if why := superseded(state, registry):
         return _pass_through(state, why)
-    alarms = cloudwatch.describe_alarms(AlarmNames=alarm_names(state["model"]))["MetricAlarms"]
-    firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
+    firing = _firing(cloudwatch, state["model"])
     next_step = state["step"] + 1
     return {**state, "healthy": not firing, "firing": firing, "step": next_step, "more": next_step < len(state["steps"])}
 
 
+def _firing(cloudwatch: Any, model: str) -> list[str]:
+    alarms = cloudwatch.describe_alarms(AlarmNames=alarm_names(model))["MetricAlarms"]
+    return [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
+
+
 def judge(
-    state: dict[str, Any], spec: ModelSpec, registry: Registry, s3: Any, capture_bucket: str, traffic: TrafficStore
+    state: dict[str, Any], spec: ModelSpec, registry: Registry, s3: Any, capture_bucket: str, traffic: TrafficStore, cloudwatch: Any
 ) -> dict[str, Any]:
-    """Counts the A/B test's outcomes so far and records the verdict where GET /traffic shows it."""
+    """Counts the A/B test's outcomes so far and records the verdict where GET /traffic shows it.
+    A challenger guardrail in alarm (errors, p99 latency) stops the test at once, whatever the counts."""
     if why := superseded(state, registry):
         return _pass_through(state, why)
     model, experiment, settings = state["model"], state["experiment"], spec.rollout.ab
     classification = spec.is_classification
     started = datetime.fromisoformat(experiment["started_at"])
-    arms = {experiment["champion_version"]: abtest.Arm(), experiment["challenger_version"]: abtest.Arm()}
+    versions = (experiment["champion_version"], experiment["challenger_version"])
+    arms = {version: abtest.Arm() for version in versions}
+    segment, by_segment = experiment.get("segment"), dict[str, tuple[abtest.Arm, abtest.Arm]]()
     for outcome in capture_reader.outcomes(s3, capture_bucket, model, started, set(arms)):
-        arms[outcome.version].add(abtest.outcome_of(outcome.predicted, outcome.actual, classification))
-    champion, challenger = arms[experiment["champion_version"]], arms[experiment["challenger_version"]]
+        result = abtest.outcome_of(outcome.predicted, outcome.actual, classification)
+        arms[outcome.version].add(result)
+        if segment is not None:
+            pair = by_segment.setdefault(str(outcome.inputs.get(segment, "")), (abtest.Arm(), abtest.Arm()))
+            pair[versions.index(outcome.version)].add(result)
+    champion, challenger = arms[versions[0]], arms[versions[1]]
     alpha = experiment["alpha"]  # as planned, even if the spec changed since
+    share = None
+    required, effect, previous = (
+        experiment["required_per_arm"],
+        experiment["minimum_detectable_effect"],
+        experiment.get("always_valid_p", 1.0),
+    )
     if experiment.get("design") == "sequential":
-        effect, previous = experiment["minimum_detectable_effect"], experiment.get("always_valid_p", 1.0)
-        judged = abtest.sequential_verdict(champion, challenger, experiment["required_per_arm"], alpha, effect, previous, classification)
+        judged = abtest.sequential_verdict(champion, challenger, required, alpha, effect, previous, classification)
+    elif experiment.get("design") == "bandit":
+        least = settings.bandit_min_percent
+        *judged, share = abtest.bandit_verdict(champion, challenger, required, alpha, effect, previous, least, classification)
     else:
-        judged = abtest.verdict(champion, challenger, experiment["required_per_arm"], alpha, classification)
+        judged = abtest.verdict(champion, challenger, required, alpha, classification)
     decision, why, comparison = judged
     elapsed = (datetime.now(UTC) - started).total_seconds()
     if decision == "collecting" and elapsed > settings.max_seconds:
         decision, why = "keep_champion", f"not enough feedback within {settings.max_seconds} s ({why})"
+    if firing := _firing(cloudwatch, model):
+        decision, why = "rollback", f"guardrail: {', '.join(firing)} in alarm; the test stops ({why})"
     summary = {
         CHAMPION: _arm_summary(champion, alpha, classification),
         CHALLENGER: _arm_summary(challenger, alpha, classification),
     }
     record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
+    if segment is not None:
+        record["segments"] = abtest.segments(by_segment, alpha, classification)
+    if share is not None and decision == "collecting":
+        _share_for_bandit(traffic, model, experiment["challenger_version"], share)
     if not traffic.save_experiment(model, record):  # the challenger changed while the feedback was counted
         return _pass_through(state, superseded(state, registry) or "the challenger changed during the count")
     checks = state.get("checks_in_execution", 0) + 1
@@ -221,6 +265,15 @@ def judge(
         "bake_seconds": settings.check_seconds,
         "checks_in_execution": checks,
     }
+
+
+def _share_for_bandit(traffic: TrafficStore, model: str, challenger: int, percent: int) -> None:
+    """The bandit's next split; a person's change of the policy meanwhile wins (the write is
+    conditional on the revision just read), and the next check tries again."""
+    policy = traffic.policy(model)
+    if policy["challenger_percent"] != percent:
+        with contextlib.suppress(Conflict):
+            traffic.set(model, percent, policy["shadow"], policy["revision"], by=ROLLOUT_BANDIT, challenger=challenger)
 
 
 def hand_over(state: dict[str, Any], execution_arn: str, traffic: TrafficStore) -> dict[str, Any]:

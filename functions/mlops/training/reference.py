@@ -25,6 +25,9 @@ from mlops.data.spec import Feature, ModelSpec, Target
 from mlops.monitoring import estimation, multivariate
 from mlops.serving.model_inputs import CATEGORICAL_INPUT, NUMERIC_INPUT, as_matrix, feature_groups, load_split
 
+# What the checking function may read of a model's folder (models/<model>/<run>/...).
+REFERENCE_FILE, LOSS_MODELS = "monitoring_reference.json", "loss_*.onnx"
+READ_BY_CHECKS = (f"*/{REFERENCE_FILE}", f"*/{LOSS_MODELS}")
 ECE_BINS = 10
 LOSS_TARGET = "__loss__"
 PREDICTION_FEATURE = "__prediction__"
@@ -52,7 +55,7 @@ def build(spec: ModelSpec, onnx_bytes: bytes, s3: Any, state: dict[str, Any]) ->
         reference["estimator"] = _confidence_reference(classes, val_y, val_out, test_y, test_out, spec.training.seed)
     else:
         reference["estimator"] = _loss_reference(spec, s3, state["artifact"]["bucket"], folder, scored)
-    key = f"{folder}/monitoring_reference.json"
+    key = f"{folder}/{REFERENCE_FILE}"
     s3.put_object(Bucket=state["artifact"]["bucket"], Key=key, Body=json.dumps(reference).encode(), ContentType="application/json")
     return key, summary(reference)
 
