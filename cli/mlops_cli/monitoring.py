@@ -41,4 +41,41 @@ def show_drift(report: dict[str, Any], bucket: str) -> None:
             f"v{version} ({live.get('variant')}): {live.get('verdict')}, {live.get('n', 0)} labelled, "
             f"{quality.get('metric')} {cell(measured)} live vs {cell(live.get('trained'))} trained"
         )
+    together = found.get("multivariate")
+    if together:
+        out.print(
+            f"all features together: {together.get('verdict')}, PCA reconstruction error {cell(together.get('current_error'))}"
+            f" vs {cell(together.get('reference_error'))} at training (rise {cell(together.get('effect_size'))})"
+        )
+    show_estimate(report.get("estimated_performance") or {})
+    show_data_quality(report.get("data_quality") or {})
     out.print(f"HTML report: s3://{bucket}/{report['html_key']} (mlops drift {report['model']} --open)")
+
+
+def show_estimate(estimated: dict[str, Any]) -> None:
+    """The label-free estimate: each metric with its interval, the one judged against training."""
+    if not estimated.get("metrics"):
+        out.print(f"estimated quality before labels: {estimated.get('verdict', 'not checked')}")
+        return
+    metric, entry = estimated["metric"], estimated["metrics"].get(estimated["metric"], {})
+    out.print(
+        f"estimated quality before labels ({estimated['method']}, {estimated['n']} served): {estimated['verdict']}, "
+        f"{metric} {cell(entry.get('estimate'))} [{cell(entry.get('interval'))}] vs {cell(estimated['reference'].get(metric))} at training"
+    )
+
+
+def show_data_quality(quality: dict[str, Any]) -> None:
+    if not quality:
+        return
+    failing = quality.get("features_with_issues") or []
+    out.print(f"data quality: {quality.get('verdict')}" + (f" ({', '.join(failing)})" if failing else ""))
+    issues = {name: entry for name, entry in (quality.get("features") or {}).items() if entry.get("issues")}
+    if issues:
+        table(
+            None,
+            ["feature", "missing", "out of training range", "unseen category", "issues"],
+            (
+                [name, e.get("missing_rate"), e.get("out_of_range_rate"), e.get("unseen_rate"), e.get("issues")]
+                for name, e in sorted(issues.items())
+            ),
+        )

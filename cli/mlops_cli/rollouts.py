@@ -44,6 +44,23 @@ def show_experiment(experiment: dict[str, Any]) -> None:
         ["arm", "n", experiment["metric"], "interval"],
         ([arm, r["n"], r.get("mean"), cell(r.get("interval"))] for arm, r in experiment.get("arms", {}).items()),
     )
+    if segments := experiment.get("segments"):
+        table(
+            f"by {experiment.get('segment')}",
+            ["segment", "champion n", "challenger n", "difference", "interval", "p (adjusted)", "verdict"],
+            (
+                [
+                    value,
+                    r["champion"]["n"],
+                    r["challenger"]["n"],
+                    r.get("difference"),
+                    r.get("interval"),
+                    r.get("p_value_adjusted"),
+                    r["verdict"],
+                ]
+                for value, r in sorted(segments.items())
+            ),
+        )
 
 
 def latest_rollout(api: Api, model: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

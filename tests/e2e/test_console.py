@@ -88,6 +88,9 @@ def test_every_page_shows_the_lifecycle(browser, local_stack, quick_start):
     assert "drift" in drift and "worst concavity" in drift
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.feature svg.histogram")) == 30
     assert browser.find_elements(By.CSS_SELECTOR, "svg.verdicts rect.verdict")
+    # The label-free estimate with its trend, all features together, and data quality
+    assert "Estimated quality before labels (cbpe)" in drift and "All features together" in drift and "Data quality" in drift
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-chart=estimate] svg.series circle.current")
 
     audit = visit(browser, local_stack, f"#/audit/{model}", "audit")
     assert "spec.registered" in audit and "alias.challenger" in audit

@@ -190,6 +190,9 @@ def test_a_segment_where_the_challenger_is_worse_is_reported_while_the_overall_r
     assert segments["pro"]["interval"][1] < 0 < segments["basic"]["interval"][0]
     assert segments["pro"]["challenger"]["n"] == 60 and len(segments["pro"]["champion"]["interval"]) == 2
     assert segments["pro"]["p_value_adjusted"] >= segments["pro"]["p_value"]
+    # ...and kept check by check, for the console's chart over time
+    (check,) = traffic.experiment(MODEL)["history"]
+    assert check["segments"]["pro"]["verdict"] == "challenger worse" and check["n"] == [120, 120]
 
 
 def test_a_guardrail_in_alarm_stops_the_test_and_rolls_the_challenger_back(aws, registry, model_tables):

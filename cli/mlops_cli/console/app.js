@@ -138,7 +138,9 @@ async function modelPage(model) {
       el("p", { class: "muted" }, `${experiment.design || "fixed"} design; ${experiment.metric}; ${experiment.required_per_arm} per arm planned; alpha ${experiment.alpha}, power ${experiment.power}`
         + (experiment.p_value != null ? `; p = ${num(experiment.p_value)}` : "")
         + (experiment.always_valid_p != null ? `; always-valid p = ${num(experiment.always_valid_p)}` : "")),
-      intervalChart(experiment.arms)) : null,
+      intervalChart(experiment.arms),
+      experimentHistory(experiment),
+      experimentSegments(experiment)) : null,
     section("Versions", table(["version", "status", "metrics", "run", "data", "created", ""],
       [...versions.versions].sort((a, b) => b.version - a.version).map((v) => [
         `v${v.version}`, badge(v.status), metricsText(v.metrics), link(`#/run/${enc(v.run_id)}`, v.run_id), String(v.dataset_version).slice(0, 12),
@@ -231,6 +233,9 @@ async function driftPage(model) {
       el("p", {}, "Last checks (oldest to newest): ", verdictStrip(report.recent_checks))),
     section("Performance", table(["version", "variant", "labelled", `${quality.metric} live`, "trained", "verdict"],
       Object.values(quality.versions || {}).map((v) => [`v${v.version}`, v.variant, v.n, num((v.live || {})[quality.metric]), num(v.trained), badge(v.verdict)]))),
+    estimateSection(report.estimated_performance || {}, report.recent_checks),
+    multivariateSection(drift.multivariate),
+    dataQualitySection(report.data_quality),
     el("h2", {}, "Features against the training baseline"),
     el("p", { class: "legend" }, el("span", {}, el("span", { class: "swatch baseline" }), "training"), el("span", {}, el("span", { class: "swatch current" }), "served")),
     el("div", { class: "grid" }, Object.entries(drift.features || {}).sort().map(([name, f]) => el("section", { class: "card feature", "data-feature": name },
@@ -238,6 +243,59 @@ async function driftPage(model) {
       el("p", { class: "muted" }, `${f.test}: p ${num(f.p_value_adjusted ?? f.p_value)} (adjusted), effect ${num(f.effect_size)}`),
       f.histogram ? histogramChart(f.histogram) : null))),
   ];
+}
+
+// The A/B test's difference (challenger minus champion) and its interval at each check so far.
+function experimentHistory(experiment) {
+  const history = experiment.history || [];
+  if (!history.length) return null;
+  const points = history.map((c) => ({ label: time(c.checked_at), value: c.difference, interval: c.interval }));
+  return el("div", { class: "history", "data-chart": "difference" }, el("h3", {}, "Difference at each check"), seriesChart(points, 0));
+}
+
+// Per value of the spec's segment feature: arms, difference with its interval, verdict, and its difference over time.
+function experimentSegments(experiment) {
+  const segments = Object.entries(experiment.segments || {});
+  if (!segments.length) return null;
+  const history = experiment.history || [];
+  return el("div", { class: "segments" },
+    el("h3", {}, `By ${experiment.segment}`),
+    table(["segment", "champion", "challenger", "difference", "interval", "p (adjusted)", "verdict", "over time"],
+      segments.map(([value, r]) => [value, `${num(r.champion.mean)} (n=${r.champion.n})`, `${num(r.challenger.mean)} (n=${r.challenger.n})`,
+        num(r.difference), r.interval ? r.interval.map(num).join(" to ") : "-", num(r.p_value_adjusted), badge(r.verdict),
+        seriesChart(history.map((c) => ({ label: time(c.checked_at), ...((c.segments || {})[value] ? { value: c.segments[value].difference, interval: c.segments[value].interval } : {}) })), 0)])));
+}
+
+function estimateSection(estimated, recent) {
+  if (!estimated.metrics) return section("Estimated quality before labels", el("p", { class: "muted" }, estimated.reason || `${estimated.verdict || "not checked"}`));
+  const trend = [...(recent || [])].reverse().filter((c) => c.estimate);
+  return section(`Estimated quality before labels (${estimated.method})`,
+    el("p", {}, badge(estimated.verdict), ` ${estimated.n} served predictions; ${estimated.metric} judged against its estimate at training`),
+    table(["metric", "at training", "estimate", "95% interval of the realized value"],
+      Object.entries(estimated.metrics).map(([metric, e]) => [metric, num(estimated.reference[metric]), num(e.estimate), e.interval.map(num).join(" to ")])),
+    trend.length ? el("div", { "data-chart": "estimate" }, el("h3", {}, `${estimated.metric} over the last checks (ring: realized once labels came back)`),
+      seriesChart(trend.map((c) => ({ label: time(c.checked_at), value: c.estimate.estimate, interval: c.estimate.interval, other: c.estimate.realized })),
+        estimated.reference[estimated.metric])) : null);
+}
+
+function multivariateSection(together) {
+  if (!together) return null;
+  return section("All features together",
+    fields([
+      ["verdict", badge(together.verdict)],
+      ["PCA", `${together.components} components, ${num(together.explained_variance)} of the variance`],
+      ["reconstruction error", `${num(together.current_error)} served vs ${num(together.reference_error)} at training (rise ${num(together.effect_size)})`],
+      ["adjusted p", num(together.p_value_adjusted)],
+    ]));
+}
+
+function dataQualitySection(quality) {
+  if (!quality || !quality.features) return null;
+  return section("Data quality",
+    el("p", {}, badge(quality.verdict), ` ${quality.rows} rows against the training split`),
+    table(["feature", "missing (training)", "out of training range", "unseen category", "issues"],
+      Object.entries(quality.features).sort(([, a], [, b]) => b.issues.length - a.issues.length).map(([name, q]) => [name,
+        `${num(q.missing_rate)} (${num(q.training_missing_rate)})`, num(q.out_of_range_rate), num(q.unseen_rate), q.issues.length ? badge(q.issues.join(", ")) : "ok"])));
 }
 
 async function auditPage(model) {

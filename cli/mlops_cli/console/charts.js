@@ -111,3 +111,29 @@ function verdictStrip(recent) {
   });
   return chart;
 }
+
+// A value over the last checks, oldest to newest: a whisker for its interval, a dot for the value,
+// a ring for a second value (the realized metric once labels came back), a dashed line at `reference`.
+function seriesChart(points, reference) {
+  const width = 420, height = 140, left = 44, bottom = 18, slot = (width - left) / Math.max(points.length, 1);
+  const values = points.flatMap((p) => [p.value, p.other, ...(p.interval || [])]).concat(reference ?? []).filter((v) => typeof v === "number");
+  const low = Math.min(...values), high = Math.max(...values);
+  const y = (v) => 6 + (1 - (v - low) / (high - low || 1)) * (height - bottom - 12);
+  const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "series" });
+  if (typeof reference === "number") chart.append(svg("line", { x1: left, y1: y(reference), x2: width, y2: y(reference), class: "reference" }));
+  points.forEach((point, i) => {
+    const x = left + (i + 0.5) * slot;
+    if (point.interval && point.interval.length === 2) {
+      chart.append(svg("line", { x1: x, y1: y(point.interval[0]), x2: x, y2: y(point.interval[1]), class: "interval" }));
+    }
+    if (typeof point.value === "number") {
+      const dot = svg("circle", { cx: x, cy: y(point.value), r: 4, class: "current" });
+      dot.append(svg("title", {}, `${point.label}: ${short(point.value)}${point.interval ? ` [${point.interval.map(short).join(", ")}]` : ""}`));
+      chart.append(dot);
+    }
+    if (typeof point.other === "number") chart.append(svg("circle", { cx: x, cy: y(point.other), r: 5, class: "realized" }));
+  });
+  chart.append(label(left - 4, 12, short(high), "end"));
+  chart.append(label(left - 4, height - bottom, short(low), "end"));
+  return chart;
+}

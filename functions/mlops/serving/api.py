@@ -49,6 +49,16 @@ class ArmResult(BaseModel):
     interval: list[float] = Field(description="confidence interval of the mean at 1 - alpha")
 
 
+class SegmentResult(BaseModel):
+    champion: ArmResult
+    challenger: ArmResult
+    verdict: str = Field(description="challenger better, challenger worse, no significant difference, or too few outcomes")
+    difference: float | None = None
+    interval: list[float] | None = Field(default=None, description="of the difference, at 1 - alpha")
+    p_value: float | None = None
+    p_value_adjusted: float | None = Field(default=None, description="Holm-corrected across the segments")
+
+
 class Experiment(BaseModel):
     status: Literal["collecting", "promote", "rollback", "keep_champion"]
     reason: str
@@ -60,8 +70,17 @@ class Experiment(BaseModel):
     alpha: float
     power: float
     required_per_arm: int = Field(description="fixed before the test started: the fixed design decides once both arms reach it")
-    design: str = Field(default="fixed", description="fixed, or sequential (may stop at any check; gives up at twice the sample)")
-    always_valid_p: float | None = Field(default=None, description="sequential design: the running always-valid p-value")
+    design: str = Field(
+        default="fixed",
+        description="fixed; sequential (may stop at any check; gives up at twice the sample);"
+        " bandit (stops as sequential does, the split set by Thompson sampling)",
+    )
+    always_valid_p: float | None = Field(default=None, description="sequential and bandit designs: the running always-valid p-value")
+    chance_challenger_better: float | None = Field(default=None, description="bandit: the posterior chance, which sets the split")
+    challenger_percent: int | None = Field(default=None, description="bandit: the challenger's share after this check")
+    segment: str | None = Field(default=None, description="the categorical feature whose values get their own results")
+    segments: dict[str, SegmentResult] = Field(default={}, description="per value of the segment feature: arms, difference, verdict")
+    history: list[dict[str, Any]] = Field(default=[], description="the test's checks, oldest first: difference, interval, segments")
     started_at: str
     checked_at: str | None = None
     arms: dict[str, ArmResult] = {}

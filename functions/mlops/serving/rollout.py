@@ -43,6 +43,7 @@ def alarm_names(model: str) -> list[str]:
 # three Choices: 18 history events, 36 with every Task retried; 500 stay under 25,000 either way
 # (tests/infra/test_template.py counts them from the ASL).
 CHECKS_PER_EXECUTION = 500
+HISTORY_CHECKS = 100  # an A/B test's checks kept on its record (the model's state item stays far below 400 KB)
 
 
 def superseded(state: dict[str, Any], registry: Registry) -> str | None:
@@ -224,20 +225,18 @@ def judge(
             pair[versions.index(outcome.version)].add(result)
     champion, challenger = arms[versions[0]], arms[versions[1]]
     alpha = experiment["alpha"]  # as planned, even if the spec changed since
-    share = None
-    required, effect, previous = (
-        experiment["required_per_arm"],
-        experiment["minimum_detectable_effect"],
-        experiment.get("always_valid_p", 1.0),
-    )
+    share: int | None = None
+    required, effect = experiment["required_per_arm"], experiment["minimum_detectable_effect"]
+    previous = experiment.get("always_valid_p", 1.0)
     if experiment.get("design") == "sequential":
-        judged = abtest.sequential_verdict(champion, challenger, required, alpha, effect, previous, classification)
+        decision, why, comparison = abtest.sequential_verdict(champion, challenger, required, alpha, effect, previous, classification)
     elif experiment.get("design") == "bandit":
         least = settings.bandit_min_percent
-        *judged, share = abtest.bandit_verdict(champion, challenger, required, alpha, effect, previous, least, classification)
+        decision, why, comparison, share = abtest.bandit_verdict(
+            champion, challenger, required, alpha, effect, previous, least, classification
+        )
     else:
-        judged = abtest.verdict(champion, challenger, required, alpha, classification)
-    decision, why, comparison = judged
+        decision, why, comparison = abtest.verdict(champion, challenger, required, alpha, classification)
     elapsed = (datetime.now(UTC) - started).total_seconds()
     if decision == "collecting" and elapsed > settings.max_seconds:
         decision, why = "keep_champion", f"not enough feedback within {settings.max_seconds} s ({why})"
@@ -250,6 +249,7 @@ def judge(
     record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
     if segment is not None:
         record["segments"] = abtest.segments(by_segment, alpha, classification)
+    record["history"] = _history(traffic.experiment(model), record, experiment["challenger_version"])
     if share is not None and decision == "collecting":
         _share_for_bandit(traffic, model, experiment["challenger_version"], share)
     if not traffic.save_experiment(model, record):  # the challenger changed while the feedback was counted
@@ -265,6 +265,20 @@ def judge(
         "bake_seconds": settings.check_seconds,
         "checks_in_execution": checks,
     }
+
+
+def _history(previous: dict[str, Any] | None, record: dict[str, Any], challenger: int) -> list[dict[str, Any]]:
+    """The test's checks so far, oldest first (at most HISTORY_CHECKS): the console draws the
+    difference, its interval and each segment's over time from them."""
+    earlier = previous.get("history", []) if previous and previous.get("challenger_version") == challenger else []
+    keys = ("checked_at", "status", "difference", "interval", "p_value", "always_valid_p", "chance_challenger_better", "challenger_percent")
+    entry = {key: record[key] for key in keys if key in record} | {"n": [record["arms"][CHAMPION]["n"], record["arms"][CHALLENGER]["n"]]}
+    if "segments" in record:
+        entry["segments"] = {
+            value: {key: result[key] for key in ("difference", "interval", "verdict") if key in result}
+            for value, result in record["segments"].items()
+        }
+    return [*earlier, entry][-HISTORY_CHECKS:]
 
 
 def _share_for_bandit(traffic: TrafficStore, model: str, challenger: int, percent: int) -> None:
