@@ -132,7 +132,9 @@ def test_breast_cancer_confidence_estimate_tracks_accuracy_under_a_shift_to_midd
         shown = f"estimated {estimate(report, 'accuracy'):.3f} [{low:.3f}, {high:.3f}], realized {truth['accuracy']:.3f}"
         print(f"{report['drift']['rows']} rows: accuracy {shown}")
         assert low <= truth["accuracy"] <= high
-    assert steady["estimated_performance"]["verdict"] == estimation.HEALTHY
+    # Unshifted traffic stays near the estimate made at training on the test split (57 rows: that
+    # estimate is itself uncertain by about 0.02), and is healthy
+    assert abs(steady["estimated_performance"]["decay"]) < 0.03 and steady["estimated_performance"]["verdict"] == estimation.HEALTHY
     assert estimate(moved, "accuracy") < estimate(steady, "accuracy") and moved_truth["accuracy"] < steady_truth["accuracy"]
 
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from mlops.data.spec import ModelSpec
+from mlops.monitoring import checks, retraining, schedule
 from mlops.monitoring.checks import ModelChecker
 from mlops.monitoring.retraining import Retrainer, run_id_for
 from mlops.registry.versions import STATE_KEY
@@ -58,6 +59,28 @@ def test_a_running_run_of_the_model_blocks_a_second(retrainer, runs):
 def test_the_spec_decides_which_findings_retrain(retrainer):
     assert "does not retrain on performance" in retrainer.refusal("churn", "performance", spec(on=["drift"]), NOW)
     assert "off" in retrainer.refusal("churn", "drift", spec(max_per_day=0), NOW)
+    # A fall of the label-free estimate retrains only when the spec asks for it
+    assert "does not retrain on estimated_performance" in retrainer.refusal("churn", "estimated_performance", spec(), NOW)
+    assert retrainer.refusal("churn", "estimated_performance", spec(on=["estimated_performance"]), NOW) is None
+
+
+def test_an_estimated_decay_is_announced_as_its_own_finding():
+    report = {
+        "model": "churn",
+        "version": 1,
+        "check_id": "c1",
+        "report_key": "reports/churn/c1/report.json",
+        "drift": {"verdict": "no drift"},
+        "performance": {"verdict": "not enough data"},
+        "estimated_performance": {"verdict": "decayed", "metric": "roc_auc", "decay": 0.12},
+    }
+    assert checks.findings(report) == [
+        (
+            schedule.ESTIMATED_PERFORMANCE_DECAYED,
+            {"model": "churn", "version": 1, "check_id": "c1", "report_key": report["report_key"], "metric": "roc_auc", "decay": 0.12},
+        )
+    ]
+    assert retraining.KINDS[schedule.ESTIMATED_PERFORMANCE_DECAYED] == "estimated_performance"
 
 
 def test_run_ids_are_named_after_the_check():

@@ -4,7 +4,8 @@ Serving already refuses what the spec forbids (a missing required value, a numbe
 spec's bounds, a category outside its list), so what reaches the capture is valid. Quality here is
 what the model never learned from: per feature, the share of rows missing it beyond the training
 split's own share, the share of numbers outside the training split's range, and the share of
-categories the training split never had. Each has a threshold in `monitoring.data_quality`; a
+categories the training split never had, the last two beyond what unshifted traffic would show
+(a small training split has narrow extremes and misses rare categories). Each has a threshold in `monitoring.data_quality`; a
 feature over one is an issue, and any issue makes the check's verdict "issues" (a metric and an
 alarm per model, see mlops.monitoring.checks).
 """
@@ -46,11 +47,19 @@ def _feature(column: NumericColumn | CategoricalColumn, rows: int, profile: dict
     if isinstance(column, NumericColumn):
         entry["training_range"] = list(column.range) if column.range else None
         entry["out_of_range_rate"] = _share(column.out_of_range, present) if column.range else None
-        if entry["out_of_range_rate"] is not None and entry["out_of_range_rate"] > rules.max_out_of_range_rate:
+        # A new value from the same distribution falls outside the extremes of n values with chance 2 / (n + 1).
+        entry["expected_out_of_range_rate"] = 2 / (profile.get("count", 0) + 1)
+        if (
+            entry["out_of_range_rate"] is not None
+            and entry["out_of_range_rate"] - entry["expected_out_of_range_rate"] > rules.max_out_of_range_rate
+        ):
             issues.append("out_of_range")
     else:
         entry["unseen_rate"] = _share(column.unseen, present)
-        if entry["unseen_rate"] > rules.max_unseen_rate:
+        # Good-Turing: the share of new values in fresh draws is about the share of values seen once.
+        once = sum(1 for value, count in column.baseline.items() if count == 1 and value != "")
+        entry["expected_unseen_rate"] = _share(once, trained_rows)
+        if entry["unseen_rate"] - entry["expected_unseen_rate"] > rules.max_unseen_rate:
             issues.append("unseen")
     entry["issues"] = issues
     return entry
