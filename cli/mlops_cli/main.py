@@ -397,7 +397,7 @@ def drift(
     timeout: Timeout = 300,
     as_json: Json = False,
 ) -> None:
-    """Drift and performance: a verdict per feature against the training baseline, live metrics per version."""
+    """Drift, data quality and performance: per feature and all together, estimated before labels, live."""
     client = api()
     report = monitoring.check_now(client, model, timeout) if now else client.call("GET", f"models/{segment(model)}/drift")
     if open_report:

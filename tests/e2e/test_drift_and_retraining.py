@@ -63,9 +63,11 @@ def test_the_report_is_in_s3_as_json_and_html_and_alarms_and_dashboard_exist(loc
     s3, bucket = local_stack.client("s3"), local_stack.outputs["ArtifactsBucketName"]
     page = s3.get_object(Bucket=bucket, Key=drift_report["html_key"])["Body"].read().decode()
     assert "tenure_months" in page and "<svg" in page
+    assert "Estimated quality before labels" in page and "Multivariate drift" in page and "Data quality" in page
     cloudwatch = local_stack.client("cloudwatch")
     names = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"mlops-{MODEL}-")["MetricAlarms"]}
-    assert {f"mlops-{MODEL}-drift", f"mlops-{MODEL}-performance"} <= names
+    checked = ("drift", "performance", "estimated-performance", "data-quality")
+    assert {f"mlops-{MODEL}-{suffix}" for suffix in checked} <= names
     assert cloudwatch.get_dashboard(DashboardName=f"mlops-{MODEL}")["DashboardBody"]
 
 

@@ -81,6 +81,8 @@ def test_a_published_data_set_registers_trains_serves_and_is_checked_for_drift(l
     for report, answers, truth in windows:
         entry = report["estimated_performance"]["metrics"][metric]
         realized.append(realized_metric(answers, truth, metric))
+        low, high = entry["interval"]
+        print(f"{name}, {len(truth)} rows: {metric} estimated {entry['estimate']:.4g} [{low:.4g}, {high:.4g}], realized {realized[-1]:.4g}")
         assert entry["interval"][0] <= realized[-1] <= entry["interval"][1], (metric, entry, realized[-1])
     if metric == "mae":
         estimates = [report["estimated_performance"]["metrics"]["mae"]["estimate"] for report, _, _ in windows]

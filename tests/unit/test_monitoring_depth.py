@@ -6,7 +6,7 @@ import pytest
 
 from mlops.data.preparation import BaselineBuilder
 from mlops.data.spec import DataQualityRules, ModelSpec
-from mlops.monitoring import data_quality, drift, estimation, multivariate
+from mlops.monitoring import data_quality, drift, drift_report, estimation, multivariate
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -194,3 +194,25 @@ def test_data_quality_flags_missing_values_new_ranges_and_unseen_categories(refe
         DataQualityRules(max_missing_rate=0.2, max_out_of_range_rate=0.05, max_unseen_rate=0.05),
     )
     assert lenient["verdict"] == data_quality.OK
+
+
+def test_the_report_page_shows_the_estimate_all_features_together_data_quality_and_the_trend(reference):
+    baseline, _ = reference
+    columns = rows(np.random.default_rng(10), 1_000, correlation=-0.9)
+    columns["plan"][:50] = ["<script>"] * 50
+    found = checked(reference, columns)
+    check = drift.DriftCheck(spec(), baseline, None)
+    check.add_columns(columns)
+    quality = data_quality.report(check.columns, check.rows, baseline["features"], DataQualityRules())
+    estimate = {"estimate": 0.81, "interval": [0.78, 0.84], "sd": 0.015}
+    estimated = {"method": "cbpe", "metric": "accuracy", "n": 1_000, "reference": {"accuracy": 0.9}, "metrics": {"accuracy": estimate}}
+    estimated |= {"max_decay": 0.05, "alpha": 0.001, "decay": 0.09, "p_value": 1e-9, "verdict": estimation.DECAYED}
+    report = {"model": "m", "version": 3, "checked_at": "2026-12-02T10:00:00", "window_start": "2026-12-02T09:00:00"}
+    report |= {"drift": found, "data_quality": quality, "performance": {}, "estimated_performance": estimated}
+    recent = [{"checked_at": "2026-12-02T10:00:00", "drift": "drift", "multivariate": "drift", "data_quality": "issues"}]
+    recent[0]["estimate"] = {"metric": "accuracy", "estimate": 0.81, "interval": [0.78, 0.84], "realized": 0.8}
+    page = drift_report.render(report, recent)
+    assert "Estimated quality before labels (confidence-based (CBPE)): decayed" in page and "0.78 to 0.84" in page
+    assert "Multivariate drift (all features together): drift" in page
+    assert "Data quality: issues" in page and "unseen" in page and "&lt;script&gt;" in page  # a category is shown escaped
+    assert "accuracy 0.81 [0.78, 0.84] (0.8)" in page and "<script>" not in page

@@ -32,6 +32,8 @@ def test_a_valid_spec_fills_defaults_and_orders_columns():
         ({"training": {"algorithm": "ridge"}}, (), "does not fit a binary target"),
         ({"data": {"min_rows": 0}}, ("data", "min_rows"), "greater than or equal to 1"),
         ({"unexpected": 1}, ("unexpected",), "Extra inputs are not permitted"),
+        ({"rollout": {"ab": {"segment": "tenure_months"}}}, (), "not a categorical feature"),
+        ({"monitoring": {"false_alarm_days": 0}}, ("monitoring", "false_alarm_days"), "greater than 0"),
     ],
 )
 def test_invalid_specs_name_the_field_at_fault(change, location, message):
