@@ -10,6 +10,8 @@ whether both flag the same features.
   memory stays flat whatever N. The time is the engine's (binning + tests), data generation not
   counted. A second line adds the production path's cost of parsing captured JSON lines and
   turning records into columns (at the smallest two sizes).
+- ours, with all features together: the same, plus the multivariate check (a PCA fitted on half the
+  baseline, its reference errors from the other half), to show what it adds.
 - Evidently 0.7 (in .venv-bench, bench/requirements.txt): needs the whole current frame in
   memory; the time is Report.run only.
 
@@ -38,7 +40,12 @@ CATEGORICAL = {"c0": list("abcde"), "c1": list("pqrs"), "c2": ["north", "south",
 CHUNK = 100_000
 BASELINE_ROWS = 50_000
 SHIFTED = ["c1", "x11", "x3"]
-LABELS = {"ours": "ours (columns, streaming)", "ours-json": "ours (from captured JSON lines)", "evidently": "Evidently DataDriftPreset"}
+LABELS = {
+    "ours": "ours (columns, streaming)",
+    "ours-multivariate": "ours, with all features together (PCA)",
+    "ours-json": "ours (from captured JSON lines)",
+    "evidently": "Evidently DataDriftPreset",
+}
 
 
 def columns(rows: int, seed: int, moved: bool) -> dict[str, np.ndarray]:
@@ -67,10 +74,10 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ours(rows: int, from_json: bool) -> dict:
+def run_ours(rows: int, from_json: bool, together: bool = False) -> dict:
     from mlops.data.preparation import numeric_profile
     from mlops.data.spec import DriftRules, ModelSpec
-    from mlops.monitoring import drift
+    from mlops.monitoring import drift, multivariate
     from mlops.serving import capture_reader
 
     reference = columns(BASELINE_ROWS, 1, moved=False)
@@ -80,7 +87,9 @@ def run_ours(rows: int, from_json: bool) -> dict:
     for name in CATEGORICAL:
         labels, counts = np.unique(reference[name], return_counts=True)
         profiles[name] = {"type": "categorical", "frequencies": dict(zip(labels.tolist(), counts.tolist(), strict=True))}
-    check = drift.DriftCheck(spec, {"features": profiles}, None)
+    halves = [{n: values[i * BASELINE_ROWS // 2 : (i + 1) * BASELINE_ROWS // 2] for n, values in reference.items()} for i in (0, 1)]
+    fitted = multivariate.fit(spec, halves[0], BASELINE_ROWS // 2, halves[1], BASELINE_ROWS // 2) if together else None
+    check = drift.DriftCheck(spec, {"features": profiles}, None, fitted)
     spent = 0.0
     for chunk in chunks(rows, 2):
         if from_json:  # what the model check does with captured lines: parse, then add in batches
@@ -100,7 +109,8 @@ def run_ours(rows: int, from_json: bool) -> dict:
     started = time.perf_counter()
     report = check.report(DriftRules(), 0.05)  # a fixed 5% per check, as Evidently's preset tests at
     spent += time.perf_counter() - started
-    return {"seconds": spent, "peak_mb": peak_mb(), "drifted": report["drifted_features"]}
+    drifted = report["drifted_features"] + (["all together"] if report["multivariate_drift"] == drift.DRIFT else [])
+    return {"seconds": spent, "peak_mb": peak_mb(), "drifted": drifted}
 
 
 def run_evidently(rows: int) -> dict:
@@ -134,19 +144,23 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--evidently-max", type=int, default=1_000_000, help="larger sizes run ours only (Evidently holds all rows)")
-    parser.add_argument("--engine", choices=["ours", "ours-json", "evidently"], help=argparse.SUPPRESS)
+    parser.add_argument("--engine", choices=list(LABELS), help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:
-        result = run_evidently(args.rows) if args.engine == "evidently" else run_ours(args.rows, args.engine == "ours-json")
+        if args.engine == "evidently":
+            result = run_evidently(args.rows)
+        else:
+            result = run_ours(args.rows, args.engine == "ours-json", args.engine == "ours-multivariate")
         print(json.dumps(result))
         return
     print("| captured rows | engine | median s | peak RSS MB | flagged | ratio (Evidently / ours) |")
     print("| ---: | --- | ---: | ---: | --- | ---: |")
     for rows in args.sizes:
-        runs: dict[str, list[dict]] = {"ours": [], "ours-json": [], "evidently": []}
+        runs: dict[str, list[dict]] = {engine: [] for engine in LABELS}
         for _ in range(args.repeats):
             runs["ours"].append(in_fresh_process(sys.executable, "ours", rows))
+            runs["ours-multivariate"].append(in_fresh_process(sys.executable, "ours-multivariate", rows))
             if rows <= args.evidently_max and BENCH_PYTHON.exists():
                 runs["evidently"].append(in_fresh_process(BENCH_PYTHON, "evidently", rows))
         if rows <= 1_000_000:
@@ -156,7 +170,8 @@ def main() -> None:
             if not found:
                 continue
             ratio = f"{medians['evidently'] / medians[engine]:.1f}x" if "evidently" in medians and engine != "evidently" else ""
-            flagged = ", ".join(found[0]["drifted"]) + ("" if found[0]["drifted"] == SHIFTED else " (not the 3 moved)")
+            moved = [name for name in found[0]["drifted"] if name != "all together"]
+            flagged = ", ".join(found[0]["drifted"]) + ("" if moved == SHIFTED else " (not the 3 moved)")
             peak = max(r["peak_mb"] for r in found)
             print(f"| {rows:,} | {LABELS[engine]} | {medians[engine]:.2f} | {peak:.0f} | {flagged} | {ratio} |", flush=True)
 
