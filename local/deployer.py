@@ -19,7 +19,7 @@ from typing import Any
 from local.assembly import StackArtifact
 from local.intrinsics import ACCOUNT_ID, REGION, Resolver, references
 from local.lambda_runtime import FunctionSpec
-from local.log_subscriptions import Subscription
+from local.log_subscriptions import Partitioner, Subscription
 from local.packages import function_site_dirs, layer_site_dir
 
 # What local mode does with each resource type the platform's template uses.
@@ -53,7 +53,7 @@ SUPPORT = {
     "AWS::ApiGateway::Account": "the account's logging role, which a stage with logging requires",
     "AWS::ApiGateway::RequestValidator": "created in moto",
     "Custom::S3BucketNotifications": "translated to put_bucket_notification_configuration",
-    "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination, one object per record, prefixes kept literally",
+    "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination; dynamic partitioning run by local mode (local/log_subscriptions.py)",
     "AWS::Logs::LogStream": "emulated",
     "AWS::Logs::SubscriptionFilter": "run by local mode: matching log lines go to the Firehose stream (local/log_subscriptions.py)",
 }
@@ -124,7 +124,7 @@ class Deployment:
     state_machine_roles: dict[str, str] = field(default_factory=dict)  # state machine ARN -> role ARN
     resource_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # topic/queue ARN -> statements
     key_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # key ARN -> statements
-    delivery_streams: dict[str, dict[str, str]] = field(default_factory=dict)  # stream name -> role, bucket ARN, prefix
+    delivery_streams: dict[str, dict[str, str]] = field(default_factory=dict)  # stream name -> role, bucket ARN, prefixes, partitioning
 
 
 class Deployer:
@@ -430,7 +430,20 @@ class Deployer:
             "role": destination["RoleARN"],
             "bucket_arn": destination["BucketARN"],
             "prefix": destination.get("Prefix", ""),
+            "error_prefix": destination.get("ErrorOutputPrefix", ""),
         }
+        if destination.get("DynamicPartitioningConfiguration", {}).get("Enabled"):
+            # moto writes every record under the literal prefix; local mode partitions as Firehose does.
+            processors = destination.get("ProcessingConfiguration", {}).get("Processors", [])
+            queries = [
+                parameter["ParameterValue"]
+                for processor in processors
+                if processor["Type"] == "MetadataExtraction"
+                for parameter in processor["Parameters"]
+                if parameter["ParameterName"] == "MetadataExtractionQuery"
+            ]
+            Partitioner.parse(queries[0] if queries else "")  # an unsupported query stops the deploy, saying which
+            self.deployment.delivery_streams[name]["partition_query"] = queries[0]
         return name, {"Arn": arn}
 
     def _logs_subscriptionfilter(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:

@@ -21,6 +21,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from typing import Any
 
 from local.lambda_runtime import InvokeResult
 
+PARTITION_QUERY = re.compile(r"^\{\s*((?:[A-Za-z0-9_]+\s*:\s*\.[A-Za-z0-9_]+\s*,?\s*)+)\}$")
 JSON_EQUALS = re.compile(r'^\{\s*\$\.([A-Za-z0-9_]+)\s*=\s*("?)([^"\s}]*)\2\s*\}$')
 FIREHOSE_BATCH = 500  # PutRecordBatch takes up to 500 records
 BUFFER_S = 0.2
@@ -85,6 +87,49 @@ class Subscription:
             return False
 
 
+class UnsupportedPartitionQuery(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Partitioner:
+    """Firehose dynamic partitioning as local mode runs it: a JQ query of the form `{key: .field, ...}`
+    (others stop the deploy with their text), `!{partitionKeyFromQuery:key}` and
+    `!{timestamp:yyyy/MM/dd/HH}` in the prefix. A record without a key goes under the error prefix,
+    its `!{firehose:error-output-type}` being `partitioning-failed`, as Firehose does."""
+
+    keys: tuple[tuple[str, str], ...]  # (partition key, record field)
+
+    @classmethod
+    def parse(cls, query: str) -> Partitioner:
+        match = PARTITION_QUERY.match(query.strip())
+        if not match:
+            raise UnsupportedPartitionQuery(f"local mode partitions by JQ queries like '{{key: .field}}' only, not {query!r}")
+        pairs = tuple(
+            (key.strip(), field.strip().lstrip("."))
+            for key, field in (pair.split(":") for pair in match.group(1).split(",") if pair.strip())
+        )
+        return cls(pairs)
+
+    def key_of(self, line: str) -> dict[str, str] | None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(record, dict) or any(record.get(field) in (None, "") for _, field in self.keys):
+            return None
+        return {key: str(record[field]) for key, field in self.keys}
+
+    @staticmethod
+    def expand(prefix: str, keys: dict[str, str], now: datetime, error_type: str = "") -> str:
+        expanded = prefix.replace("!{timestamp:yyyy/MM/dd/HH}", f"{now:%Y/%m/%d/%H}").replace("!{firehose:error-output-type}", error_type)
+        for key, value in keys.items():
+            expanded = expanded.replace(f"!{{partitionKeyFromQuery:{key}}}", value)
+        if "!{" in expanded:
+            raise UnsupportedPartitionQuery(f"local mode cannot expand {prefix!r}")
+        return expanded
+
+
 class LogSubscriptions:
     def __init__(
         self,
@@ -94,8 +139,10 @@ class LogSubscriptions:
         denial: Callable[[Subscription], str | None] = lambda _: None,
         metrics: Callable[[list[dict[str, Any]]], None] = lambda _: None,
         retention_s: float = RETENTION_S,
+        streams: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self._client = clients
+        self._streams = streams or {}
         self._metrics, self._retention_s = metrics, retention_s
         self._undelivered: list[Undelivered] = []
         self._refuse_until = 0.0
@@ -175,9 +222,30 @@ class LogSubscriptions:
     def _put(self, stream: str, lines: list[str]) -> None:
         if time.monotonic() < self._refuse_until:
             raise DeliveryRefused("S3 refused the write (local fault: the capture bucket's key is unavailable)")
+        config = self._streams.get(stream, {})
+        if "partition_query" in config:
+            self._put_partitioned(stream, config, lines)
+            return
         for start in range(0, len(lines), FIREHOSE_BATCH):
             records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
             self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
+
+    def _put_partitioned(self, stream: str, config: dict[str, str], lines: list[str]) -> None:
+        """One object per partition of this delivery, named as Firehose names them."""
+        partitioner, now = Partitioner.parse(config["partition_query"]), datetime.now(UTC)
+        groups: dict[str, list[str]] = {}
+        for line in lines:
+            keys = partitioner.key_of(line)
+            prefix = (
+                Partitioner.expand(config["prefix"], keys, now)
+                if keys is not None
+                else Partitioner.expand(config["error_prefix"], {}, now, "partitioning-failed")
+            )
+            groups.setdefault(prefix, []).append(line.rstrip("\n") + "\n")
+        bucket = config["bucket_arn"].rsplit(":", 1)[-1]
+        for prefix, grouped in groups.items():
+            key = f"{prefix}{stream}-1-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+            self._client("s3").put_object(Bucket=bucket, Key=key, Body="".join(grouped).encode())
 
     def _publish(self, stream: str, delivered: bool, freshness_s: float) -> None:
         now, dimensions = datetime.now(UTC), [{"Name": "DeliveryStreamName", "Value": stream}]

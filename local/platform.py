@@ -105,7 +105,12 @@ class LocalPlatform:
         publish_stack(self.client("cloudformation"), self.deployment)
         log_groups = {spec.name: spec.log_group for spec in self.deployment.functions.values()}
         self.log_subscriptions = LogSubscriptions(
-            self.client, self.deployment.subscriptions, log_groups, self.access.firehose_denial, self.metrics.put
+            self.client,
+            self.deployment.subscriptions,
+            log_groups,
+            self.access.firehose_denial,
+            self.metrics.put,
+            streams=self.deployment.delivery_streams,
         )
         self.runtime.listeners.append(self.log_subscriptions.on_invoke)
         self.events = EventRouter(self.client, self.runtime, self.deployment.rules, self.access)

@@ -8,7 +8,7 @@ a subscription per log group hands those lines to the capture stream.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import CfnResource, Duration, Size, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -23,6 +23,22 @@ from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.nag import acknowledge
 from mlops.shared import settings as env
+
+# With dynamic partitioning the error prefix must name the error type.
+CAPTURE_ERRORS_PREFIX = "capture-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
+# Unzip the CloudWatch Logs batches, keep each message, read the partition key from it, end it with a newline.
+CAPTURE_PROCESSORS = [
+    {"Type": "Decompression", "Parameters": [{"ParameterName": "CompressionFormat", "ParameterValue": "GZIP"}]},
+    {"Type": "CloudWatchLogProcessing", "Parameters": [{"ParameterName": "DataMessageExtraction", "ParameterValue": "true"}]},
+    {
+        "Type": "MetadataExtraction",
+        "Parameters": [
+            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": f"{{{env.CAPTURE_PARTITION}: .{env.CAPTURE_PARTITION}}}"},
+            {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+        ],
+    },
+    {"Type": "AppendDelimiterToRecord", "Parameters": []},
+]
 
 STAGE_NAME = "api"
 THROTTLE_RATE_PER_SECOND = 500
@@ -132,17 +148,18 @@ class ServingConstruct(Construct):
         """Predictions and feedback as JSON lines into the capture bucket, buffered by Firehose.
 
         Its input is the API Lambda's capture log lines (see mlops.serving.capture): Firehose unzips the
-        CloudWatch Logs batches, keeps each message and ends it with a newline.
+        CloudWatch Logs batches, keeps each message, reads its `model` (dynamic partitioning, so each
+        model's traffic lands under its own prefix) and ends it with a newline.
         """
         stream = firehose.DeliveryStream(
             self,
             "CaptureStream",
             destination=firehose.S3Bucket(
                 storage.capture_bucket,
-                data_output_prefix=env.CAPTURE_PREFIX,
-                error_output_prefix="capture-errors/",
+                data_output_prefix=env.CAPTURE_PREFIX,  # partitioned below
+                error_output_prefix=CAPTURE_ERRORS_PREFIX,
                 buffering_interval=Duration.seconds(60),
-                buffering_size=Size.mebibytes(5),
+                buffering_size=Size.mebibytes(64),  # the least dynamic partitioning accepts
                 logging_config=firehose.EnableLogging(log_group(self, "CaptureStreamLogs")),
                 processors=[
                     firehose.DecompressionProcessor(),
@@ -152,6 +169,16 @@ class ServingConstruct(Construct):
             ),
             encryption=firehose.StreamEncryption.aws_owned_key(),
         )
+        # CDK's S3 destination has no dynamic partitioning yet (and refuses a partitioned prefix without it):
+        # the switch, the processors and the prefix are set on the resource.
+        resource = stream.node.default_child
+        assert isinstance(resource, CfnResource)
+        destination = "ExtendedS3DestinationConfiguration"
+        resource.add_property_override(
+            f"{destination}.DynamicPartitioningConfiguration", {"Enabled": True, "RetryOptions": {"DurationInSeconds": 300}}
+        )
+        resource.add_property_override(f"{destination}.ProcessingConfiguration.Processors", CAPTURE_PROCESSORS)
+        resource.add_property_override(f"{destination}.Prefix", env.CAPTURE_PREFIX_EXPRESSION)
         acknowledge(
             Stack.of(self),
             "CloudFormation-Validate::W7001",

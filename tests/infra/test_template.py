@@ -251,8 +251,17 @@ def test_capture_lines_of_both_api_functions_reach_firehose_which_unpacks_them(t
         assert subscription["Properties"]["DestinationArn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
     destination = resources(template, "AWS::KinesisFirehose::DeliveryStream")[stream_id]["Properties"]["ExtendedS3DestinationConfiguration"]
     processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
-    assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
-    assert destination["Prefix"] == settings.CAPTURE_PREFIX
+    assert processors == ["Decompression", "CloudWatchLogProcessing", "MetadataExtraction", "AppendDelimiterToRecord"]
+    # Partitioned by the records' model, then the UTC hour: captured/model=<model>/YYYY/MM/DD/HH/
+    assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True
+    assert destination["Prefix"] == "captured/model=!{partitionKeyFromQuery:model}/!{timestamp:yyyy/MM/dd/HH}/"
+    (query,) = [
+        p["ParameterValue"]
+        for p in destination["ProcessingConfiguration"]["Processors"][2]["Parameters"]
+        if p["ParameterName"] == "MetadataExtractionQuery"
+    ]
+    assert query == "{model: .model}" and "!{firehose:error-output-type}" in destination["ErrorOutputPrefix"]
+    assert destination["BufferingHints"]["SizeInMBs"] >= 64  # dynamic partitioning's least
 
 
 def test_the_data_plane_is_its_own_lean_snapstart_function_behind_an_alias(template):

@@ -36,9 +36,12 @@ def setup(aws, registry, model_tables):
 
 
 def capture(records: list[dict]) -> None:
-    """One object per batch, under the UTC hour prefix Firehose would use."""
-    key = f"{capture_reader.hour_prefixes(datetime.now(UTC), datetime.now(UTC))[0]}stream-{uuid.uuid4().hex}"
-    boto3.client("s3").put_object(Bucket=CAPTURE, Key=key, Body="".join(json.dumps(r) + "\n" for r in records).encode())
+    """One object per model of the batch, under the model's UTC hour prefix, as Firehose partitions it."""
+    now = datetime.now(UTC)
+    for model in {r["model"] for r in records}:
+        key = f"{capture_reader.hour_prefixes(model, now, now)[0]}stream-{uuid.uuid4().hex}"
+        body = "".join(json.dumps(r) + "\n" for r in records if r["model"] == model)
+        boto3.client("s3").put_object(Bucket=CAPTURE, Key=key, Body=body.encode())
 
 
 def served(version: int, labels: list[str], model: str = MODEL, at: str | None = None, plan: str = "basic") -> dict:

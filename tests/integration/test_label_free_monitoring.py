@@ -82,7 +82,7 @@ def serve(spec: ModelSpec, state: dict, name: str, rows: list[list], at: datetim
         lines.append({"kind": "prediction", "prediction_id": prediction_id, "model": name, "version": 1, "variant": "champion"})
         lines[-1] |= {"at": moment, "first_index": 0, "inputs": inputs, "outputs": [answer]}
         lines.append({"kind": "feedback", "prediction_id": prediction_id, "index": 0, "model": name, "actual": row[-1], "at": moment})
-    key = f"{capture_reader.hour_prefixes(at, at)[0]}{uuid.uuid4().hex}"
+    key = f"{capture_reader.hour_prefixes(name, at, at)[0]}{uuid.uuid4().hex}"
     s3.put_object(Bucket=CAPTURE, Key=key, Body="\n".join(json.dumps(line) for line in lines).encode())
     truth = np.asarray([row[-1] for row in rows])
     if spec.is_classification:

@@ -133,7 +133,9 @@ def test_each_captured_prediction_counts_in_one_drift_window_only(aws, registry,
     def served(at: datetime) -> None:
         record = {"kind": "prediction", "model": "churn", "version": 1, "at": at.isoformat(timespec="milliseconds")}
         record |= {"inputs": [{"tenure_months": 3, "monthly_charges": 20.0, "plan": "pro"}], "outputs": [{"label": "yes"}]}
-        s3.put_object(Bucket="capture", Key=f"{capture_reader.hour_prefixes(at, at)[0]}{uuid.uuid4().hex}", Body=json.dumps(record))
+        s3.put_object(
+            Bucket="capture", Key=f"{capture_reader.hour_prefixes('churn', at, at)[0]}{uuid.uuid4().hex}", Body=json.dumps(record)
+        )
 
     for offset in (0.2, 0.5):
         served(start + timedelta(seconds=offset))
@@ -145,3 +147,51 @@ def test_each_captured_prediction_counts_in_one_drift_window_only(aws, registry,
 
     # Then the second window holds only the prediction the first did not see
     assert (first["drift"]["rows"], second["drift"]["rows"]) == (2, 1)
+
+
+class ReadLog:
+    """The S3 client, recording which prefixes it lists and which objects it reads."""
+
+    def __init__(self, s3) -> None:
+        self._s3, self.listed, self.read = s3, [], []
+
+    def get_paginator(self, name: str):
+        paginator = self._s3.get_paginator(name)
+        log = self
+
+        class Recorded:
+            def paginate(self, **args):
+                log.listed.append(args["Prefix"])
+                return paginator.paginate(**args)
+
+        return Recorded()
+
+    def get_object(self, **args):
+        self.read.append(args["Key"])
+        return self._s3.get_object(**args)
+
+    def __getattr__(self, name: str):  # writes (the report) go through as they are
+        return getattr(self._s3, name)
+
+
+def test_a_models_check_reads_only_its_own_capture(aws, registry, model_tables):
+    # Given two models' traffic in the capture bucket, partitioned by model as Firehose writes it
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="capture")
+    registry.register("churn", "r1", {"artifact": {"key": "r1.onnx"}, "metrics": {"accuracy": 0.8}})
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    for model in ("churn", "fraud", "fraud"):
+        record = {"kind": "prediction", "model": model, "version": 1, "at": at.isoformat(timespec="milliseconds")}
+        record |= {"inputs": [{"tenure_months": 3, "monthly_charges": 20.0, "plan": "pro"}], "outputs": [{"label": "yes"}]}
+        s3.put_object(Bucket="capture", Key=f"{capture_reader.hour_prefixes(model, at, at)[0]}{uuid.uuid4().hex}", Body=json.dumps(record))
+
+    # When churn is checked
+    recorded = ReadLog(s3)
+    checker = ModelChecker(recorded, registry, model_tables[0], {"capture": "capture", "data": "data", "artifacts": ARTIFACTS})
+    report = checker.run("churn", spec(), now=at + timedelta(seconds=1))
+
+    # Then it listed only churn's partition and read only churn's object
+    assert report["drift"]["rows"] == 1
+    assert recorded.listed and all(prefix.startswith("captured/model=churn/") for prefix in recorded.listed)
+    captured = {key for key in recorded.read if key.startswith("captured/")}  # read by the drift and the performance pass
+    assert len(captured) == 1 and captured.pop().startswith("captured/model=churn/")

@@ -65,3 +65,41 @@ def test_lines_still_refused_after_the_retention_window_are_discarded_and_counte
     delivery.fail_deliveries_for(0)  # S3 accepts again: what comes now is delivered, what was discarded is gone
     serve(delivery, range(10, 12))
     wait_until(lambda: len(firehose.lines) == 2)
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.objects: dict[str, str] = {}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes) -> dict:  # noqa: N803 - boto3's names
+        self.objects[f"{Bucket}/{Key}"] = Body.decode()
+        return {}
+
+
+def test_a_partitioned_stream_writes_each_models_lines_under_its_own_prefix_and_the_rest_as_errors():
+    s3 = FakeS3()
+    stream = {
+        "bucket_arn": "arn:aws:s3:::capture",
+        "prefix": "captured/model=!{partitionKeyFromQuery:model}/!{timestamp:yyyy/MM/dd/HH}/",
+        "error_prefix": "capture-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/",
+        "partition_query": "{model: .model}",
+    }
+    delivery = LogSubscriptions(lambda _: s3, [SUBSCRIPTION], {"fn": "/fn/logs"}, streams={STREAM: stream})
+    lines = [json.dumps({"capture_schema": 1, "model": model, "prediction_id": str(i)}) for i, model in enumerate(["a", "b", "a"])]
+    lines.append(json.dumps({"capture_schema": 1, "prediction_id": "no model"}))
+    delivery.on_invoke(InvokeResult(payload={}, errored=False, logs=lines, duration_ms=1, function="fn"))
+    delivery.flush()
+    # bucket/prefix/YYYY/MM/DD/HH/object: the partition, then the UTC hour of delivery
+    by_prefix = {key.rsplit("/", 5)[0]: len(body.splitlines()) for key, body in s3.objects.items()}
+    assert by_prefix == {"capture/captured/model=a": 2, "capture/captured/model=b": 1, "capture/capture-errors/partitioning-failed": 1}
+    assert all(key.split("/")[-5][:2] == "20" for key in s3.objects)  # the year after the partition
+
+
+def test_a_partition_query_local_mode_cannot_run_is_refused_naming_it():
+    import pytest
+
+    from local.log_subscriptions import Partitioner, UnsupportedPartitionQuery
+
+    assert Partitioner.parse("{model: .model, kind: .kind}").keys == (("model", "model"), ("kind", "kind"))
+    with pytest.raises(UnsupportedPartitionQuery, match="ascii_downcase"):
+        Partitioner.parse("{model: .model | ascii_downcase}")

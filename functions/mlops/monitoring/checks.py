@@ -115,7 +115,7 @@ class ModelChecker:
         the check runs is left out of every window: drift is judged on a sample, and losing a
         buffer's worth at random biases nothing, where counting it twice would."""
         start, end = _instant(since), _instant(until)
-        for record in capture_reader.records(self._s3, self._buckets["capture"], since):
+        for record in capture_reader.records(self._s3, self._buckets["capture"], model, since):
             if record.get("kind") != "prediction" or record.get("model") != model or not start <= record.get("at", "") < end:
                 continue
             mine = record.get("version") == champion

@@ -1,7 +1,8 @@
 """Reading back what capture wrote: predictions and feedback as JSON lines under captured/.
 
-Firehose names objects captured/YYYY/MM/DD/HH/... by the UTC hour it delivered them, so a time
-window is a list of hour prefixes, never a scan of the whole bucket. Objects are read line by
+Firehose names objects captured/model=<model>/YYYY/MM/DD/HH/... by the record's model and the UTC
+hour it delivered them, so a model's time window is a list of hour prefixes under its own
+partition, never a scan of the bucket nor another model's traffic. Objects are read line by
 line (a few KiB at a time), so memory does not grow with the size of a capture file.
 """
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops.shared import fastjson
-from mlops.shared.variables import CAPTURE_PREFIX
+from mlops.shared.variables import CAPTURE_PARTITION, CAPTURE_PREFIX
 
 # Firehose buffers for up to this long, so a record served at t may land in the prefix of t + 1 h.
 DELIVERY_SLACK = timedelta(minutes=15)
@@ -31,20 +32,20 @@ class Outcome:
     inputs: dict[str, Any]
 
 
-def hour_prefixes(since: datetime, until: datetime) -> list[str]:
+def hour_prefixes(model: str, since: datetime, until: datetime) -> list[str]:
     hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     prefixes = []
     while hour <= until:
-        prefixes.append(f"{CAPTURE_PREFIX}{hour:%Y/%m/%d/%H}/")
+        prefixes.append(f"{CAPTURE_PREFIX}{CAPTURE_PARTITION}={model}/{hour:%Y/%m/%d/%H}/")
         hour += timedelta(hours=1)
     return prefixes
 
 
-def records(s3: Any, bucket: str, since: datetime, until: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Every captured record (prediction or feedback) delivered from `since` on, oldest hour first."""
+def records(s3: Any, bucket: str, model: str, since: datetime, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Every captured record (prediction or feedback) of the model delivered from `since` on, oldest hour first."""
     until = until or datetime.now(UTC) + DELIVERY_SLACK
     paginator = s3.get_paginator("list_objects_v2")
-    for prefix in hour_prefixes(since, until):
+    for prefix in hour_prefixes(model, since, until):
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield from parse_lines(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].iter_lines())
@@ -66,13 +67,13 @@ def outcomes(s3: Any, bucket: str, model: str, since: datetime, versions: set[in
     The last feedback for a (prediction, record) wins: a correction replaces an earlier answer.
     """
     truth: dict[tuple[str, int], Any] = {}
-    for record in records(s3, bucket, since):
+    for record in records(s3, bucket, model, since):
         if record.get("kind") == "feedback" and record.get("model") == model:
             truth[(record["prediction_id"], int(record.get("index", 0)))] = record["actual"]
     if not truth:
         return
     cutoff = since.astimezone(UTC).isoformat(timespec="milliseconds")
-    for record in records(s3, bucket, since):
+    for record in records(s3, bucket, model, since):
         if record.get("kind") != "prediction" or record.get("model") != model:
             continue
         if versions is not None and record.get("version") not in versions:

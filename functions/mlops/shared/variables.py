@@ -34,8 +34,15 @@ BATCH_PREFIX = "batch/"
 BATCH_RESULTS_PREFIX = "batch-results/"
 MODELS_PREFIX = "models/"
 REPORTS_PREFIX = "reports/"
-# In the capture bucket: Firehose writes captured/YYYY/MM/DD/HH/<stream>-... (UTC hours).
+# In the capture bucket: Firehose partitions by model and UTC hour,
+# captured/model=<model>/YYYY/MM/DD/HH/<stream>-..., so a model's checks read its own objects only
+# (dynamic partitioning on the records' `model` field; the Glue table projects the same layout).
 CAPTURE_PREFIX = "captured/"
+CAPTURE_PARTITION = "model"
+# The stream's S3 prefix in Firehose's own expression language (ServingConstruct; local mode expands it).
+CAPTURE_PREFIX_EXPRESSION = (
+    f"{CAPTURE_PREFIX}{CAPTURE_PARTITION}=!{{partitionKeyFromQuery:{CAPTURE_PARTITION}}}/!{{timestamp:yyyy/MM/dd/HH}}/"
+)
 # Capture records are log lines carrying this field; the log subscription to Firehose matches it.
 CAPTURE_SCHEMA = 1
 
