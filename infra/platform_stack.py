@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.checkov import explain_findings
 from infra.constructs.batch_construct import BatchInferenceConstruct
+from infra.constructs.capture_catalog_construct import CaptureCatalogConstruct
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.model_checks_construct import ModelChecksConstruct
 from infra.constructs.monitoring_construct import MonitoringConstruct, NotificationsConstruct
@@ -54,12 +55,14 @@ class PlatformStack(Stack):
             serving.capture_stream,
         )
         users = UserPoliciesConstruct(self, "UserPolicies", serving.api, storage, batch.state_machine)
+        catalog = CaptureCatalogConstruct(self, "CaptureCatalog", storage)
         acknowledge_generated_grants(self)
         explain_findings(self, functions, [serving.predict_function, checks.check_function, checks.retrain_function], serving.api)
         self._outputs(
             DataBucketName=storage.data_bucket.bucket_name,
             ArtifactsBucketName=storage.artifacts_bucket.bucket_name,
             CaptureBucketName=storage.capture_bucket.bucket_name,
+            CaptureDatabaseName=catalog.database_name,
             ModelsTableName=storage.models_table.table_name,
             RunsTableName=storage.runs_table.table_name,
             AuditTableName=storage.audit_table.table_name,

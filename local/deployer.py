@@ -55,6 +55,8 @@ SUPPORT = {
     "Custom::S3BucketNotifications": "translated to put_bucket_notification_configuration",
     "AWS::KinesisFirehose::DeliveryStream": "emulated: S3 destination; dynamic partitioning run by local mode (local/log_subscriptions.py)",
     "AWS::Logs::LogStream": "emulated",
+    "AWS::Glue::Database": "created in moto (Athena does not run locally)",
+    "AWS::Glue::Table": "created in moto with its partition projection; not queried locally",
     "AWS::Logs::SubscriptionFilter": "run by local mode: matching log lines go to the Firehose stream (local/log_subscriptions.py)",
 }
 
@@ -445,6 +447,16 @@ class Deployer:
             Partitioner.parse(queries[0] if queries else "")  # an unsupported query stops the deploy, saying which
             self.deployment.delivery_streams[name]["partition_query"] = queries[0]
         return name, {"Arn": arn}
+
+    def _glue_database(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        database = props["DatabaseInput"]
+        self._client("glue").create_database(DatabaseInput=database)
+        return database["Name"], {}
+
+    def _glue_table(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
+        table = props["TableInput"]
+        self._client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        return table["Name"], {}
 
     def _logs_subscriptionfilter(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         subscription = Subscription.parse(props["LogGroupName"], props["FilterPattern"], props["DestinationArn"], props.get("RoleArn", ""))

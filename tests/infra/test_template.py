@@ -213,6 +213,7 @@ def test_api_methods_require_iam_and_the_stage_is_throttled_and_logged(template)
         "DataBucketName",
         "ArtifactsBucketName",
         "CaptureBucketName",
+        "CaptureDatabaseName",
         "ApiUrl",
         "TrainingPipelineArn",
         "NotificationTopicArn",
@@ -397,3 +398,21 @@ def test_the_api_gateway_logging_role_is_the_accounts_own_stack_and_outlives_eve
 def test_no_request_validator_stands_unattached(template):
     # Bodies are validated by the functions against the OpenAPI schemas, naming the field at fault.
     assert resources(template, "AWS::ApiGateway::RequestValidator") == {}
+
+
+def test_the_glue_table_projects_the_partitions_firehose_writes(template):
+    (table,) = resources(template, "AWS::Glue::Table").values()
+    (database,) = resources(template, "AWS::Glue::Database").values()
+    assert table["Properties"]["DatabaseName"] == database["Properties"]["DatabaseInput"]["Name"] == "mlopsplatform_capture"
+    described = table["Properties"]["TableInput"]
+    assert [k["Name"] for k in described["PartitionKeys"]] == ["model", "hour"]
+    parameters = described["Parameters"]
+    assert parameters["projection.enabled"] == "true" and parameters["projection.model.type"] == "injected"
+    # The template's location, with its partitions filled in, is where Firehose's prefix puts an hour of a model
+    location = json.dumps(parameters["storage.location.template"])
+    firehose_prefix = "captured/model=!{partitionKeyFromQuery:model}/!{timestamp:yyyy/MM/dd/HH}/"
+    assert "/captured/model=${model}/${hour}/" in location
+    assert (
+        firehose_prefix.replace("!{partitionKeyFromQuery:model}", "${model}").replace("!{timestamp:yyyy/MM/dd/HH}", "${hour}") in location
+    )
+    assert parameters["projection.hour.format"] == "yyyy/MM/dd/HH"
