@@ -4,7 +4,8 @@ In AWS a function's log lines reach CloudWatch Logs, a subscription filter picks
 ones and hands them to Firehose in gzipped batches, and the stream's processors (decompression,
 message extraction, a newline delimiter) write each message as one line. Local mode does the same
 in one step: after each invoke the matching lines are queued, and a background thread puts them
-to the stream every 0.2 s (moto writes each batch as one S3 object). The filter patterns supported are JSON
+to the stream every 0.2 s (moto writes each batch as one S3 object; a stream the template
+partitions dynamically is written by local mode itself, one object per partition, see Partitioner). The filter patterns supported are JSON
 equality tests, `{ $.field = value }`; anything else stops the deploy with its text.
 
 When S3 refuses the stream's writes, Firehose keeps the records and retries (every 5 s in AWS,
