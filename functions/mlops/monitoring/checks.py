@@ -139,7 +139,7 @@ class ModelChecker:
         return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def _json(self, bucket: str, key: str) -> dict[str, Any]:
-        return json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return json.loads(self._bytes(bucket, key))
 
     def _write(self, report: dict[str, Any], recent: list[dict[str, Any]]) -> None:
         """The report as JSON and as a page (which also shows the trend over the last checks)."""

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from mlops.data.spec import ModelSpec
+from mlops.monitoring.performance import average_ranks
 from mlops.training.gate import LOWER_IS_BETTER, primary_metric
 
 BOOTSTRAP_DRAWS = 200
@@ -99,7 +100,7 @@ def realized_draws(probabilities: np.ndarray, predicted: np.ndarray, scores: np.
     rng = np.random.default_rng(seed)
     n, k = probabilities.shape
     draws: dict[str, list[float]] = {"accuracy": [], "f1": [], "roc_auc": []}
-    ranks = _ranks(scores) if k == 2 and scores is not None else None
+    ranks = average_ranks(scores) if k == 2 and scores is not None else None
     cumulative = np.cumsum(probabilities, axis=1)
     for start in range(0, BOOTSTRAP_DRAWS, DRAWS_PER_BLOCK):
         block = min(DRAWS_PER_BLOCK, BOOTSTRAP_DRAWS - start)
@@ -120,14 +121,6 @@ def realized_draws(probabilities: np.ndarray, predicted: np.ndarray, scores: np.
             auc = (rank_sums - positives * (positives + 1) / 2) / np.maximum(positives * (n - positives), 1)
             draws["roc_auc"] += auc[both].tolist()
     return {metric: np.asarray(values) for metric, values in draws.items() if values}
-
-
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    values, group = np.unique(scores, return_inverse=True)  # tied scores share their average rank
-    return (np.bincount(group, weights=ranks) / np.bincount(group))[group]
 
 
 def confidence_estimate(probabilities: np.ndarray, predicted: np.ndarray, scores: np.ndarray | None, seed: int) -> dict[str, Any]:

@@ -47,16 +47,18 @@ def live_metrics(spec: ModelSpec, outcomes: list[Outcome]) -> dict[str, float]:
 
 def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     """The Mann-Whitney form: the chance a positive outranks a negative (ties count half)."""
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    start = 0
-    for end in range(1, len(scores) + 1):  # average ranks over runs of tied scores
-        if end == len(scores) or sorted_scores[end] != sorted_scores[start]:
-            ranks[order[start:end]] = (start + end + 1) / 2
-            start = end
+    ranks = average_ranks(scores)
     n_pos, n_neg = positive.sum(), (~positive).sum()
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks of the scores, tied scores sharing their average rank."""
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    _, group = np.unique(scores, return_inverse=True)
+    return (np.bincount(group, weights=ranks) / np.bincount(group))[group]
 
 
 def check(spec: ModelSpec, outcomes: Iterable[Outcome], trained: dict[int, dict[str, float]]) -> dict[str, Any]:

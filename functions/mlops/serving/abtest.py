@@ -109,6 +109,11 @@ def interval(arm: Arm, alpha: float, classification: bool) -> list[float]:
     return [arm.mean - half, arm.mean + half]
 
 
+def arm_summary(arm: Arm, alpha: float, classification: bool) -> dict[str, Any]:
+    """An arm as the experiment record shows it: its count, mean and interval."""
+    return {"n": arm.n, "mean": arm.mean if arm.n else None, "interval": interval(arm, alpha, classification)}
+
+
 def compare(champion: Arm, challenger: Arm, alpha: float, classification: bool) -> dict[str, Any]:
     """Challenger minus champion: the difference, its interval, and the two-sided p-value.
 
@@ -149,8 +154,13 @@ def _means(champion: Arm, challenger: Arm, classification: bool) -> str:
 
 def _significant(comparison: dict[str, Any], stated: str, classification: bool) -> tuple[str, str, dict[str, Any]]:
     """A significant difference promotes a better challenger and rolls back a worse one."""
-    better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
+    better = _challenger_better(comparison, classification)
     return ("promote", f"challenger better ({stated})", comparison) if better else ("rollback", f"challenger worse ({stated})", comparison)
+
+
+def _challenger_better(comparison: dict[str, Any], classification: bool) -> bool:
+    """Accuracy is better higher, a mean absolute error lower."""
+    return comparison["difference"] > 0 if classification else comparison["difference"] < 0
 
 
 def always_valid_p(champion: Arm, challenger: Arm, effect: float, previous: float, classification: bool) -> float:
@@ -204,16 +214,8 @@ def segments(arms: dict[str, tuple[Arm, Arm]], alpha: float, classification: boo
     results = {}
     for value, (champion, challenger) in sorted(arms.items()):
         entry: dict[str, Any] = {
-            CHAMPION_ARM: {
-                "n": champion.n,
-                "mean": champion.mean if champion.n else None,
-                "interval": interval(champion, alpha, classification),
-            },
-            CHALLENGER_ARM: {
-                "n": challenger.n,
-                "mean": challenger.mean if challenger.n else None,
-                "interval": interval(challenger, alpha, classification),
-            },
+            CHAMPION_ARM: arm_summary(champion, alpha, classification),
+            CHALLENGER_ARM: arm_summary(challenger, alpha, classification),
         }
         if value not in compared:
             results[value] = {**entry, "verdict": "too few outcomes"}
@@ -222,8 +224,7 @@ def segments(arms: dict[str, tuple[Arm, Arm]], alpha: float, classification: boo
         if adjusted[value] >= alpha:
             verdict_of = "no significant difference"
         else:
-            better = comparison["difference"] > 0 if classification else comparison["difference"] < 0
-            verdict_of = "challenger better" if better else "challenger worse"
+            verdict_of = "challenger better" if _challenger_better(comparison, classification) else "challenger worse"
         results[value] = {**entry, **comparison, "verdict": verdict_of}
     return results
 

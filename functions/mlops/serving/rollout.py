@@ -243,8 +243,8 @@ def judge(
     if firing := _firing(cloudwatch, model):
         decision, why = "rollback", f"guardrail: {', '.join(firing)} in alarm; the test stops ({why})"
     summary = {
-        CHAMPION: _arm_summary(champion, alpha, classification),
-        CHALLENGER: _arm_summary(challenger, alpha, classification),
+        CHAMPION: abtest.arm_summary(champion, alpha, classification),
+        CHALLENGER: abtest.arm_summary(challenger, alpha, classification),
     }
     record = {**experiment, **comparison, "status": decision, "reason": why, "checked_at": now_iso(), "arms": summary}
     if segment is not None:
@@ -305,10 +305,6 @@ def hand_over(state: dict[str, Any], execution_arn: str, traffic: TrafficStore) 
         "checks_in_execution": 0,
         "next_execution": next_execution,
     }
-
-
-def _arm_summary(arm: abtest.Arm, alpha: float, classification: bool) -> dict[str, Any]:
-    return {"n": arm.n, "mean": arm.mean if arm.n else None, "interval": abtest.interval(arm, alpha, classification)}
 
 
 def finish(state: dict[str, Any], registry: Registry, traffic: TrafficStore, by: str) -> dict[str, Any]:

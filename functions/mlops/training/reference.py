@@ -33,17 +33,19 @@ LOSS_TARGET = "__loss__"
 PREDICTION_FEATURE = "__prediction__"
 
 
-def build(spec: ModelSpec, onnx_bytes: bytes, s3: Any, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Writes the reference; returns its key and the summary the model card records."""
+def build(
+    spec: ModelSpec, onnx_bytes: bytes, s3: Any, state: dict[str, Any], test: tuple[dict[str, Any], Any]
+) -> tuple[str, dict[str, Any]]:
+    """Writes the reference; returns its key and the summary the model card records. `test` is the
+    test split as Evaluate already read it (inputs, target); the validation split is read here."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     wanted = {i.name for i in session.get_inputs()}
-    bucket, splits = state["dataset"]["bucket"], state["splits"]
-    scored = {}
-    for name in ("validation", "test"):
-        inputs, y = load_split(s3, bucket, splits[name]["key"], spec)
-        scored[name] = (inputs, y, session.run(None, {k: v for k, v in inputs.items() if k in wanted}))
+    splits = {"validation": load_split(s3, state["dataset"]["bucket"], state["splits"]["validation"]["key"], spec), "test": test}
+    scored = {
+        name: (inputs, y, session.run(None, {k: v for k, v in inputs.items() if k in wanted})) for name, (inputs, y) in splits.items()
+    }
     folder = state["artifact"]["key"].rsplit("/", 1)[0]
     (_, val_y, val_out), (_, test_y, test_out) = scored["validation"], scored["test"]
     columns = {name: _columns(spec, inputs) for name, (inputs, _, _) in scored.items()}

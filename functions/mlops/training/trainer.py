@@ -297,7 +297,7 @@ def evaluate(state: dict[str, Any], s3: Any, runs: RunStore, champion: dict[str,
     if not decision["passed"]:
         _write_card(s3, state, spec, candidate, {})
         raise GateFailed("validation gate: " + "; ".join(decision["reasons"]))
-    reference_key, monitoring = reference.build(spec, onnx_bytes, s3, state)
+    reference_key, monitoring = reference.build(spec, onnx_bytes, s3, state, (inputs, y))
     _write_card(s3, state, spec, candidate, monitoring)
     gate_passed = {"passed": True, "metric": decision["metric"]}
     return {
