@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mlops.data.spec import ModelSpec
-from mlops.monitoring.performance import average_ranks
+from mlops.monitoring.ranks import average_ranks
 from mlops.training.gate import LOWER_IS_BETTER, primary_metric
 
 BOOTSTRAP_DRAWS = 200

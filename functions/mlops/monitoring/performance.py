@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from mlops.data.spec import ModelSpec
+from mlops.monitoring.ranks import average_ranks
 from mlops.serving.capture_reader import Outcome
 from mlops.training.gate import LOWER_IS_BETTER, primary_metric
 
@@ -50,15 +51,6 @@ def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     ranks = average_ranks(scores)
     n_pos, n_neg = positive.sum(), (~positive).sum()
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def average_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of the scores, tied scores sharing their average rank."""
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    _, group = np.unique(scores, return_inverse=True)
-    return (np.bincount(group, weights=ranks) / np.bincount(group))[group]
 
 
 def check(spec: ModelSpec, outcomes: Iterable[Outcome], trained: dict[int, dict[str, float]]) -> dict[str, Any]:
