@@ -151,7 +151,14 @@ def checks(service: str, operation: str, params: dict[str, Any], region: str, ac
     action = f"{prefix}:{OPERATION_ACTIONS.get((prefix, operation), operation)}"
     if prefix == "cloudwatch" and params.get("AlarmNames"):  # DescribeAlarms, DeleteAlarms: each alarm named
         return [Check(action, f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}") for name in params["AlarmNames"]]
-    return [Check(action, _resource(prefix, operation, params, region, account))]
+    found = [Check(action, _resource(prefix, operation, params, region, account))]
+    if prefix == "sagemaker" and operation == "CreateTrainingJob":
+        # Handing a job its role is iam:PassRole on that role, for SageMaker; tags need AddTags.
+        passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        found.append(Check("iam:PassRole", str(params.get("RoleArn", "")), passed))
+        if params.get("Tags"):
+            found.append(Check("sagemaker:AddTags", found[0].resource))
+    return found
 
 
 def _s3_checks(operation: str, params: dict[str, Any]) -> list[Check]:
@@ -236,6 +243,11 @@ def _resource(prefix: str, operation: str, params: dict[str, Any], region: str, 
         return name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
     if prefix == "firehose" and "DeliveryStreamName" in params:
         return f"arn:aws:firehose:{region}:{account}:deliverystream/{params['DeliveryStreamName']}"
+    if prefix == "sagemaker" and "TrainingJobName" in params:
+        return f"arn:aws:sagemaker:{region}:{account}:training-job/{str(params['TrainingJobName']).lower()}"
+    if prefix == "logs" and "logGroupName" in params:
+        group = f"arn:aws:logs:{region}:{account}:log-group:{params['logGroupName']}"
+        return f"{group}:log-stream:{params['logStreamName']}" if "logStreamName" in params else group
     if prefix == "kms" and "KeyId" in params:
         key = str(params["KeyId"])
         return key if key.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key}"

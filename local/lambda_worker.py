@@ -54,18 +54,22 @@ class _Context:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def main() -> None:
-    # As in Lambda: the function's code, then its layers and the runtime's packages, then the
-    # standard library. The worker's own folder must not shadow the handler's modules.
+def isolate_path(code_dir: str) -> None:
+    """As in Lambda (or a container): the code, then the layers' (or image's) and the runtime's
+    packages, then the standard library. This folder must not shadow the code's modules."""
     packages = [path for path in os.environ.get("LOCAL_PYTHON_PATH", "").split(os.pathsep) if path]
     here = os.path.dirname(os.path.abspath(__file__))
     stdlib = [p for p in sys.path if p and os.path.abspath(p) != here and "site-packages" not in p]
-    sys.path[:] = [os.environ["LAMBDA_TASK_ROOT"], *packages, *stdlib]
+    sys.path[:] = [code_dir, *packages, *stdlib]
+
+
+def main() -> None:
+    isolate_path(os.environ["LAMBDA_TASK_ROOT"])
     responses = os.fdopen(os.dup(1), "w", buffering=1)
     capture = _LineCapture()
     sys.stdout = sys.stderr = capture
     if os.environ.get("LOCAL_IAM_FILE"):
-        _enforce_aws_rules(os.environ["LOCAL_IAM_FILE"])
+        enforce_aws_rules(os.environ["LOCAL_IAM_FILE"])
     handler, init_error = _load_handler(os.environ["_HANDLER"])
     if "--import-only" in sys.argv:
         responses.write(json.dumps(init_error or {"ok": True}) + "\n")
@@ -85,7 +89,7 @@ def main() -> None:
         responses.write(json.dumps(reply, default=str) + "\n")
 
 
-def _enforce_aws_rules(policy_file: str) -> None:
+def enforce_aws_rules(policy_file: str) -> None:
     """Every boto3 client the handler creates checks its calls against the function's role and the
     request limits first (local/iam.py, local/limits.py)."""
     import boto3  # the runtime's, as in Lambda

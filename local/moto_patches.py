@@ -16,7 +16,11 @@ fails loudly if an upgrade moves any seam.
 5. An execution fails once its history reaches 25,000 events, as in AWS (moto has no limit).
 6. A task token names the state machine that issued it. AWS authorizes SendTaskSuccess/Failure on
    that state machine; moto's tokens are bare uids, so local/iam.py could not tell which it is.
-7. DynamoDB writes are atomic. A conditional write in DynamoDB checks and writes as one step; moto
+7. A Map whose iteration failed with a States.* error (a job's States.TaskFailed, a Task's
+   States.Timeout) fails with that error, which its Catch can take, as in AWS; moto rebuilds every
+   iteration's error as a custom name, which refuses the States. prefix, and the execution dies
+   with States.Runtime.
+8. DynamoDB writes are atomic. A conditional write in DynamoDB checks and writes as one step; moto
    checks, then writes, so two threads (the server's, or a test's) can both pass the same condition.
    Its write operations are serialized here (`atomic_dynamodb_writes`).
 """
@@ -34,10 +38,12 @@ import moto
 from moto.awslambda.models import LambdaFunction
 from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
@@ -57,6 +63,7 @@ _original_boto_client_for = boto_client.boto_client_for
 _original_error_equals = ErrorEqualsDecl._eval_body
 _original_add_event = EventManager.add_event
 _original_update_task_token = ContextObject.update_task_token
+_original_iteration_error_name = iteration_worker.CustomErrorName
 TERMINAL_ERRORS = (StatesErrorNameType.StatesStatesDataLimitExceeded, StatesErrorNameType.StatesRuntime)
 # Events that end an execution (or its failing state) are always recorded, even past the limit.
 _ENDING_EVENTS = {HistoryEventType.ExecutionFailed, HistoryEventType.ExecutionSucceeded, HistoryEventType.ExecutionAborted}
@@ -136,6 +143,10 @@ def _update_task_token_naming_its_machine(self: ContextObject) -> str:
     return token
 
 
+def _iteration_error_name(error_name: str) -> CustomErrorName | StatesErrorName:
+    return StatesErrorName.from_name(error_name) if error_name.startswith("States.") else CustomErrorName(error_name)
+
+
 def _calling_environment() -> Environment | None:
     frame = sys._getframe(2)
     while frame is not None:
@@ -198,6 +209,7 @@ def install(runtime: LambdaRuntime, state_machine_iam: Callable[[str], iam.Autho
     ErrorEqualsDecl._eval_body = _error_equals_keeping_terminal_errors  # type: ignore[method-assign]
     EventManager.add_event = _add_event_within_history_limit  # type: ignore[method-assign]
     ContextObject.update_task_token = _update_task_token_naming_its_machine  # type: ignore[method-assign]
+    iteration_worker.CustomErrorName = _iteration_error_name  # type: ignore[misc,assignment]
     _import_engine()
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _client_with_role
@@ -212,6 +224,7 @@ def uninstall() -> None:
     ErrorEqualsDecl._eval_body = _original_error_equals  # type: ignore[method-assign]
     EventManager.add_event = _original_add_event  # type: ignore[method-assign]
     ContextObject.update_task_token = _original_update_task_token  # type: ignore[method-assign]
+    iteration_worker.CustomErrorName = _original_iteration_error_name  # type: ignore[misc]
     for module in _engine_modules_with_client_factory():
         module.boto_client_for = _original_boto_client_for
     atomic_dynamodb_writes(enabled=False)

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from local import moto_patches
+from local import moto_patches, training_jobs
 from local.access import StackAccess
 from local.api_auth import ApiAuthorizer
 from local.assembly import load_dependencies, load_stack
@@ -33,6 +33,7 @@ from local.intrinsics import REGION
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.log_subscriptions import LogSubscriptions
 from local.outputs import publish_stack
+from local.training_jobs import TrainingJobRunner
 from mlops_cli.console_server import Console
 from mlops_cli.signing import signed_call
 
@@ -99,6 +100,11 @@ class LocalPlatform:
         for dependency in load_dependencies(self.outdir, self.stack_name):  # the account's API Gateway logging role
             Deployer(self.client, self.runtime.register).deploy(dependency)
         stack = load_stack(self.outdir, self.stack_name)
+        # Before the state machines are created: they hold SageMaker Tasks. Jobs run after the deploy,
+        # with the IAM of the roles it created.
+        training_jobs.install(
+            TrainingJobRunner(stack, self.endpoint_url, lambda role, job: self.access.authorizer(role, job, f"training job {job}"))
+        )
         self.deployment = Deployer(self.client, self.runtime.register).deploy(stack)
         self.access = StackAccess(self.deployment)
         self.deployment.outputs = {name: self._local_url(value) for name, value in self.deployment.outputs.items()}
@@ -224,5 +230,6 @@ class LocalPlatform:
             if hasattr(self, part):
                 getattr(self, part).close()
         moto_patches.uninstall()
+        training_jobs.uninstall()
         if hasattr(self, "_server"):
             self._server.stop()

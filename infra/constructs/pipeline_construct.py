@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
+from infra.constructs.training_jobs_construct import TrainingJobsConstruct
 from infra.nag import grant_describe_executions
 from mlops.shared import settings as env
 from mlops.shared.settings import DATASETS_PREFIX
@@ -39,6 +40,7 @@ class PipelineConstruct(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._storage = storage
+        self.training_jobs = TrainingJobsConstruct(self, "TrainingJobs", storage)
         self.steps = self._build_steps(functions, topic)
         # A version that becomes challenger starts its rollout.
         functions.add_environment(self.steps["Register"], env.ENV_ROLLOUT_ARN, rollout.state_machine_arn)
@@ -68,6 +70,7 @@ class PipelineConstruct(Construct):
             "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, task, **streaming),
             "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs, trial),
             "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}, task),
+            **self._training_job_steps(functions, {**runs, **artifacts}, task),
             "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}, task),
             "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", {**runs, **models}, task),
             "RequestApproval": functions.zip_function(self, "RequestApproval", "handle_request_approval", {**models, **audit}, task),
@@ -87,7 +90,7 @@ class PipelineConstruct(Construct):
             storage.data_bucket.grant_read(steps[name])
         for name in ("Validate", "Version", "Prepare", "RecordFailure"):
             storage.data_bucket.grant_read_write(steps[name])
-        for name in ("Train", "ExportOnnx", "Evaluate", "RecordFailure"):
+        for name in ("Train", "StageTrainingJobs", "CollectTrainingJob", "CollectTrialJob", "ExportOnnx", "Evaluate", "RecordFailure"):
             storage.artifacts_bucket.grant_read_write(steps[name])
         storage.models_table.grant_read_data(steps["Ingest"])
         storage.models_table.grant_read_data(steps["Evaluate"])
@@ -98,19 +101,39 @@ class PipelineConstruct(Construct):
         topic.grant_publish(steps["RecordFailure"])
         return steps
 
+    def _training_job_steps(self, functions: FunctionFactory, variables: dict[str, str], task: str) -> dict[str, lambda_.Function]:
+        """The steps around the SageMaker jobs: stage their input and requests, read their output.
+        Small and short: they only move JSON and the estimator between S3 and the run."""
+        short: dict[str, Any] = {"timeout": Duration.minutes(5), "memory_mb": 1024}
+        trial = f"{task}; inside the trial jobs' Map, at most 10 at once per execution"
+        return {
+            "StageTrainingJobs": functions.image_function(
+                self, "StageTrainingJobs", "handle_stage_training_jobs", variables, task, **short
+            ),
+            "CollectTrainingJob": functions.image_function(
+                self, "CollectTrainingJob", "handle_collect_training_job", variables, task, **short
+            ),
+            "CollectTrialJob": functions.image_function(self, "CollectTrialJob", "handle_collect_trial_job", variables, trial, **short),
+        }
+
     def _build_state_machine(self) -> sfn.StateMachine:
         execution_logs = log_group(self, "TrainingPipelineLogs")
         state_machine = sfn.StateMachine(
             self,
             "TrainingPipeline",
             definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
-            definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
+            definition_substitutions={
+                **{f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
+                "TrainingJobRoleArn": self.training_jobs.role.role_arn,
+                "TrainingJobImage": self.training_jobs.image.image_uri,
+            },
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=execution_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
             timeout=self.TIMEOUT,
         )
         for step in self.steps.values():
             step.grant_invoke(state_machine)
+        self.training_jobs.grant_run_jobs(state_machine)
         return state_machine
 
     def grant_start_run(self, grantee: iam.IGrantable) -> None:

@@ -2,6 +2,7 @@
 
 import json
 
+from local.intrinsics import ACCOUNT_ID
 from tests.infra.test_template import platform_functions, resources
 
 
@@ -49,7 +50,13 @@ def test_the_state_machine_runs_the_definition_with_the_deployed_functions(local
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=local_stack.outputs["TrainingPipelineArn"])["definition"])
     functions = {f["FunctionArn"] for f in local_stack.client("lambda").list_functions()["Functions"]}
     tasks = [s for s in definition["States"].values() if s["Type"] == "Task"]
-    assert tasks and all(s["Parameters"]["FunctionName"] in functions for s in tasks)
+    invokes = [s for s in tasks if s["Resource"].startswith("arn:aws:states:::lambda:")]
+    assert invokes and all(s["Parameters"]["FunctionName"] in functions for s in invokes)
+    # The SageMaker job gets the deployed role, and an image this assembly built.
+    (job,) = [s for s in tasks if s["Resource"] == "arn:aws:states:::sagemaker:createTrainingJob.sync"]
+    roles = {r["Arn"] for r in local_stack.client("iam").list_roles()["Roles"]}
+    assert job["Parameters"]["RoleArn"] in roles
+    assert job["Parameters"]["AlgorithmSpecification"]["TrainingImage"].startswith(f"{ACCOUNT_ID}.dkr.ecr.")
 
 
 def test_rules_and_alarms_are_all_deployed(local_stack, template):

@@ -88,3 +88,25 @@ def test_the_dynamodb_write_seams_local_mode_serializes_are_still_there():
     from local.moto_patches import DYNAMODB_WRITES
 
     assert all(callable(getattr(DynamoDBBackend, name, None)) for name in DYNAMODB_WRITES)
+
+
+def test_an_inline_maps_iteration_error_is_still_rebuilt_as_a_custom_name():
+    # local/moto_patches.py replaces iteration_worker.CustomErrorName so a States.* error (a failed
+    # job's States.TaskFailed) fails the Map catchably. When moto keeps States errors, it can go.
+    source = inspect.getsource(moto_patches.iteration_worker.IterationWorker)
+    assert "error_name = CustomErrorName(error_name=error_name)" in source
+
+
+def test_the_sagemaker_seams_local_mode_runs_jobs_through_are_still_there():
+    # local/training_jobs.py: moto's engine has no SageMaker integration (it picks a service task by
+    # name in state_task_factory), and moto completes a job at once without running anything.
+    from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+
+    assert "state_task_service_for(service_name=resource.service_name)" in inspect.getsource(state_task_factory)
+    assert 'self.training_job_status = "Completed"' in inspect.getsource(FakeTrainingJob.__init__)
+    assert "self.training_jobs[training_job_name] = training_job" in inspect.getsource(SageMakerModelBackend.create_training_job)
+    # The .sync base interrupts a task-token endpoint it only makes for .waitForTaskToken services.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
+
+    assert "callback_endpoint.interrupt_all()" in inspect.getsource(state_task_service_callback.StateTaskServiceCallback)

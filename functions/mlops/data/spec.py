@@ -94,6 +94,27 @@ class DataRules(_Strict):
     min_class_fraction: float = Field(default=0.01, ge=0, le=0.5, description="a rarer class is a warning")
 
 
+class SageMakerTraining(_Strict):
+    """The SageMaker training job a run uses when its training does not fit a Lambda."""
+
+    instance_type: str = Field(default="ml.m5.2xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="an x86 training instance")
+    # scikit-learn fits on one machine: more instances would cost without helping. Search trials
+    # run as parallel jobs instead.
+    instance_count: int = Field(default=1, ge=1, le=1, description="scikit-learn fits on one instance; trials run as parallel jobs")
+    volume_gb: int = Field(default=30, ge=1, le=16384, description="the instance's storage for the splits it reads")
+    max_runtime_minutes: int = Field(default=120, ge=1, le=28 * 24 * 60, description="the job is stopped past this")
+    spot: bool = Field(default=False, description="managed spot training: cheaper, may wait and restart from its checkpoint")
+    max_wait_minutes: int | None = Field(default=None, ge=1, description="with spot: how long to wait for capacity plus run")
+
+    @model_validator(mode="after")
+    def _spot_wait(self) -> SageMakerTraining:
+        if self.max_wait_minutes is not None and not self.spot:
+            raise ValueError("max_wait_minutes applies to spot training only: set spot: true or leave it out")
+        if self.max_wait_minutes is not None and self.max_wait_minutes < self.max_runtime_minutes:
+            raise ValueError("max_wait_minutes must be at least max_runtime_minutes")
+        return self
+
+
 class Training(_Strict):
     algorithm: Literal["logistic_regression", "random_forest", "hist_gradient_boosting", "ridge"] = "logistic_regression"
     hyperparameters: dict[str, HyperValue] = {}
@@ -101,6 +122,10 @@ class Training(_Strict):
         default=[], max_length=20, description="candidate hyper-parameters tried in parallel; the best on validation goes on"
     )
     seed: int = 20261126
+    compute: Literal["auto", "lambda", "sagemaker"] = Field(
+        default="auto", description="where fits run: auto picks Lambda below its budget in rows x features, SageMaker above"
+    )
+    sagemaker: SageMakerTraining = SageMakerTraining()
 
 
 class QualityGates(_Strict):

@@ -17,6 +17,7 @@ from mlops.data import readers
 from mlops.data.preparation import SPLITS, split_rows
 from mlops.data.spec import ModelSpec
 from mlops.data.versions import DatasetStore
+from mlops.training import compute
 from mlops.training.runs import RunStore
 
 
@@ -28,8 +29,9 @@ def prepare(state: dict[str, Any], s3: Any, runs: RunStore, data: DatasetStore) 
     if prepared.get("folder") != folder:
         prepared = _split_and_baseline(s3, dataset, spec, folder)
         data.set_prepared(state["model"], dataset["version"], prepared)
-    runs.record_step(state["run_id"], "prepare", prepared)
-    return {**state, "splits": prepared["splits"], "baseline_key": prepared["baseline_key"]}
+    engine = compute.choose(spec, prepared["splits"]["train"]["rows"])
+    runs.record_step(state["run_id"], "prepare", {**prepared, "compute": engine})
+    return {**state, "splits": prepared["splits"], "baseline_key": prepared["baseline_key"], "compute": engine}
 
 
 def _text_tempfile() -> io.TextIOWrapper:

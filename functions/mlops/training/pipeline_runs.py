@@ -111,10 +111,15 @@ def record_skipped(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:
 
 
 def _readable_cause(failure: dict[str, Any]) -> str:
-    """Step Functions hands over the Lambda's error JSON as a string; keep only its message."""
+    """Step Functions hands over the Lambda's error JSON (or a failed SageMaker job's description)
+    as a string; keep only its message (the job's FailureReason, named)."""
     cause = failure.get("Cause", "")
     try:
-        return str(json.loads(cause).get("errorMessage", cause))
+        parsed = json.loads(cause)
+        if "TrainingJobName" in parsed:
+            why = parsed.get("FailureReason") or parsed.get("SecondaryStatus", "")
+            return f"training job {parsed['TrainingJobName']} {parsed.get('TrainingJobStatus', 'ended')}: {why}"
+        return str(parsed.get("errorMessage", cause))
     except (ValueError, AttributeError):
         return str(cause) or "unknown failure"
 

@@ -75,6 +75,7 @@ class RunState(_Section):
     proceed: bool | None = None  # Version: false when the content was already trained
     splits: dict[Literal["train", "validation", "test"], Split] | None = None  # Prepare
     baseline_key: str | None = None
+    compute: dict[str, Any] | None = None  # Prepare: where the fits run and why (mlops.training.compute)
     training: dict[str, Any] | None = None  # Train
     artifact: Artifact | None = None  # ExportOnnx
     metrics: dict[str, float] | None = None  # Evaluate

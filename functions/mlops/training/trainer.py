@@ -121,31 +121,42 @@ def _fit(state: dict[str, Any], s3: Any, hyperparameters: dict[str, Any]) -> tup
     return build_pipeline(spec, hyperparameters).fit(as_matrix(inputs), y), spec
 
 
-def train(state: dict[str, Any], s3: Any, artifacts_bucket: str, runs: RunStore) -> dict[str, Any]:
-    """Fits the spec's pipeline on the train split (the best trial's parameters after a search)."""
+def fit_final(state: dict[str, Any], s3: Any) -> tuple[Any, dict[str, Any]]:
+    """The spec's pipeline fitted on the train split (with the best trial's parameters after a
+    search), and what to record of it. The Lambda step and the SageMaker job both call this."""
     started = time.monotonic()
     spec = ModelSpec.model_validate(state["spec"])
     hyperparameters = {**spec.training.hyperparameters, **state.get("best_trial", {}).get("hyperparameters", {})}
     model, _ = _fit(state, s3, hyperparameters)
-    key = f"runs/{state['run_id']}/estimator.pkl"
-    # Pickle only crosses between this pipeline's own steps, inside its own bucket.
-    s3.put_object(Bucket=artifacts_bucket, Key=key, Body=pickle.dumps(model))
-    trained = {
+    return model, {
         "algorithm": spec.training.algorithm,
         "hyperparameters": hyperparameters,
-        "estimator_key": key,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def record_training(
+    state: dict[str, Any], s3: Any, artifacts_bucket: str, runs: RunStore, estimator: bytes, trained: dict[str, Any]
+) -> dict[str, Any]:
+    """Keeps the fitted estimator for the export step and records the fit on the run."""
+    spec = ModelSpec.model_validate(state["spec"])
+    key = f"runs/{state['run_id']}/estimator.pkl"
+    # Pickle only crosses between this pipeline's own steps, inside its own bucket.
+    s3.put_object(Bucket=artifacts_bucket, Key=key, Body=estimator)
+    trained = {**trained, "estimator_key": key}
     runs.record_step(state["run_id"], "train", trained)
-    runs.set_params(state["run_id"], {"algorithm": spec.training.algorithm, **hyperparameters, "seed": spec.training.seed})
+    runs.set_params(state["run_id"], {"algorithm": spec.training.algorithm, **trained["hyperparameters"], "seed": spec.training.seed})
     return {**state, "training": trained}
 
 
-def train_trial(event: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
-    """One search candidate, tracked as a run of its own, scored on the validation split."""
-    state, index, hyperparameters = event["state"], event["index"], event["hyperparameters"]
-    trial_id = f"{state['run_id']}-trial-{index}"
-    runs.start(trial_id, state["model"], trigger={"type": "search", "parent": state["run_id"], "trial": index})
+def train(state: dict[str, Any], s3: Any, artifacts_bucket: str, runs: RunStore) -> dict[str, Any]:
+    """The Lambda path: fits the model in this function."""
+    model, trained = fit_final(state, s3)
+    return record_training(state, s3, artifacts_bucket, runs, pickle.dumps(model), {**trained, "compute": "lambda"})
+
+
+def fit_trial(state: dict[str, Any], hyperparameters: dict[str, Any], s3: Any) -> dict[str, Any]:
+    """One search candidate fitted on the train split and scored on the validation split."""
     started = time.monotonic()
     spec = ModelSpec.model_validate(state["spec"])
     merged = {**spec.training.hyperparameters, **hyperparameters}
@@ -154,11 +165,28 @@ def train_trial(event: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any
     matrix = as_matrix(inputs)
     scores = model.predict_proba(matrix) if spec.is_classification else None
     scored = metrics_for(spec, y, model.predict(matrix), scores, [str(c) for c in model.classes_] if scores is not None else None)
-    runs.set_params(trial_id, {"algorithm": spec.training.algorithm, **merged})
-    runs.record_step(trial_id, "train", {"seconds": round(time.monotonic() - started, 3), "validation_metrics": scored})
-    runs.set_metrics(trial_id, scored)
+    return {"hyperparameters": merged, "metrics": scored, "seconds": round(time.monotonic() - started, 3)}
+
+
+def record_trial(
+    state: dict[str, Any], index: int, hyperparameters: dict[str, Any], fitted: dict[str, Any], runs: RunStore
+) -> dict[str, Any]:
+    """A search candidate tracked as a run of its own (parent: the pipeline's run)."""
+    spec = ModelSpec.model_validate(state["spec"])
+    trial_id = f"{state['run_id']}-trial-{index}"
+    runs.start(trial_id, state["model"], trigger={"type": "search", "parent": state["run_id"], "trial": index})
+    runs.set_params(trial_id, {"algorithm": spec.training.algorithm, **fitted["hyperparameters"]})
+    detail = {"seconds": fitted["seconds"], "validation_metrics": fitted["metrics"], "compute": fitted.get("compute", "lambda")}
+    runs.record_step(trial_id, "train", {**detail, **({"job": fitted["job"]} if "job" in fitted else {})})
+    runs.set_metrics(trial_id, fitted["metrics"])
     runs.finish(trial_id, STATUS_SUCCEEDED)
-    return {"index": index, "run_id": trial_id, "hyperparameters": hyperparameters, "metrics": scored}
+    return {"index": index, "run_id": trial_id, "hyperparameters": hyperparameters, "metrics": fitted["metrics"]}
+
+
+def train_trial(event: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
+    """The Lambda path of one search candidate (an iteration of the pipeline's Map state)."""
+    state, index, hyperparameters = event["state"], event["index"], event["hyperparameters"]
+    return record_trial(state, index, hyperparameters, fit_trial(state, hyperparameters, s3), runs)
 
 
 def select_trial(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:
