@@ -39,14 +39,18 @@ def test_deploys_assume_a_role_by_oidc_and_never_read_stored_keys(stage):
     assert text.index("STAGE=staging") < text.index("environment: production") < text.index("STAGE=prod")
 
 
-def test_deploys_build_the_arm64_training_image_before_cdk_deploy():
+def test_deploys_build_the_training_images_before_cdk_deploy():
     deploy = (ROOT / ".github/workflows/deploy.yml").read_text()
     action = (ROOT / ".github/actions/training-image/action.yml").read_text()
     for stage in ("staging", "prod"):
         block = deploy[: deploy.index(f"make deploy STAGE={stage}")]
         assert block.rindex("uses: ./.github/actions/training-image") > block.rfind("make deploy STAGE=")
     assert "docker/setup-qemu-action" in action and "docker/setup-buildx-action" in action
-    assert action.index("imagetools inspect") < action.index("buildx build --platform linux/arm64")
+    # Both platforms the base's index must have, before each image (arm64 for Lambda, amd64 for
+    # SageMaker) is built from the platform cdk.out's asset manifest names.
+    assert action.index('grep -q "linux/arm64"') < action.index('buildx build --platform "$platform"')
+    assert action.index('grep -q "linux/amd64"') < action.index('buildx build --platform "$platform"')
+    assert "mlops.training.job" in action
 
 
 def test_the_training_base_image_is_pinned_by_digest():
