@@ -174,6 +174,36 @@ def push(
 
 
 @app.command()
+def register(
+    onnx_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model trained elsewhere.")],
+    model: Annotated[str, typer.Option(help="The model it is a version of (its spec says the features).")],
+    metrics_file: Annotated[
+        Path | None, typer.Option("--metrics", exists=True, dir_okay=False, help="JSON of what its trainer measured (kept).")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
+    timeout: Timeout = 900,
+    as_json: Json = False,
+) -> None:
+    """Register a model trained elsewhere: checked against the spec, scored and gated like a trained one."""
+    stack, client = target(), api()
+    client.call("GET", f"models/{segment(model)}")  # no spec: say so before uploading
+    key = f"imports/{model}/{onnx_file.name}"
+    bucket = stack.output("ArtifactsBucketName")
+    with onnx_file.open("rb") as body:
+        stack.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    request: dict = {"artifact_key": key}
+    if metrics_file is not None:
+        request["metrics"] = json.loads(metrics_file.read_text())
+    started = client.call("POST", f"models/{segment(model)}/versions", body=request)
+    if not as_json:
+        out.print(f"Uploaded {onnx_file} to s3://{bucket}/{key}")
+    if not follow:
+        return emit_json(started) if as_json else out.print(f"Run {started['run_id']} started: mlops run {started['run_id']} --follow")
+    pipeline_runs.wait_for_run(client, started["run_id"], timeout_s=min(timeout, 120))
+    pipeline_runs.follow_and_report(client, started["run_id"], timeout, as_json)
+
+
+@app.command()
 def runs(
     model: Model,
     status: Annotated[str | None, typer.Option(help="RUNNING, SUCCEEDED or FAILED.")] = None,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.status import Status
 
 from mlops_cli.api import Api, segment
-from mlops_cli.errors import UserError
+from mlops_cli.errors import ApiError, UserError
 from mlops_cli.render import cell, emit_json, err, fields, marked, metrics, out, seconds, table
 
 POLL_S = 1.0
@@ -63,9 +63,17 @@ def step_summary(name: str, detail: dict[str, Any]) -> str:
         return f"{rows.get('valid')} of {rows.get('total')} rows valid, {len(detail.get('warnings') or [])} warnings"
     if name == "prepare":
         splits = detail.get("splits") or {}
-        return ", ".join(f"{split} {part.get('rows')}" for split, part in splits.items()) + " rows"
+        compute = (detail.get("compute") or {}).get("engine")
+        return (
+            ", ".join(f"{split} {part.get('rows')}" for split, part in splits.items())
+            + " rows"
+            + (f"; fits on {compute}" if compute else "")
+        )
     if name == "train":
-        return f"{detail.get('algorithm')} {detail.get('hyperparameters') or ''}".strip()
+        where = f" on SageMaker ({detail['job']['name']})" if detail.get("compute") == "sagemaker" else ""
+        return f"{detail.get('algorithm')} {detail.get('hyperparameters') or ''}".strip() + where
+    if name == "import":
+        return f"{(detail.get('source') or {}).get('key')}: fits the spec, runs on the test split"
     if name == "version":
         return f"dataset {str(detail.get('version', ''))[:12]}" + ("" if detail.get("new", True) else " (known content)")
     if name == "evaluate":
@@ -76,6 +84,19 @@ def step_summary(name: str, detail: dict[str, Any]) -> str:
     if name == "export":
         return f"ONNX parity: largest difference {cell(detail.get('parity_max_abs_diff'))} on {detail.get('parity_rows')} rows"
     return ", ".join(f"{k} {v}" for k, v in detail.items() if k != "at" and isinstance(v, str | int | float))[:120]
+
+
+def wait_for_run(api: Api, run_id: str, timeout_s: float) -> None:
+    """A run the API just started exists once its first step (Ingest) records it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            api.call("GET", f"runs/{segment(run_id)}")
+            return
+        except ApiError as error:
+            if error.status != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(POLL_S)
 
 
 def follow(api: Api, run_id: str, console: Console, timeout_s: float) -> dict[str, Any]:

@@ -72,6 +72,8 @@ class PipelineConstruct(Construct):
             "Train": functions.image_function(self, "Train", "handle_train", {**runs, **artifacts}, task),
             **self._training_job_steps(functions, {**runs, **artifacts}, task),
             "ExportOnnx": functions.image_function(self, "ExportOnnx", "handle_export_onnx", {**runs, **artifacts}, task),
+            # A model trained elsewhere (POST /models/{model}/versions) stands in for search, training and export.
+            "ImportModel": functions.image_function(self, "ImportModel", "handle_import_model", {**runs, **artifacts}, task),
             "Evaluate": functions.image_function(self, "Evaluate", "handle_evaluate", {**runs, **models}, task),
             "RequestApproval": functions.zip_function(self, "RequestApproval", "handle_request_approval", {**models, **audit}, task),
             "Register": functions.zip_function(self, "Register", "handle_register", {**runs, **models, **audit}, task),
@@ -86,11 +88,20 @@ class PipelineConstruct(Construct):
         }
         for step in steps.values():
             storage.runs_table.grant_read_write_data(step)
-        for name in ("Ingest", "TrainTrial", "Train", "ExportOnnx", "Evaluate"):
+        for name in ("Ingest", "TrainTrial", "Train", "ExportOnnx", "ImportModel", "Evaluate"):
             storage.data_bucket.grant_read(steps[name])
         for name in ("Validate", "Version", "Prepare", "RecordFailure"):
             storage.data_bucket.grant_read_write(steps[name])
-        for name in ("Train", "StageTrainingJobs", "CollectTrainingJob", "CollectTrialJob", "ExportOnnx", "Evaluate", "RecordFailure"):
+        for name in (
+            "Train",
+            "StageTrainingJobs",
+            "CollectTrainingJob",
+            "CollectTrialJob",
+            "ExportOnnx",
+            "ImportModel",
+            "Evaluate",
+            "RecordFailure",
+        ):
             storage.artifacts_bucket.grant_read_write(steps[name])
         storage.models_table.grant_read_data(steps["Ingest"])
         storage.models_table.grant_read_data(steps["Evaluate"])

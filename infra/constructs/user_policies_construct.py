@@ -40,6 +40,7 @@ DATA_SCIENTIST_ROUTES: list[Route] = [
     ("POST", "/models/*/runs"),
     ("POST", "/models/*/batch"),
     ("POST", "/models/*/checks"),
+    ("POST", "/models/*/versions"),
 ]
 APPROVER_ROUTES: list[Route] = [*READ_ROUTES, *DECISION_ROUTES]
 
@@ -96,6 +97,12 @@ class UserPoliciesConstruct(Construct):
                 resources=[bucket.arn_for_objects(f"{env.BATCH_PREFIX}*")],
             ),
             iam.PolicyStatement(sid="DataKey", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]),
+            iam.PolicyStatement(
+                sid="UploadModelsTrainedElsewhere",
+                actions=["s3:PutObject"],
+                resources=[storage.artifacts_bucket.arn_for_objects(f"{env.IMPORTS_PREFIX}*")],
+            ),
+            iam.PolicyStatement(sid="ImportsKey", actions=["kms:GenerateDataKey"], resources=[storage.keys["Artifacts"].key_arn]),
         ]
         logical_id = Stack.of(self).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
         for prefix, reason in (
@@ -105,6 +112,12 @@ class UserPoliciesConstruct(Construct):
             acknowledge(
                 self.data_scientist, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]", f"{reason}, under {prefix} only."
             )
+        artifacts = Stack.of(self).get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            self.data_scientist,
+            f"AwsSolutions-IAM5[Resource::<{artifacts}.Arn>/{env.IMPORTS_PREFIX}*]",
+            f"ONNX files trained elsewhere, for POST /models/{{model}}/versions, under {env.IMPORTS_PREFIX} only.",
+        )
         return statements
 
     def _batch_jobs_and_reports(self, storage: StorageConstruct, batch: sfn.StateMachine) -> list[iam.PolicyStatement]:

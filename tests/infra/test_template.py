@@ -67,7 +67,7 @@ def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 24
+    assert len(functions) == 25
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -94,7 +94,7 @@ def all_states(states: dict) -> dict:
 def test_every_pipeline_task_retries_and_every_failure_is_caught():
     tasks = {name: state for name, state in all_states(ASL["States"]).items() if state["Type"] == "Task"}
     jobs = {name for name, state in tasks.items() if state["Resource"] == "arn:aws:states:::sagemaker:createTrainingJob.sync"}
-    assert len(tasks) == 19 and jobs == {"TrialJob", "TrainingJob"}
+    assert len(tasks) == 20 and jobs == {"TrialJob", "TrainingJob"}
     for name, state in tasks.items():
         if name in jobs:  # a retry would reuse the job's name, which SageMaker never accepts twice
             assert "Retry" not in state, name
@@ -421,3 +421,9 @@ def test_the_glue_table_projects_the_partitions_firehose_writes(template):
         firehose_prefix.replace("!{partitionKeyFromQuery:model}", "${model}").replace("!{timestamp:yyyy/MM/dd/HH}", "${hour}") in location
     )
     assert parameters["projection.hour.format"] == "yyyy/MM/dd/HH"
+
+
+def test_a_model_trained_elsewhere_skips_the_fits_and_meets_the_same_gate():
+    compute = ASL["States"]["Compute"]
+    assert compute["Choices"][0] == {"Variable": "$.trigger", "StringEquals": "import", "Next": "ImportModel"}
+    assert ASL["States"]["ImportModel"]["Next"] == "Evaluate"

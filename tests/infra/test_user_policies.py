@@ -21,6 +21,7 @@ EXPECTED = {
         "POST /models/{model}/runs",
         "POST /models/{model}/batch",
         "POST /models/{model}/checks",
+        "POST /models/{model}/versions",
     },
     "approver": {
         "POST /models/{model}/versions/{version}/approve",

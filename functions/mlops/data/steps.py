@@ -36,6 +36,8 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
         "spec_version": spec_version,
         "spec": spec.model_dump(mode="json"),
     }
+    if "import" in request:  # POST /models/{model}/versions: the file to check and register
+        base["import"] = request["import"]
     if request["trigger"] != "upload":
         latest = data.latest(model)
         dataset = {"version": latest["version"], "bucket": settings.data_bucket, "key": latest["key"], "report": latest["report"]}

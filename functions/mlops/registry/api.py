@@ -27,6 +27,7 @@ class ModelVersion(BaseModel):
     metrics: dict[str, float]
     dataset_version: str
     spec_version: int
+    origin: str = Field(default="trained", description="trained by the pipeline, or imported (trained elsewhere)")
     decided_by: str | None = None
     decision_reason: str | None = None
 

@@ -21,6 +21,7 @@ def version_record(state: dict[str, Any]) -> dict[str, Any]:
         "monitoring_reference_key": state.get("monitoring_reference_key"),
         "dataset_version": state["dataset"]["version"],
         "spec_version": state["spec_version"],
+        "origin": "imported" if "source" in artifact else "trained",
     }
 
 

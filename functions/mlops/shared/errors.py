@@ -57,6 +57,10 @@ class DatasetRejected(PlatformError):
     """The uploaded data cannot be used; retrying will not help."""
 
 
+class ModelRejected(PlatformError):
+    """A model registered from elsewhere does not fit its spec or does not run; retrying will not help."""
+
+
 class InvalidInput(PlatformError):
     """A request the API cannot act on; `errors` lists each field at fault as loc and msg (a 422)."""
 

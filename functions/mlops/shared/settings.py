@@ -32,6 +32,7 @@ from mlops.shared.variables import (  # noqa: F401 - the contract, re-exported f
     ENV_ROLLOUT_ARN,
     ENV_RUNS_TABLE,
     ENV_TRAINING_PIPELINE_ARN,
+    IMPORTS_PREFIX,
     MODELS_PREFIX,
     PREDICT_SERVICE,
     QUARANTINE_PREFIX,

@@ -33,6 +33,8 @@ QUARANTINE_PREFIX = "quarantine/"
 BATCH_PREFIX = "batch/"
 BATCH_RESULTS_PREFIX = "batch-results/"
 MODELS_PREFIX = "models/"
+# In the artifacts bucket: ONNX files trained elsewhere, registered by POST /models/{model}/versions.
+IMPORTS_PREFIX = "imports/"
 REPORTS_PREFIX = "reports/"
 # In the capture bucket: Firehose partitions by model and UTC hour,
 # captured/model=<model>/YYYY/MM/DD/HH/<stream>-..., so a model's checks read its own objects only

@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
 from mlops.data.spec_store import spec_store
 from mlops.data.versions import dataset_store
-from mlops.shared.api import MODEL_NAME_PATTERN, NOT_FOUND, ModelName
+from mlops.shared.api import MODEL_NAME_PATTERN, NOT_FOUND, ModelName, caller
 from mlops.shared.aws import client
+from mlops.shared.errors import InvalidInput
 from mlops.shared.settings import get_settings
 from mlops.training import pipeline_runs
+from mlops.training.imports import MAX_IMPORT_BYTES
 from mlops.training.runs import run_store
 
 router = Router()
@@ -86,6 +88,48 @@ def start_run(model: ModelName) -> Response[StartedRun]:
     dataset_store().latest(model)
     run_id = f"{model[:40]}-requested-{uuid.uuid4().hex[:16]}"
     started = pipeline_runs.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
+    body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+class ModelImport(BaseModel):
+    """A model trained elsewhere, as an ONNX file uploaded to the artifacts bucket under imports/."""
+
+    artifact_key: str = Field(
+        pattern=r"^imports/[A-Za-z0-9!_.*'()/=-]{1,900}\.onnx$",
+        description="the file's key in the artifacts bucket (ArtifactsBucketName), under imports/, ending .onnx",
+    )
+    metrics: dict[Annotated[str, Field(pattern="^[a-z0-9_]{1,40}$")], float] = Field(
+        default={}, max_length=20, description="what its trainer measured; recorded, the gate scores it itself"
+    )
+    model_card: dict[str, Any] = Field(default={}, max_length=50, description="kept in the version's model card as provided_card")
+
+
+@router.post(
+    "/models/<model>/versions",
+    summary="Register a model trained elsewhere: checked against the spec, scored and gated like a trained one",
+    responses={202: {"description": "Started: the run checks, evaluates, gates and registers it"}, **NOT_FOUND},
+)
+def import_version(model: ModelName, request: Annotated[ModelImport, Body()]) -> Response[StartedRun]:
+    spec_store().current(model)
+    dataset_store().latest(model)  # the test split it is scored on comes from the latest data
+    try:
+        head = client("s3").head_object(Bucket=get_settings().artifacts_bucket, Key=request.artifact_key)
+    except client("s3").exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        raise InvalidInput(
+            [{"loc": ["body", "artifact_key"], "msg": f"no object {request.artifact_key} in the artifacts bucket"}]
+        ) from error
+    if head["ContentLength"] > MAX_IMPORT_BYTES:
+        raise InvalidInput(
+            [{"loc": ["body", "artifact_key"], "msg": f"{head['ContentLength']} bytes, over the {MAX_IMPORT_BYTES}-byte limit"}]
+        )
+    run_id = f"{model[:40]}-import-{uuid.uuid4().hex[:16]}"
+    details = {"import": request.model_dump(mode="json")}
+    started = pipeline_runs.start_requested_run(
+        model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, caller(router), trigger="import", **details
+    )
     body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 

@@ -24,7 +24,7 @@ class Request(_Section):
     """What started the run: an upload, the API, or a model check's finding."""
 
     model: str
-    trigger: Literal["upload", "api", "drift", "performance"]
+    trigger: Literal["upload", "api", "drift", "performance", "import"]
     source: Source | None = None
     requested_by: str | None = None
 
@@ -70,6 +70,7 @@ class RunState(_Section):
     trigger: str | None = None
     spec_version: int | None = Field(default=None, ge=1)
     spec: dict[str, Any] | None = None
+    import_: dict[str, Any] | None = Field(default=None, alias="import")  # POST /models/{model}/versions: the file to register
     source: Source | None = None  # Ingest, for an upload
     dataset: Dataset | None = None  # Validate (or Ingest, retraining the latest version)
     proceed: bool | None = None  # Version: false when the content was already trained

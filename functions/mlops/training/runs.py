@@ -32,7 +32,7 @@ class RunStore:
             "run_id": run_id,
             "model": model,
             "status": STATUS_RUNNING,
-            "trigger": trigger,
+            "trigger": to_item(trigger),  # a drift finding or an import carries numbers
             "started_at": now_iso(),
             "updated_at": now_iso(),
             "steps": {},

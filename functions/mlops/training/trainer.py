@@ -215,22 +215,29 @@ def export_onnx(state: dict[str, Any], s3: Any, artifacts_bucket: str, runs: Run
             f"ONNX parity failed: max difference {parity['max_abs_diff']:.2e} (relative {parity['max_rel_diff']:.2e}), "
             f"labels equal: {parity['labels_equal']}"
         )
-    sha = hashlib.sha256(onnx_bytes).hexdigest()
-    folder = f"{MODELS_PREFIX}{state['model']}/{state['run_id']}"
-    s3.put_object(Bucket=artifacts_bucket, Key=f"{folder}/model.onnx", Body=onnx_bytes, Metadata={"sha256": sha})
     artifact = {
-        "bucket": artifacts_bucket,
-        "key": f"{folder}/model.onnx",
-        "sha256": sha,
+        **place_model(state, s3, artifacts_bucket, onnx_bytes, input_names),
         "parity_max_abs_diff": parity["max_abs_diff"],
         "parity_max_rel_diff": parity["max_rel_diff"],
         "parity_rows": len(matrix),
         "parity_ties": parity["ties"],
-        "inputs": input_names,
-        "card_key": f"{folder}/model_card.json",
     }
     runs.record_step(state["run_id"], "export", artifact)
     return {**state, "artifact": artifact}
+
+
+def place_model(state: dict[str, Any], s3: Any, artifacts_bucket: str, onnx_bytes: bytes, inputs: list[str]) -> dict[str, Any]:
+    """The run's ONNX model where versions keep theirs, with its SHA-256 (the artifact Evaluate reads)."""
+    sha = hashlib.sha256(onnx_bytes).hexdigest()
+    folder = f"{MODELS_PREFIX}{state['model']}/{state['run_id']}"
+    s3.put_object(Bucket=artifacts_bucket, Key=f"{folder}/model.onnx", Body=onnx_bytes, Metadata={"sha256": sha})
+    return {
+        "bucket": artifacts_bucket,
+        "key": f"{folder}/model.onnx",
+        "sha256": sha,
+        "inputs": inputs,
+        "card_key": f"{folder}/model_card.json",
+    }
 
 
 def to_onnx_bytes(model: Any, spec: ModelSpec) -> tuple[bytes, list[str]]:
@@ -354,8 +361,10 @@ def _write_card(s3: Any, state: dict[str, Any], spec: ModelSpec, metrics: dict[s
         "target": spec.target.model_dump(mode="json"),
         "feature_schema": _schema(spec),
         "inputs": artifact["inputs"],
-        "algorithm": spec.training.algorithm,
+        "algorithm": state["training"]["algorithm"],
         "hyperparameters": state["training"]["hyperparameters"],
+        **({"provided_card": state["training"]["provided_card"]} if state["training"].get("provided_card") else {}),
+        **({"imported_from": state["artifact"]["source"]} if "source" in state["artifact"] else {}),
         "seed": spec.training.seed,
         "metrics": metrics,
         **monitoring,
