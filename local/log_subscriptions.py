@@ -144,6 +144,8 @@ class LogSubscriptions:
     ) -> None:
         self._client = clients
         self._streams = streams or {}
+        # Streams the template partitions dynamically (the deployer checked their queries).
+        self._partitioners = {name: Partitioner.parse(c["partition_query"]) for name, c in self._streams.items() if "partition_query" in c}
         self._metrics, self._retention_s = metrics, retention_s
         self._undelivered: list[Undelivered] = []
         self._refuse_until = 0.0
@@ -223,17 +225,16 @@ class LogSubscriptions:
     def _put(self, stream: str, lines: list[str]) -> None:
         if time.monotonic() < self._refuse_until:
             raise DeliveryRefused("S3 refused the write (local fault: the capture bucket's key is unavailable)")
-        config = self._streams.get(stream, {})
-        if "partition_query" in config:
-            self._put_partitioned(stream, config, lines)
+        if stream in self._partitioners:
+            self._put_partitioned(stream, self._partitioners[stream], self._streams[stream], lines)
             return
         for start in range(0, len(lines), FIREHOSE_BATCH):
             records = [{"Data": (line.rstrip("\n") + "\n").encode()} for line in lines[start : start + FIREHOSE_BATCH]]
             self._client("firehose").put_record_batch(DeliveryStreamName=stream, Records=records)
 
-    def _put_partitioned(self, stream: str, config: dict[str, str], lines: list[str]) -> None:
+    def _put_partitioned(self, stream: str, partitioner: Partitioner, config: dict[str, str], lines: list[str]) -> None:
         """One object per partition of this delivery, named as Firehose names them."""
-        partitioner, now = Partitioner.parse(config["partition_query"]), datetime.now(UTC)
+        now = datetime.now(UTC)
         groups: dict[str, list[str]] = {}
         for line in lines:
             keys = partitioner.key_of(line)

@@ -182,9 +182,8 @@ class TrainingJobRunner:
         self._threads.append(thread)
         thread.start()
 
-    def _clients(self, job: FakeTrainingJob) -> tuple[Any, Any]:
+    def _clients(self, authorizer: iam.Authorizer) -> tuple[Any, Any]:
         """S3 and Logs as SageMaker uses them for the job: with the job's role."""
-        authorizer = self.authorizer(job.role_arn, job.training_job_name)
         made = []
         for service in ("s3", "logs"):
             client = boto3.client(
@@ -200,7 +199,8 @@ class TrainingJobRunner:
 
     def _run(self, job: FakeTrainingJob) -> None:
         started = time.monotonic()
-        s3, logs = self._clients(job)
+        authorizer = self.authorizer(job.role_arn, job.training_job_name)
+        s3, logs = self._clients(authorizer)
         stream = f"{job.training_job_name}/algo-1-{int(time.time())}"
         with tempfile.TemporaryDirectory(prefix="opt-ml-") as folder:
             root = Path(folder)
@@ -208,7 +208,7 @@ class TrainingJobRunner:
                 code_dir, site_dirs = self._image(job.algorithm_specification["TrainingImage"])
                 self._prepare(job, root, s3)
                 job.secondary_status = "Training"
-                status, reason, lines = self._execute(job, root, code_dir, site_dirs)
+                status, reason, lines = self._execute(job, root, code_dir, site_dirs, authorizer)
                 if status == "Completed":
                     self._upload_model(job, root, s3)
                 self._save_checkpoints(job, root, s3)
@@ -266,12 +266,14 @@ class TrainingJobRunner:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
 
-    def _execute(self, job: FakeTrainingJob, root: Path, code_dir: Path, site_dirs: tuple[Path, ...]) -> tuple[str, str | None, list[str]]:
+    def _execute(
+        self, job: FakeTrainingJob, root: Path, code_dir: Path, site_dirs: tuple[Path, ...], authorizer: iam.Authorizer
+    ) -> tuple[str, str | None, list[str]]:
         entrypoint = job.algorithm_specification.get("ContainerEntrypoint") or []
         if len(entrypoint) != 3 or entrypoint[:2] != ["python3", "-m"]:
             raise RuntimeError(f"local mode runs a ContainerEntrypoint of the form python3 -m <module>, not {entrypoint}")
         policy = Path(root.parent) / f"{root.name}-iam.json"
-        policy.write_text(json.dumps(dataclasses.asdict(self.authorizer(job.role_arn, job.training_job_name))))
+        policy.write_text(json.dumps(dataclasses.asdict(authorizer)))
         env = {
             "PATH": os.environ.get("PATH", ""),
             "OPT_ML_DIR": str(root),

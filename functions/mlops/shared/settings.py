@@ -33,6 +33,7 @@ from mlops.shared.variables import (  # noqa: F401 - the contract, re-exported f
     ENV_RUNS_TABLE,
     ENV_TRAINING_PIPELINE_ARN,
     IMPORTS_PREFIX,
+    MAX_IMPORT_BYTES,
     MODELS_PREFIX,
     PREDICT_SERVICE,
     QUARANTINE_PREFIX,

@@ -50,6 +50,8 @@ CAPTURE_SCHEMA = 1
 
 # One gibibyte: larger uploads are refused with a clear reason rather than read (see README).
 DEFAULT_MAX_DATASET_BYTES = 1024**3
+# A model trained elsewhere is read into the training function's memory with its test split.
+MAX_IMPORT_BYTES = 512 * 1024**2
 
 # The data-plane Lambda (POST /predict and /feedback): its construct id and metric service name.
 PREDICT_SERVICE = "Predict"

@@ -15,9 +15,8 @@ from mlops.data.versions import dataset_store
 from mlops.shared.api import MODEL_NAME_PATTERN, NOT_FOUND, ModelName, caller
 from mlops.shared.aws import client
 from mlops.shared.errors import InvalidInput
-from mlops.shared.settings import get_settings
+from mlops.shared.settings import MAX_IMPORT_BYTES, get_settings
 from mlops.training import pipeline_runs
-from mlops.training.imports import MAX_IMPORT_BYTES
 from mlops.training.runs import run_store
 
 router = Router()
@@ -86,8 +85,15 @@ def compare_runs(ids: Annotated[str, Query(pattern=r"^[A-Za-z0-9_,-]{1,2000}$", 
 def start_run(model: ModelName) -> Response[StartedRun]:
     spec_store().current(model)
     dataset_store().latest(model)
-    run_id = f"{model[:40]}-requested-{uuid.uuid4().hex[:16]}"
-    started = pipeline_runs.start_requested_run(model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, "api")
+    return _start(model, "requested", "api")
+
+
+def _start(model: str, kind: str, requested_by: str, trigger: str = "api", **details: Any) -> Response[StartedRun]:
+    """A run the API asked for, named after the model and why, answered 202 with its id."""
+    run_id = f"{model[:40]}-{kind}-{uuid.uuid4().hex[:16]}"
+    started = pipeline_runs.start_requested_run(
+        model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, requested_by, trigger=trigger, **details
+    )
     body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -125,13 +131,7 @@ def import_version(model: ModelName, request: Annotated[ModelImport, Body()]) ->
         raise InvalidInput(
             [{"loc": ["body", "artifact_key"], "msg": f"{head['ContentLength']} bytes, over the {MAX_IMPORT_BYTES}-byte limit"}]
         )
-    run_id = f"{model[:40]}-import-{uuid.uuid4().hex[:16]}"
-    details = {"import": request.model_dump(mode="json")}
-    started = pipeline_runs.start_requested_run(
-        model, client("stepfunctions"), get_settings().training_pipeline_arn, run_id, caller(router), trigger="import", **details
-    )
-    body = StartedRun(run_id=started["run_id"], execution_arn=started["execution_arn"])
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
+    return _start(model, "import", caller(router), trigger="import", **{"import": request.model_dump(mode="json")})
 
 
 @router.get("/runs/<run_id>", summary="One pipeline run", responses={200: {"description": "The run"}, **NOT_FOUND})

@@ -19,11 +19,10 @@ import numpy as np
 from mlops.data.spec import ModelSpec
 from mlops.serving.model_inputs import CATEGORICAL_INPUT, NUMERIC_INPUT, feature_groups, load_split
 from mlops.shared.errors import ModelRejected
+from mlops.shared.settings import MAX_IMPORT_BYTES
 from mlops.training import trainer
 from mlops.training.runs import RunStore
 
-# An import is read into the function's memory (3,008 MB) with its test split and session.
-MAX_IMPORT_BYTES = 512 * 1024**2
 CLASSES_METADATA = "classes"
 PROBABILITY_SUM_TOLERANCE = 1e-3
 ONNX_TYPES = {NUMERIC_INPUT: "tensor(float)", CATEGORICAL_INPUT: "tensor(string)"}
@@ -75,7 +74,9 @@ def conform(spec: ModelSpec, onnx_bytes: bytes) -> tuple[bytes, list[str]]:
         raise ModelRejected(f"inputs: the spec's features need {sorted(expected)}, the model has {sorted(found)}")
     for name, width in expected.items():
         kind, shape = found[name].type, found[name].shape
-        if kind != ONNX_TYPES[name] or len(shape) != 2 or shape[1] not in (width, None) and not isinstance(shape[1], str):
+        # [rows, columns]; a symbolic width (a name, or None) fits, a number must be the spec's.
+        fixed_width = len(shape) == 2 and isinstance(shape[1], int)
+        if kind != ONNX_TYPES[name] or len(shape) != 2 or fixed_width and shape[1] != width:
             raise ModelRejected(f"inputs.{name}: expected {ONNX_TYPES[name]} of shape [rows, {width}], the model has {kind} {shape}")
     outputs = session.get_outputs()
     if spec.is_classification:

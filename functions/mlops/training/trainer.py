@@ -21,7 +21,7 @@ from mlops.serving.model_inputs import CATEGORICAL_INPUT, NUMERIC_INPUT, as_matr
 from mlops.shared.errors import GateFailed
 from mlops.shared.items import now_iso
 from mlops.shared.settings import MODELS_PREFIX
-from mlops.training import gate, reference
+from mlops.training import compute, gate, reference
 from mlops.training.runs import STATUS_SUCCEEDED, RunStore
 
 # ONNX answers must match scikit-learn's. Probabilities, in [0, 1], by an absolute tolerance.
@@ -152,7 +152,7 @@ def record_training(
 def train(state: dict[str, Any], s3: Any, artifacts_bucket: str, runs: RunStore) -> dict[str, Any]:
     """The Lambda path: fits the model in this function."""
     model, trained = fit_final(state, s3)
-    return record_training(state, s3, artifacts_bucket, runs, pickle.dumps(model), {**trained, "compute": "lambda"})
+    return record_training(state, s3, artifacts_bucket, runs, pickle.dumps(model), {**trained, "compute": compute.LAMBDA})
 
 
 def fit_trial(state: dict[str, Any], hyperparameters: dict[str, Any], s3: Any) -> dict[str, Any]:
@@ -176,8 +176,10 @@ def record_trial(
     trial_id = f"{state['run_id']}-trial-{index}"
     runs.start(trial_id, state["model"], trigger={"type": "search", "parent": state["run_id"], "trial": index})
     runs.set_params(trial_id, {"algorithm": spec.training.algorithm, **fitted["hyperparameters"]})
-    detail = {"seconds": fitted["seconds"], "validation_metrics": fitted["metrics"], "compute": fitted.get("compute", "lambda")}
-    runs.record_step(trial_id, "train", {**detail, **({"job": fitted["job"]} if "job" in fitted else {})})
+    detail = {"seconds": fitted["seconds"], "validation_metrics": fitted["metrics"], "compute": fitted.get("compute", compute.LAMBDA)}
+    if "job" in fitted:  # fitted by a SageMaker job (mlops.training.training_jobs)
+        detail["job"] = fitted["job"]
+    runs.record_step(trial_id, "train", detail)
     runs.set_metrics(trial_id, fitted["metrics"])
     runs.finish(trial_id, STATUS_SUCCEEDED)
     return {"index": index, "run_id": trial_id, "hyperparameters": hyperparameters, "metrics": fitted["metrics"]}
