@@ -35,10 +35,13 @@ def model_from_key(key: str) -> str:
     return parts[1]
 
 
-def _text_lines(s3: Any, bucket: str, key: str) -> Iterator[str]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+def _text_lines(s3: Any, bucket: str, key: str, byte_range: tuple[int, int] | None = None) -> Iterator[str]:
+    """The object's lines (or those of bytes [start, end)), decoded; a BOM is dropped at byte 0 only."""
+    ranged = {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"} if byte_range else {}
+    body = s3.get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+    encoding = "utf-8-sig" if not byte_range or byte_range[0] == 0 else "utf-8"
     try:
-        yield from codecs.iterdecode(body.iter_lines(chunk_size=READ_CHUNK_BYTES, keepends=True), "utf-8-sig")
+        yield from codecs.iterdecode(body.iter_lines(chunk_size=READ_CHUNK_BYTES, keepends=True), encoding)
     except UnicodeDecodeError as error:
         raise DatasetRejected(f"{key} is not UTF-8 text ({error.reason} at byte {error.start} of a line)") from error
 
@@ -58,17 +61,25 @@ def read_table(s3: Any, bucket: str, key: str, columns: list[str]) -> tuple[list
     return header, _csv_rows(reader, key)
 
 
-def _csv_rows(reader: Any, key: str) -> Iterator[Row]:
+def read_range(s3: Any, bucket: str, key: str, chunk: dict[str, int], columns: list[str]) -> Iterator[Row]:
+    """The rows of one chunk (mlops.data.chunks), numbered by their line in the whole object."""
+    lines = _text_lines(s3, bucket, key, (chunk["start"], chunk["end"]))
+    if key.lower().endswith(JSON_LINES_SUFFIXES):
+        return _json_rows(lines, columns, first_line=chunk["first_line"])
+    return _csv_rows(csv.reader(lines, strict=True), key, lines_before=chunk["first_line"] - 1)
+
+
+def _csv_rows(reader: Any, key: str, lines_before: int = 0) -> Iterator[Row]:
     try:
         for fields in reader:
             if fields:  # a blank line is not a row
-                yield reader.line_num, fields, ""
+                yield lines_before + reader.line_num, fields, ""
     except csv.Error as error:
-        raise DatasetRejected(f"{key} is not well-formed CSV near line {reader.line_num}: {error}") from error
+        raise DatasetRejected(f"{key} is not well-formed CSV near line {lines_before + reader.line_num}: {error}") from error
 
 
-def _json_rows(lines: Iterator[str], columns: list[str]) -> Iterator[Row]:
-    for number, line in enumerate(lines, start=1):
+def _json_rows(lines: Iterator[str], columns: list[str], first_line: int = 1) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:

@@ -39,6 +39,9 @@ class ColumnProfile:
     _m2: float = 0.0
     frequencies: Counter = field(default_factory=Counter)
     overflow: bool = False
+    # A chunk of a file validated in parallel keeps every category it saw, in the order it saw them;
+    # the merge applies the cap in the whole file's order (mlops.data.chunks).
+    cap: int | None = MAX_TRACKED_CATEGORIES
 
     def add_numbers(self, values: list[float]) -> None:
         """Merges a batch into the running count, mean and M2 (Chan et al.): exact, constant memory."""
@@ -47,21 +50,39 @@ class ColumnProfile:
         if not values:
             return
         batch = np.fromiter(values, dtype=np.float64, count=len(values))
-        n, mean = len(batch), float(batch.mean())
-        m2 = float(((batch - mean) ** 2).sum())
+        mean = float(batch.mean())
+        self._add_moments(len(batch), mean, float(((batch - mean) ** 2).sum()), float(batch.min()), float(batch.max()))
+
+    def _add_moments(self, n: int, mean: float, m2: float, minimum: float, maximum: float) -> None:
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * n / total
         self._m2 += m2 + delta * delta * self.count * n / total
         self.count = total
-        self.minimum, self.maximum = min(self.minimum, float(batch.min())), max(self.maximum, float(batch.max()))
+        self.minimum, self.maximum = min(self.minimum, minimum), max(self.maximum, maximum)
 
-    def add_category(self, value: str) -> None:
-        self.count += 1
-        if value in self.frequencies or len(self.frequencies) < MAX_TRACKED_CATEGORIES:
-            self.frequencies[value] += 1
+    def add_category(self, value: str, times: int = 1) -> None:
+        if value in self.frequencies or self.cap is None or len(self.frequencies) < self.cap:
+            self.frequencies[value] += times
         else:
             self.overflow = True
+
+    def partial(self) -> dict[str, Any]:
+        """What a chunk's profile hands to the merge (JSON)."""
+        moments = {"mean": self.mean, "m2": self._m2, "minimum": self.minimum, "maximum": self.maximum} if self.count else {}
+        return {"count": self.count, "nulls": self.nulls, "invalid": self.invalid, "frequencies": list(self.frequencies.items()), **moments}
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        """Adds the next chunk's profile, as if its rows had followed this one's."""
+        self.nulls += partial["nulls"]
+        self.invalid += partial["invalid"]
+        if self.kind == "numeric":
+            if partial["count"]:
+                self._add_moments(partial["count"], partial["mean"], partial["m2"], partial["minimum"], partial["maximum"])
+            return
+        self.count += partial["count"]
+        for value, times in partial["frequencies"]:
+            self.add_category(value, times)
 
     def summary(self) -> dict[str, Any]:
         base = {"type": self.kind, "count": self.count, "nulls": self.nulls, "invalid": self.invalid}
@@ -85,11 +106,13 @@ MIN_ROWS_PER_CLASS = 7
 class DatasetValidator:
     """Feed it the header, then each row; it returns normalized rows and ends with a report."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, chunk: bool = False) -> None:
+        """`chunk`: validates one chunk of a file (mlops.data.chunks), to be merged with the others."""
         self.spec = spec
         self.columns = spec.columns
         self._checks = [(f.name, f) for f in spec.features] + [(spec.target.name, None)]
-        self.profiles = {name: ColumnProfile(name, self._kind(feature)) for name, feature in self._checks}
+        cap = None if chunk else MAX_TRACKED_CATEGORIES
+        self.profiles = {name: ColumnProfile(name, self._kind(feature), cap=cap) for name, feature in self._checks}
         self.labels: Counter = Counter()
         self.rows = self.invalid_rows = 0
         self.examples: list[dict[str, Any]] = []
@@ -197,17 +220,49 @@ class DatasetValidator:
             if value == "":
                 self.profiles[name].nulls += 1
             elif self.profiles[name].kind != "numeric":
+                self.profiles[name].count += 1
                 self.profiles[name].add_category(value)
         if self.spec.is_classification:
             self.labels[normalized[-1]] += 1
         digest = hashlib.blake2b("\x1f".join(normalized).encode(), digest_size=8).digest()
         self._digests.append(int.from_bytes(digest, "little"))
 
-    def report(self) -> dict[str, Any]:
-        """The quality report; 'failures' is empty when the data can be used."""
+    def _flush(self) -> None:
         for name, pending in self._pending.items():
             self.profiles[name].add_numbers(pending)
             pending.clear()
+
+    def partial(self) -> dict[str, Any]:
+        """This chunk's counts for the merge (JSON); its row digests go separately (`digests`)."""
+        self._flush()
+        return {
+            "rows": self.rows,
+            "invalid_rows": self.invalid_rows,
+            "examples": self.examples,
+            "labels": list(self.labels.items()),
+            "profiles": {name: profile.partial() for name, profile in self.profiles.items()},
+        }
+
+    @property
+    def digests(self) -> bytes:
+        return self._digests.tobytes()
+
+    def merge(self, partial: dict[str, Any], digests: bytes) -> None:
+        """Adds the next chunk's partial, as if its rows had followed: the report comes out as from
+        one pass whose numeric batches ended at the same chunk boundaries."""
+        self._flush()
+        self.rows += partial["rows"]
+        self.invalid_rows += partial["invalid_rows"]
+        self.examples += partial["examples"][: MAX_EXAMPLES - len(self.examples)]
+        for label, count in partial["labels"]:
+            self.labels[label] += count
+        for name, profile in partial["profiles"].items():
+            self.profiles[name].merge(profile)
+        self._digests.frombytes(digests)
+
+    def report(self) -> dict[str, Any]:
+        """The quality report; 'failures' is empty when the data can be used."""
+        self._flush()
         valid = self.rows - self.invalid_rows
         duplicates = _duplicates(self._digests)
         rules = self.spec.data

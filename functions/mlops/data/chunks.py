@@ -1,0 +1,61 @@
+"""A dataset object cut into byte ranges that each hold whole records, for validating in parallel.
+
+One sequential pass over the object's bytes (no parsing, S3's speed) finds, near each multiple of
+the chunk size, the first record end after it: a newline outside quotes. RFC 4180 CSV quotes a
+field with `"` and escapes a quote as `""`, so a newline ends a record exactly when the number of
+`"` bytes before it is even; a JSON Lines record ends at every newline. Each chunk carries the
+physical line number its first record starts on, so the report names the same lines as a
+validation of the whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from mlops.data.readers import JSON_LINES_SUFFIXES, READ_CHUNK_BYTES
+
+DEFAULT_CHUNK_BYTES = 64 * 1024**2
+
+
+def plan(blocks: Iterable[bytes], chunk_bytes: int, json_lines: bool) -> list[dict[str, int]]:
+    """[{index, start, end, first_line}] covering the data records (after a CSV's header record):
+    `start` inclusive, `end` exclusive, lines counted from 1 as csv.reader counts them."""
+    ranges: list[dict[str, int]] = []
+    quotes = lines = offset = 0  # `"` bytes, newlines and bytes seen so far
+    start: int | None = 0 if json_lines else None  # a CSV's data starts after its header record
+    first_line = 1
+    for block in blocks:
+        position = 0
+        while (newline := block.find(b"\n", position)) >= 0:
+            if not json_lines:
+                quotes += block.count(b'"', position, newline)
+            lines += 1
+            position = newline + 1
+            if quotes % 2:  # inside a quoted field
+                continue
+            end = offset + position
+            if start is None:
+                start, first_line = end, lines + 1
+            elif end - start >= chunk_bytes:
+                ranges.append(_chunk(len(ranges), start, end, first_line))
+                start, first_line = end, lines + 1
+        if not json_lines:
+            quotes += block.count(b'"', position)
+        offset += len(block)
+    if start is not None and offset > start:
+        ranges.append(_chunk(len(ranges), start, offset, first_line))
+    return ranges
+
+
+def _chunk(index: int, start: int, end: int, first_line: int) -> dict[str, int]:
+    return {"index": index, "start": start, "end": end, "first_line": first_line}
+
+
+def object_blocks(s3: Any, bucket: str, key: str) -> Iterator[bytes]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    return iter(lambda: body.read(READ_CHUNK_BYTES), b"")
+
+
+def plan_object(s3: Any, bucket: str, key: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[dict[str, int]]:
+    return plan(object_blocks(s3, bucket, key), chunk_bytes, key.lower().endswith(JSON_LINES_SUFFIXES))
