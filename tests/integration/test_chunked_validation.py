@@ -84,3 +84,28 @@ def test_a_file_cut_into_many_chunks_gives_the_report_and_content_of_one_pass(aw
                 assert merged_column.pop(statistic) == pytest.approx(column.pop(statistic), rel=1e-12)
     assert report == one_pass
     assert one_pass["columns"]["note"]["truncated"] and one_pass["rows"]["duplicates"] > 0 and one_pass["invalid_examples"]
+
+
+def test_the_pipelines_chunk_steps_keep_the_same_version_and_report_as_the_validate_step(aws, runs):
+    from mlops.data import chunked_validation, steps
+
+    s3 = boto3.client("s3")
+    key = "datasets/m/messy-steps.csv"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=messy_csv(2000, seed=5))
+    state = {
+        "run_id": "one-pass",
+        "model": "m",
+        "spec": SPEC.model_dump(mode="json"),
+        "spec_version": 1,
+        "source": {"bucket": BUCKET, "key": key},
+    }
+    runs.start("one-pass", "m", {})
+    runs.start("chunked", "m", {})
+    one_pass = steps.validate(state, s3, runs)["dataset"]
+    planned = chunked_validation.plan_validation({**state, "run_id": "chunked"}, s3, chunk_bytes=4096)
+    assert len(planned["validation"]["chunks"]) > 10
+    for chunk in reversed(planned["validation"]["chunks"]):  # a Distributed Map finishes them in any order
+        chunked_validation.validate_chunk(planned, chunk, s3)
+    merged = chunked_validation.merge_validation(planned, s3, runs)["dataset"]
+    assert merged["version"] == one_pass["version"] and merged["key"] == one_pass["key"]
+    assert merged["report"]["rows"] == one_pass["report"]["rows"] and merged["report"]["warnings"] == one_pass["report"]["warnings"]

@@ -57,14 +57,16 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
     return {**base, "source": source}
 
 
-class _HashingFile:
+class HashingFile:
     """A text sink for csv.writer that hashes the bytes it writes to a temporary file."""
 
     def __init__(self, file: IO[bytes]) -> None:
         self.file, self.digest = file, hashlib.sha256()
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
         self.digest.update(data)
         self.file.write(data)
 
@@ -73,10 +75,10 @@ def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
     """Checks the upload against the spec; writes the quality report and the normalized content."""
     from mlops.data.validation import DatasetValidator
 
-    spec, source, run_id = ModelSpec.model_validate(state["spec"]), state["source"], state["run_id"]
+    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
     validator = DatasetValidator(spec)
     with tempfile.TemporaryFile() as normalized:
-        sink = _HashingFile(normalized)
+        sink = HashingFile(normalized)
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(spec.columns)
         header, rows = readers.read_table(s3, source["bucket"], source["key"], spec.columns)
@@ -86,17 +88,24 @@ def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
                 validator.reject_line(line, problem)
             elif (checked := validator.check_row(line, fields)) is not None:
                 writer.writerow(checked)
-        report = {**validator.report(), "source": source, "spec_version": state["spec_version"], "at": now_iso()}
-        report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
-        s3.put_object(Bucket=source["bucket"], Key=report_key, Body=json.dumps(report, indent=1).encode())
-        runs.record_step(run_id, "validate", {**_report_summary(report), "report_key": report_key})
-        if report["failures"]:
-            raise DatasetRejected("; ".join(report["failures"]))
-        version = sink.digest.hexdigest()
-        key = f"{VERSIONS_PREFIX}{state['model']}/{version}/data.csv"
-        if not object_exists(s3, source["bucket"], key):  # versions are immutable: never rewritten
-            normalized.seek(0)
-            s3.upload_fileobj(normalized, source["bucket"], key)
+        return keep_validated(state, s3, runs, validator.report(), normalized, sink.digest.hexdigest())
+
+
+def keep_validated(
+    state: dict[str, Any], s3: Any, runs: RunStore, report: dict[str, Any], normalized: IO[bytes], version: str
+) -> dict[str, Any]:
+    """The report written and recorded; a usable file's normalized content kept as its version."""
+    source, run_id = state["source"], state["run_id"]
+    report = {**report, "source": source, "spec_version": state["spec_version"], "at": now_iso()}
+    report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
+    s3.put_object(Bucket=source["bucket"], Key=report_key, Body=json.dumps(report, indent=1).encode())
+    runs.record_step(run_id, "validate", {**_report_summary(report), "report_key": report_key})
+    if report["failures"]:
+        raise DatasetRejected("; ".join(report["failures"]))
+    key = f"{VERSIONS_PREFIX}{state['model']}/{version}/data.csv"
+    if not object_exists(s3, source["bucket"], key):  # versions are immutable: never rewritten
+        normalized.seek(0)
+        s3.upload_fileobj(normalized, source["bucket"], key)
     dataset = {
         "version": version,
         "bucket": source["bucket"],
