@@ -1,6 +1,6 @@
-"""Training pipeline step: validate (see mlops.data.steps.validate)."""
+"""Training pipeline step: validate an upload in this Lambda (see mlops.data.validation_steps.validate)."""
 
-from mlops.data import steps
+from mlops.data import validation_steps
 from mlops.shared import settings as env
 from mlops.shared.aws import client
 from mlops.shared.observability import pipeline_step
@@ -15,4 +15,4 @@ require(env.ENV_RUNS_TABLE)
 @pipeline_step
 @run_step
 def lambda_handler(event, context):
-    return steps.validate(event, client("s3"), run_store())
+    return validation_steps.validate(event, client("s3"), run_store())

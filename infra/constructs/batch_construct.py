@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.distributed_map import grant_child_executions, machine_name
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import acknowledge
 from mlops.shared import settings as env
 
 ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "batch_inference.asl.json"
@@ -41,8 +42,7 @@ class BatchInferenceConstruct(Construct):
         self._acknowledge_prefix(storage, env.BATCH_PREFIX, "Reads the CSVs to score and writes predictions beside them, in batch/.")
         storage.models_table.grant_read_data(self.function)
         storage.artifacts_bucket.grant_read(self.function)
-        # Named, so that its role's policy can name it and its child executions: a Ref would be a cycle.
-        self.name = f"{Stack.of(self).stack_name}-BatchInference"
+        self.name = machine_name(self, "BatchInference")
         self.state_machine = sfn.StateMachine(
             self,
             "BatchInferenceStateMachine",
@@ -72,22 +72,7 @@ class BatchInferenceConstruct(Construct):
         )
         data.grant_put(role, f"{env.BATCH_RESULTS_PREFIX}*")
         self._acknowledge_prefix(storage, env.BATCH_RESULTS_PREFIX, "The Distributed Map writes its result files in batch-results/.")
-        stack = Stack.of(self)
-        executions = f"execution:{self.name}/*"
-        colon = ArnFormat.COLON_RESOURCE_NAME
-        itself = stack.format_arn(service="states", resource="stateMachine", resource_name=self.name, arn_format=colon)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[itself]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[stack.format_arn(service="states", resource=executions, arn_format=ArnFormat.NO_RESOURCE_NAME)],
-            )
-        )
-        acknowledge(
-            self.state_machine,
-            f"AwsSolutions-IAM5[Resource::{arn_in_finding(stack, 'states', executions)}]",
-            "The Distributed Map watches and stops its own child executions, which the map run names.",
-        )
+        grant_child_executions(self.state_machine, self.name)
 
     def _acknowledge_prefix(self, storage: StorageConstruct, prefix: str, reason: str) -> None:
         bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]

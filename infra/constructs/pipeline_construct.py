@@ -15,10 +15,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.dead_letters import dead_letter_queue
+from infra.constructs.distributed_map import grant_child_executions, machine_name
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.constructs.training_jobs_construct import TrainingJobsConstruct
-from infra.nag import grant_describe_executions
+from infra.nag import acknowledge, grant_describe_executions
 from mlops.shared import settings as env
 from mlops.shared.settings import DATASETS_PREFIX
 
@@ -66,6 +67,7 @@ class PipelineConstruct(Construct):
         steps: dict[str, lambda_.Function] = {
             "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}, task),
             "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, task, **streaming),
+            **self._distributed_validation_steps(functions, {**runs, **artifacts}, task, streaming),
             "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}, task),
             "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, task, **streaming),
             "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs, trial),
@@ -90,9 +92,14 @@ class PipelineConstruct(Construct):
             storage.runs_table.grant_read_write_data(step)
         for name in ("Ingest", "TrainTrial", "Train", "ExportOnnx", "ImportModel", "Evaluate"):
             storage.data_bucket.grant_read(steps[name])
-        for name in ("Validate", "Version", "Prepare", "RecordFailure"):
+        for name in ("Validate", "MergeValidation", "Version", "Prepare", "RecordFailure"):
             storage.data_bucket.grant_read_write(steps[name])
+        for name in ("PlanValidation", "ValidateChunk"):
+            storage.data_bucket.grant_read(steps[name])
         for name in (
+            "PlanValidation",
+            "ValidateChunk",
+            "MergeValidation",
             "Train",
             "StageTrainingJobs",
             "CollectTrainingJob",
@@ -112,6 +119,21 @@ class PipelineConstruct(Construct):
         topic.grant_publish(steps["RecordFailure"])
         return steps
 
+    def _distributed_validation_steps(
+        self, functions: FunctionFactory, variables: dict[str, str], task: str, streaming: dict[str, Any]
+    ) -> dict[str, lambda_.Function]:
+        """An upload past the single Validate's budget: planned, validated chunk by chunk in a
+        Distributed Map, merged. Each streams through /tmp like Validate."""
+        chunk = "the training pipeline's validation Distributed Map, as a synchronous Task, at most 40 chunks at once per execution"
+        return {
+            "PlanValidation": functions.zip_function(self, "PlanValidation", "handle_plan_validation", variables, task, **streaming),
+            "ValidateChunk": functions.zip_function(self, "ValidateChunk", "handle_validate_chunk", {}, chunk, **streaming),
+            # It holds every row's 8-byte digest to count duplicates across chunks: 3,008 MB.
+            "MergeValidation": functions.zip_function(
+                self, "MergeValidation", "handle_merge_validation", variables, task, **{**streaming, "memory_mb": 3008}
+            ),
+        }
+
     def _training_job_steps(self, functions: FunctionFactory, variables: dict[str, str], task: str) -> dict[str, lambda_.Function]:
         """The steps around the SageMaker jobs: stage their input and requests, read their output.
         Small and short: they only move JSON and the estimator between S3 and the run."""
@@ -129,9 +151,11 @@ class PipelineConstruct(Construct):
 
     def _build_state_machine(self) -> sfn.StateMachine:
         execution_logs = log_group(self, "TrainingPipelineLogs")
+        name = machine_name(self, "TrainingPipeline")  # its validation's Distributed Map starts it by name
         state_machine = sfn.StateMachine(
             self,
             "TrainingPipeline",
+            state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
             definition_substitutions={
                 **{f"{name}FunctionArn": fn.function_arn for name, fn in self.steps.items()},
@@ -145,6 +169,13 @@ class PipelineConstruct(Construct):
         for step in self.steps.values():
             step.grant_invoke(state_machine)
         self.training_jobs.grant_run_jobs(state_machine)
+        grant_child_executions(state_machine, name)
+        # The Distributed Map reads its items, the chunk list PlanValidation writes, with this role.
+        artifacts = self._storage.artifacts_bucket
+        artifacts.grant_read(state_machine, "runs/*/validation/chunks.json")
+        bucket = Stack.of(self).get_logical_id(artifacts.node.default_child)  # type: ignore[arg-type]
+        reason = "The validation's Distributed Map reads the chunk list each run's PlanValidation writes."
+        acknowledge(state_machine, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/runs/*/validation/chunks.json]", reason)
         return state_machine
 
     def grant_start_run(self, grantee: iam.IGrantable) -> None:

@@ -67,7 +67,7 @@ def test_data_artifacts_and_capture_have_their_own_rotated_keys(template):
 
 def test_functions_are_arm64_python312_or_image_and_traced(template):
     functions = platform_functions(template)
-    assert len(functions) == 25
+    assert len(functions) == 28
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -94,7 +94,7 @@ def all_states(states: dict) -> dict:
 def test_every_pipeline_task_retries_and_every_failure_is_caught():
     tasks = {name: state for name, state in all_states(ASL["States"]).items() if state["Type"] == "Task"}
     jobs = {name for name, state in tasks.items() if state["Resource"] == "arn:aws:states:::sagemaker:createTrainingJob.sync"}
-    assert len(tasks) == 20 and jobs == {"TrialJob", "TrainingJob"}
+    assert len(tasks) == 23 and jobs == {"TrialJob", "TrainingJob"}
     for name, state in tasks.items():
         if name in jobs:  # a retry would reuse the job's name, which SageMaker never accepts twice
             assert "Retry" not in state, name
@@ -118,14 +118,19 @@ def test_an_approval_that_times_out_expires_its_version_before_the_run_fails():
 
 
 def test_uploads_are_validated_and_identical_content_is_not_retrained():
-    assert ASL["States"]["FromUpload"]["Choices"] == [{"Variable": "$.trigger", "StringEquals": "upload", "Next": "Validate"}]
+    upload = {"Variable": "$.trigger", "StringEquals": "upload"}
+    distributed = {"Variable": "$.source.validation.path", "StringEquals": "distributed"}
+    assert ASL["States"]["FromUpload"]["Choices"] == [
+        {"And": [upload, distributed], "Next": "PlanValidation"},
+        {**upload, "Next": "Validate"},
+    ]
     assert ASL["States"]["FromUpload"]["Default"] == "Prepare"
     assert ASL["States"]["NewData"]["Default"] == "RecordSkipped"
 
 
 def test_streaming_steps_get_disk_and_numpy(template):
-    for name in ("PipelineValidate", "PipelinePrepare"):
-        (props,) = [f["Properties"] for k, f in platform_functions(template).items() if k.startswith(name)]
+    for name in ("PipelineValidate", "PipelinePlanValidation", "PipelineValidateChunk", "PipelineMergeValidation", "PipelinePrepare"):
+        (props,) = [f["Properties"] for k, f in platform_functions(template).items() if k[:-8] == name]
         assert props["EphemeralStorage"] == {"Size": 4096} and len(props["Layers"]) == 2
 
 

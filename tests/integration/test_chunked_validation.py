@@ -9,10 +9,14 @@ import random
 import boto3
 import pytest
 
-from mlops.data import chunks, readers
+from mlops.data import chunks, readers, splitting, steps, validation_steps
 from mlops.data.spec import ModelSpec
 from mlops.data.validation import DatasetValidator
-from tests.integration.conftest import BUCKET
+from mlops.shared.errors import DatasetRejected
+from mlops.shared.settings import Settings
+from tests.integration.conftest import ARTIFACTS, BUCKET
+
+SETTINGS = Settings(DATA_BUCKET=BUCKET)
 
 SPEC = ModelSpec.model_validate(
     {
@@ -86,26 +90,62 @@ def test_a_file_cut_into_many_chunks_gives_the_report_and_content_of_one_pass(aw
     assert one_pass["columns"]["note"]["truncated"] and one_pass["rows"]["duplicates"] > 0 and one_pass["invalid_examples"]
 
 
-def test_the_pipelines_chunk_steps_keep_the_same_version_and_report_as_the_validate_step(aws, runs):
-    from mlops.data import chunked_validation, steps
-
+def run_upload(model: str, key: str, runs, specs, data) -> dict:
+    """The data steps in the state machine's order, down either validation path; then Prepare."""
     s3 = boto3.client("s3")
-    key = "datasets/m/messy-steps.csv"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=messy_csv(2000, seed=5))
-    state = {
-        "run_id": "one-pass",
-        "model": "m",
-        "spec": SPEC.model_dump(mode="json"),
-        "spec_version": 1,
-        "source": {"bucket": BUCKET, "key": key},
-    }
-    runs.start("one-pass", "m", {})
-    runs.start("chunked", "m", {})
-    one_pass = steps.validate(state, s3, runs)["dataset"]
-    planned = chunked_validation.plan_validation({**state, "run_id": "chunked"}, s3, chunk_bytes=4096)
-    assert len(planned["validation"]["chunks"]) > 10
-    for chunk in reversed(planned["validation"]["chunks"]):  # a Distributed Map finishes them in any order
-        chunked_validation.validate_chunk(planned, chunk, s3)
-    merged = chunked_validation.merge_validation(planned, s3, runs)["dataset"]
-    assert merged["version"] == one_pass["version"] and merged["key"] == one_pass["key"]
-    assert merged["report"]["rows"] == one_pass["report"]["rows"] and merged["report"]["warnings"] == one_pass["report"]["warnings"]
+    specs.put(model, SPEC)
+    request = {"model": model, "trigger": "upload", "source": {"bucket": BUCKET, "key": key}}
+    state = steps.ingest({"request": request, "run_id": f"run-{model}"}, s3, runs, specs, data, SETTINGS)
+    if state["source"]["validation"]["path"] == "distributed":
+        state = validation_steps.plan_validation(state, s3, ARTIFACTS)
+        plan = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=state["validation"]["chunks_key"])["Body"].read())
+        assert len(plan) == state["validation"]["chunks"] > 1
+        item = {k: state[k] for k in ("run_id", "model", "spec", "source", "validation")}  # the Map's ItemSelector
+        for chunk in reversed(plan):  # a Distributed Map finishes them in any order
+            validation_steps.validate_chunk({**item, "chunk": chunk}, chunk, s3)
+        state = validation_steps.merge_validation(state, s3, runs)
+    else:
+        state = validation_steps.validate(state, s3, runs)
+    state = steps.version(state, s3, runs, data)
+    return splitting.prepare(state, s3, runs, data)
+
+
+def stored(key: str) -> dict:
+    return json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def test_the_distributed_path_gives_the_single_paths_report_version_and_baseline_to_the_byte(aws, runs, specs, data):
+    key = "datasets/m/messy-large.csv"
+    body = messy_csv(20_000, seed=5)
+    small = {"validation-chunk-bytes": "65536"}
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=small)
+    single = run_upload("single", key, runs, specs, data)
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, Metadata={**small, "validation": "distributed"})
+    distributed = run_upload("distributed", key, runs, specs, data)
+    assert (single["source"]["validation"]["path"], distributed["source"]["validation"]["path"]) == ("single", "distributed")
+    assert len(chunks.plan_object(boto3.client("s3"), BUCKET, key, 65536)) > 10
+    assert distributed["dataset"]["version"] == single["dataset"]["version"]
+    reports = [stored(state["dataset"]["report"]["key"]) for state in (single, distributed)]
+    for report in reports:
+        del report["at"], report["source"]
+    assert json.dumps(reports[0]) == json.dumps(reports[1])  # floats and order included
+    assert reports[0]["columns"]["note"]["truncated"] and reports[0]["rows"]["duplicates"] > 0 and reports[0]["invalid_examples"]
+    assert json.dumps(stored(single["baseline_key"])) == json.dumps(stored(distributed["baseline_key"]))
+    # The working files are gone once the version is kept.
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS, Prefix="runs/run-distributed/")
+
+
+def test_a_broken_record_fails_both_paths_naming_the_same_line(aws, runs, specs, data):
+    lines = messy_csv(6000).split(b"\r\n")
+    lines[4321] = b'1.0,"open quote"x,basic,no,0'  # text after a closing quote: not RFC 4180
+    key = "datasets/m/broken.csv"
+    reasons = []
+    for model, metadata in (("single", {}), ("distributed", {"validation": "distributed"})):
+        body = b"\r\n".join(lines)
+        boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, Metadata={"validation-chunk-bytes": "65536", **metadata})
+        with pytest.raises(DatasetRejected) as rejected:
+            run_upload(model, key, runs, specs, data)
+        reasons.append(str(rejected.value))
+    with pytest.raises(DatasetRejected) as one_pass:  # the file read whole, in one csv.reader
+        whole(key)
+    assert reasons == [str(one_pass.value)] * 2 and "near line 5791" in reasons[0]

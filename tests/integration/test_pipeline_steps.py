@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from mlops.data import splitting, steps
+from mlops.data import splitting, steps, validation_steps
 from mlops.data.spec import ModelSpec
 from mlops.shared.errors import DatasetRejected, NotFound
 from mlops.shared.settings import Settings
@@ -33,7 +33,7 @@ def run_data_steps(request: dict, run_id: str, runs, specs, data) -> dict:
     s3 = boto3.client("s3")
     state = steps.ingest({"request": request, "run_id": run_id}, s3, runs, specs, data, SETTINGS)
     if state["trigger"] == "upload":  # the state machine's FromUpload and NewData choices
-        state = steps.validate(state, s3, runs)
+        state = validation_steps.validate(state, s3, runs)
         state = steps.version(state, s3, runs, data)
     return splitting.prepare(state, s3, runs, data) if state["proceed"] else state
 

@@ -1,4 +1,5 @@
-"""The data steps of the training pipeline: ingest, validate, version (the split is mlops.data.splitting).
+"""The data steps of the training pipeline: ingest and version (validate is mlops.data.validation_steps,
+the split mlops.data.splitting).
 
 Each step takes the run's state and returns it with its own section added, so the state machine
 passes one document from step to step. Training, export and evaluation are in mlops.training.
@@ -6,20 +7,16 @@ passes one document from step to step. Training, export and evaluation are in ml
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-import tempfile
-from typing import IO, Any
+from typing import Any
 
-from mlops.data import readers
-from mlops.data.quarantine import object_exists
+from mlops.data import chunks
 from mlops.data.spec import ModelSpec
 from mlops.data.spec_store import SpecStore
 from mlops.data.versions import DatasetStore
 from mlops.shared.errors import DatasetRejected
 from mlops.shared.items import now_iso
-from mlops.shared.settings import REPORTS_PREFIX, VERSIONS_PREFIX, Settings
+from mlops.shared.settings import Settings
 from mlops.training.runs import RunStore
 
 
@@ -53,70 +50,9 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
     source = {**source, "size": size, "etag": head["ETag"].strip('"')}
     if head.get("Metadata"):  # e.g. a retraining upload says which check asked for it
         source["metadata"] = head["Metadata"]
+    source["validation"] = chunks.choose_path(source["key"], size, head.get("Metadata", {}))
     runs.record_step(run_id, "ingest", {**source, "spec_version": spec_version})
     return {**base, "source": source}
-
-
-class HashingFile:
-    """A text sink for csv.writer that hashes the bytes it writes to a temporary file."""
-
-    def __init__(self, file: IO[bytes]) -> None:
-        self.file, self.digest = file, hashlib.sha256()
-
-    def write(self, text: str) -> None:
-        self.write_bytes(text.encode("utf-8"))
-
-    def write_bytes(self, data: bytes) -> None:
-        self.digest.update(data)
-        self.file.write(data)
-
-
-def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
-    """Checks the upload against the spec; writes the quality report and the normalized content."""
-    from mlops.data.validation import DatasetValidator
-
-    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
-    validator = DatasetValidator(spec)
-    with tempfile.TemporaryFile() as normalized:
-        sink = HashingFile(normalized)
-        writer = csv.writer(sink, lineterminator="\n")
-        writer.writerow(spec.columns)
-        header, rows = readers.read_table(s3, source["bucket"], source["key"], spec.columns)
-        validator.read_header(header)
-        for line, fields, problem in rows:
-            if fields is None:
-                validator.reject_line(line, problem)
-            elif (checked := validator.check_row(line, fields)) is not None:
-                writer.writerow(checked)
-        return keep_validated(state, s3, runs, validator.report(), normalized, sink.digest.hexdigest())
-
-
-def keep_validated(
-    state: dict[str, Any], s3: Any, runs: RunStore, report: dict[str, Any], normalized: IO[bytes], version: str
-) -> dict[str, Any]:
-    """The report written and recorded; a usable file's normalized content kept as its version."""
-    source, run_id = state["source"], state["run_id"]
-    report = {**report, "source": source, "spec_version": state["spec_version"], "at": now_iso()}
-    report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
-    s3.put_object(Bucket=source["bucket"], Key=report_key, Body=json.dumps(report, indent=1).encode())
-    runs.record_step(run_id, "validate", {**_report_summary(report), "report_key": report_key})
-    if report["failures"]:
-        raise DatasetRejected("; ".join(report["failures"]))
-    key = f"{VERSIONS_PREFIX}{state['model']}/{version}/data.csv"
-    if not object_exists(s3, source["bucket"], key):  # versions are immutable: never rewritten
-        normalized.seek(0)
-        s3.upload_fileobj(normalized, source["bucket"], key)
-    dataset = {
-        "version": version,
-        "bucket": source["bucket"],
-        "key": key,
-        "report": {**_report_summary(report), "key": report_key},
-    }
-    return {**state, "dataset": dataset}
-
-
-def _report_summary(report: dict[str, Any]) -> dict[str, Any]:
-    return {"rows": report["rows"], "labels": report["labels"], "warnings": report["warnings"], "failures": report["failures"]}
 
 
 def version(state: dict[str, Any], s3: Any, runs: RunStore, data: DatasetStore) -> dict[str, Any]:

@@ -29,12 +29,30 @@ class Request(_Section):
     requested_by: str | None = None
 
 
+class ValidationPath(_Section):
+    """How Ingest chose to validate an upload (mlops.data.chunks.choose_path)."""
+
+    path: Literal["single", "distributed"]
+    chunk_bytes: int = Field(gt=0)
+    reason: str
+
+
 class Source(_Section):
     bucket: str
     key: str
     version_id: str | None = None
     size: int | None = Field(default=None, ge=0)
     etag: str | None = None
+    validation: ValidationPath | None = None
+
+
+class Validation(_Section):
+    """PlanValidation, for the Distributed Map and the merge: the checked header, where the chunks are listed."""
+
+    header: list[str]
+    bucket: str
+    chunks_key: str
+    chunks: int = Field(ge=1)
 
 
 class Dataset(_Section):
@@ -72,6 +90,7 @@ class RunState(_Section):
     spec: dict[str, Any] | None = None
     import_: dict[str, Any] | None = Field(default=None, alias="import")  # POST /models/{model}/versions: the file to register
     source: Source | None = None  # Ingest, for an upload
+    validation: Validation | None = None  # PlanValidation, on the distributed path until MergeValidation
     dataset: Dataset | None = None  # Validate (or Ingest, retraining the latest version)
     proceed: bool | None = None  # Version: false when the content was already trained
     splits: dict[Literal["train", "validation", "test"], Split] | None = None  # Prepare

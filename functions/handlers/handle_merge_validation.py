@@ -1,0 +1,19 @@
+"""Training pipeline step: the chunks' partials merged into the report and the version, as the single
+path would have made them (see mlops.data.validation_steps.merge_validation)."""
+
+from mlops.data import validation_steps
+from mlops.shared import settings as env
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import require
+from mlops.training.run_state import run_step
+from mlops.training.runs import run_store
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+require(env.ENV_RUNS_TABLE)
+
+
+@pipeline_step
+@run_step
+def lambda_handler(event, context):
+    return validation_steps.merge_validation(event, client("s3"), run_store())

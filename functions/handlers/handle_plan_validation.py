@@ -1,0 +1,18 @@
+"""Training pipeline step: check a large upload's header and list its chunks for the Distributed Map
+(see mlops.data.validation_steps.plan_validation)."""
+
+from mlops.data import validation_steps
+from mlops.shared import settings as env
+from mlops.shared.aws import client
+from mlops.shared.observability import pipeline_step
+from mlops.shared.settings import require
+from mlops.training.run_state import run_step
+
+# Checked at cold start: a function deployed without one of these stops here, naming it.
+settings = require(env.ENV_RUNS_TABLE, env.ENV_ARTIFACTS_BUCKET)
+
+
+@pipeline_step
+@run_step
+def lambda_handler(event, context):
+    return validation_steps.plan_validation(event, client("s3"), settings.artifacts_bucket)
