@@ -35,7 +35,11 @@ SECTIONS = [
         ["cold_start.py", "--repeats", "3"],
     ),
     ("Drift check, ours vs Evidently DataDriftPreset", ["drift.py"], ["drift.py", "--sizes", "100000", "--repeats", "1"]),
-    ("Ingestion: streaming validation", ["ingest.py", "--sizes-mb", "100"], ["ingest.py", "--sizes-mb", "10"]),
+    (
+        "Ingestion: validation in one Lambda vs its chunks in parallel (the Distributed Map)",
+        ["ingest.py"],
+        ["ingest.py", "--sizes-mb", "10", "--chunk-mb", "2", "--repeats", "1"],
+    ),
     ("Training and ONNX export per algorithm", ["training.py"], ["training.py", "--rows", "5000"]),
 ]
 

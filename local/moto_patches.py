@@ -5,7 +5,9 @@ fails loudly if an upgrade moves any seam.
    LambdaFunction._invoke_lambda routes every invoke moto performs (direct invoke, Step Functions
    lambda:invoke Tasks, S3 notifications) to the LambdaRuntime.
 2. A Distributed Map fails when more items fail than it tolerates (default: none), as in AWS.
-   moto counts failed items but ends the map run SUCCEEDED whatever the count.
+   moto counts failed items but ends the map run SUCCEEDED whatever the count. And it runs only if
+   its state machine's role may start executions of that state machine (the map run's children):
+   in AWS the execution fails at the Map otherwise; moto never checks.
 3. A state machine's Tasks call AWS with its role. moto's engine makes every service call of a
    Task (lambda:invoke, an SDK integration, a Distributed Map's item reader and result writer)
    through one client factory, `boto_client_for`; each client it makes gets local/iam.py's hooks
@@ -87,6 +89,7 @@ def _invoke_with_runtime(self: LambdaFunction, event: Any = None) -> tuple[str, 
 
 
 def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_input: Any) -> None:
+    _refuse_without_start_execution(env)
     _original_map_run(self, env, eval_input)
     items = eval_input.map_run_record.item_counter
     failed, total = items.failed.get(), max(items.total.get(), 1)
@@ -101,6 +104,22 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
             event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
         )
         raise FailureEventException(failure_event=event)
+
+
+def _refuse_without_start_execution(env: Any) -> None:
+    arn = str(env.states.context_object.context_object_data["StateMachine"]["Id"])
+    authorizer = _state_machine_iam(arn) if _state_machine_iam else None
+    denial = authorizer.denial("stepfunctions", "StartExecution", {"stateMachineArn": arn}) if authorizer else None
+    if denial is None:
+        return
+    details = ExecutionFailedEventDetails(error=StatesErrorNameType.StatesRuntime.to_name(), cause=f"{denial[0]}: {denial[1]}")
+    event = FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+        event_type=HistoryEventType.ExecutionFailed,
+        event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
+    )
+    raise FailureEventException(failure_event=event)
 
 
 def _error_equals_keeping_terminal_errors(self: ErrorEqualsDecl, env: Environment) -> None:

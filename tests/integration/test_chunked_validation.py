@@ -97,7 +97,7 @@ def run_upload(model: str, key: str, runs, specs, data) -> dict:
     request = {"model": model, "trigger": "upload", "source": {"bucket": BUCKET, "key": key}}
     state = steps.ingest({"request": request, "run_id": f"run-{model}"}, s3, runs, specs, data, SETTINGS)
     if state["source"]["validation"]["path"] == "distributed":
-        state = validation_steps.plan_validation(state, s3, ARTIFACTS)
+        state = validation_steps.plan_validation(state, s3, runs, ARTIFACTS)
         plan = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=state["validation"]["chunks_key"])["Body"].read())
         assert len(plan) == state["validation"]["chunks"] > 1
         item = {k: state[k] for k in ("run_id", "model", "spec", "source", "validation")}  # the Map's ItemSelector

@@ -94,22 +94,32 @@ def _folder(state: dict[str, Any]) -> str:
     return f"runs/{state['run_id']}/validation"
 
 
-def plan_validation(state: dict[str, Any], s3: Any, artifacts_bucket: str) -> dict[str, Any]:
+def plan_validation(state: dict[str, Any], s3: Any, runs: RunStore, artifacts_bucket: str) -> dict[str, Any]:
     """The distributed path's first step: the header checked, the chunks listed in an object the
     Distributed Map reads its items from (a long list would not fit in the execution's state)."""
     header, plan = _header(state, s3), _plan(state, s3)
     key = f"{_folder(state)}/chunks.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=json.dumps(plan).encode())
     validation = {"header": header, "bucket": artifacts_bucket, "chunks_key": key, "chunks": len(plan)}
+    runs.record_step(state["run_id"], "plan_validation", {"chunks": len(plan), "chunks_key": key})
     return {**state, "validation": validation}
 
 
 def validate_chunk(state: dict[str, Any], chunk: dict[str, int], s3: Any) -> dict[str, Any]:
-    """One item of the Distributed Map: its rows, row digests and partial profile left for the merge."""
+    """One item of the Distributed Map: its rows, row digests and partial profile left for the merge.
+
+    A chunk that cannot be read (a broken record, bytes that are not UTF-8) says why in its partial
+    instead of failing: a failed child reaches the map's Catch only as "tolerated failure threshold
+    exceeded", and the merge raises the first such reason in file order, as the single path would.
+    """
     validation = state["validation"]
     folder, bucket = f"{_folder(state)}/{chunk['index']:06d}", validation["bucket"]
     with io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", newline="") as text:
-        part = _validate_range(state, validation["header"], chunk, s3, csv.writer(text, lineterminator="\n"))
+        try:
+            part = _validate_range(state, validation["header"], chunk, s3, csv.writer(text, lineterminator="\n"))
+        except DatasetRejected as rejected:
+            s3.put_object(Bucket=bucket, Key=f"{folder}/partial.json", Body=json.dumps({"rejected": str(rejected)}).encode())
+            return {"index": chunk["index"], "rejected": True}
         text.seek(0)  # flushes, and rewinds the binary buffer beneath
         s3.upload_fileobj(text.buffer, bucket, f"{folder}/rows.csv")
     s3.put_object(Bucket=bucket, Key=f"{folder}/digests.bin", Body=part.digests)
@@ -131,6 +141,8 @@ def merge_validation(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str
         for chunk in plan:
             folder = f"{_folder(state)}/{chunk['index']:06d}"
             partial = json.loads(s3.get_object(Bucket=bucket, Key=f"{folder}/partial.json")["Body"].read())
+            if "rejected" in partial:
+                raise DatasetRejected(partial["rejected"])
             merged.merge(partial, s3.get_object(Bucket=bucket, Key=f"{folder}/digests.bin")["Body"].read())
             for block in chunks.object_blocks(s3, bucket, f"{folder}/rows.csv"):
                 sink.write_bytes(block)
