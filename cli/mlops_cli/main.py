@@ -155,6 +155,9 @@ def push(
     data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV or JSON Lines file.")],
     model: Annotated[str, typer.Option(help="The model it trains.")],
     follow: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
+    distributed: Annotated[
+        bool, typer.Option(help="Validate it in parallel by the Distributed Map whatever its size (past 1 GiB it always is).")
+    ] = False,
     timeout: Timeout = 900,
     as_json: Json = False,
 ) -> None:
@@ -164,7 +167,8 @@ def push(
     key = f"datasets/{model}/{data.name}"
     bucket = stack.output("DataBucketName")
     with data.open("rb") as body:
-        uploaded = stack.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+        metadata = {"validation": "distributed"} if distributed else {}  # upload metadata the pipeline's Ingest reads
+        uploaded = stack.client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
     if not as_json:
         out.print(f"Uploaded {data} to s3://{bucket}/{key}")
     run_id = pipeline_runs.find_upload_run(client, model, key, uploaded.get("VersionId"), timeout_s=min(timeout, 120))

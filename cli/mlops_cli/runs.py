@@ -46,7 +46,7 @@ def ordered_steps(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 # Timings are keyed by the step's function (ExportOnnx), steps by what they record (export).
-TIMING_KEYS = {"export": "ExportOnnx"}
+TIMING_KEYS = {"export": "ExportOnnx", "plan_validation": "PlanValidation"}
 
 
 def step_seconds(run: dict[str, Any], name: str) -> float | None:
@@ -58,6 +58,8 @@ def step_summary(name: str, detail: dict[str, Any]) -> str:
     """The one thing to know about a step, from what it recorded."""
     if name == "ingest":
         return f"{detail.get('key', 'the latest dataset version')}, spec v{detail.get('spec_version')}"
+    if name == "plan_validation":
+        return f"{detail.get('chunks')} chunk(s) for the validation's Distributed Map"
     if name == "validate":
         rows = detail.get("rows") or {}
         return f"{rows.get('valid')} of {rows.get('total')} rows valid, {len(detail.get('warnings') or [])} warnings"

@@ -88,8 +88,9 @@ class PipelineConstruct(Construct):
                 task,
             ),
         }
-        for step in steps.values():
-            storage.runs_table.grant_read_write_data(step)
+        for name, step in steps.items():
+            if name != "ValidateChunk":  # a chunk answers to the map, not to the run
+                storage.runs_table.grant_read_write_data(step)
         for name in ("Ingest", "TrainTrial", "Train", "ExportOnnx", "ImportModel", "Evaluate"):
             storage.data_bucket.grant_read(steps[name])
         for name in ("Validate", "MergeValidation", "Version", "Prepare", "RecordFailure"):

@@ -258,7 +258,7 @@ def quick_start(local_stack, tmp_path_factory) -> QuickStart:
     outputs["drift"] = cli("drift", model, "--now").stdout
     # A second version from part of the data: the challenger a person promotes.
     (cli.workdir / "cancer-2.csv").write_bytes(b"\n".join(data.csv().splitlines()[:450]) + b"\n")
-    outputs["push 2"] = cli("push", "cancer-2.csv", "--model", model).stdout
+    outputs["push 2"] = cli("push", "cancer-2.csv", "--model", model, "--distributed").stdout
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "quick-start.txt").write_text("\n".join(cli.transcript))
     return QuickStart(model, cli, outputs)

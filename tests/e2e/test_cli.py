@@ -24,6 +24,8 @@ def test_the_quick_start_goes_from_a_csv_to_a_served_prediction_and_a_drift_repo
         assert f"✓ {step}" in outputs["push"]
     assert "SUCCEEDED: version 1 (champion), accuracy" in outputs["push"]
     assert "SUCCEEDED: version 2 (challenger)" in outputs["push 2"]
+    # The second upload went through the validation's Distributed Map (--distributed), published columns and all
+    assert "✓ plan_validation" in outputs["push 2"] and "1 chunk(s) for the validation's Distributed Map" in outputs["push 2"]
     # The prediction is the champion's, one row per record
     assert "cancer v1 (champion)" in outputs["predict"] and outputs["predict"].count("\n │") == 0
     served = json.loads(outputs["predict all"])

@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from mlops.data import splitting, steps, validation_steps
+from mlops.data import chunks, splitting, steps, validation_steps
 from mlops.data.spec import ModelSpec
 from mlops.shared.errors import DatasetRejected, NotFound
 from mlops.shared.settings import Settings
@@ -93,6 +93,15 @@ def test_without_a_spec_the_run_fails_and_the_upload_stays(runs, specs, data):
     request = upload("datasets/churn/a.csv", churn_csv())
     with pytest.raises(NotFound, match="has no spec"):
         steps.ingest({"request": request, "run_id": "r1"}, boto3.client("s3"), runs, specs, data, SETTINGS)
+
+
+def test_an_upload_over_the_ceiling_fails_at_once_naming_it(runs, specs, data, registered):
+    request = upload("datasets/churn/big.csv", churn_csv())
+    ceiling = Settings(DATA_BUCKET=BUCKET, MAX_DATASET_BYTES=1000)
+    with pytest.raises(DatasetRejected, match=r"datasets/churn/big.csv is \d+ bytes, over the 1000-byte dataset ceiling"):
+        steps.ingest({"request": request, "run_id": "r1"}, boto3.client("s3"), runs, specs, data, ceiling)
+    # By default the ceiling leaves room past the single Lambda's budget: the Distributed Map's files.
+    assert SETTINGS.max_dataset_bytes == 2 * chunks.SINGLE_PATH_BYTES
 
 
 @pytest.mark.parametrize(
