@@ -2,6 +2,7 @@
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
@@ -19,6 +20,17 @@ def arn_in_finding(stack: Stack, service: str, resource: str, regional: bool = T
 
     region, account = shown(stack.region, "Region") if regional else "", shown(stack.account, "AccountId")
     return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+
+
+def objects_in_finding(bucket: s3.IBucket, pattern: str) -> str:
+    """A bucket's objects matching `pattern` as cdk-nag prints them: `<BucketLogicalId.Arn>/pattern`."""
+    logical_id = Stack.of(bucket).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    return f"<{logical_id}.Arn>/{pattern}"
+
+
+def acknowledge_objects(scope: IConstruct, bucket: s3.IBucket, pattern: str, reason: str) -> None:
+    """An IAM5 finding on a bucket's objects under a pattern (a prefix's `*`), acknowledged with the reason."""
+    acknowledge(scope, f"AwsSolutions-IAM5[Resource::{objects_in_finding(bucket, pattern)}]", reason)
 
 
 def grant_describe_executions(state_machine: sfn.StateMachine, grantee: iam.IGrantable, scope: IConstruct, reason: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -12,7 +12,7 @@ from constructs import Construct
 from infra.constructs.distributed_map import grant_child_executions, machine_name
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge
+from infra.nag import acknowledge_objects
 from mlops.shared import settings as env
 
 ASL_FILE = Path(__file__).resolve().parent.parent / "statemachines" / "batch_inference.asl.json"
@@ -75,5 +75,4 @@ class BatchInferenceConstruct(Construct):
         grant_child_executions(self.state_machine, self.name)
 
     def _acknowledge_prefix(self, storage: StorageConstruct, prefix: str, reason: str) -> None:
-        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(self, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{prefix}*]", reason)
+        acknowledge_objects(self, storage.data_bucket, f"{prefix}*", reason)

@@ -20,7 +20,7 @@ from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import acknowledge, acknowledge_objects, arn_in_finding
 from infra.stages import ReservedConcurrency
 from mlops.monitoring import checks, schedule
 from mlops.shared import settings as env
@@ -96,14 +96,13 @@ class ModelChecksConstruct(Construct):
         function.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:PutMetricAlarm"], resources=[alarms]))
         function.add_to_role_policy(iam.PolicyStatement(actions=["cloudwatch:PutDashboard"], resources=[dashboards]))
         events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(function)
-        bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{checks.REPORTS_PREFIX}*]", "Writes and reads drift reports only."
-        )
+        artifacts = storage.artifacts_bucket
+        acknowledge_objects(function, artifacts, f"{checks.REPORTS_PREFIX}*", "Writes and reads drift reports only.")
         for pattern in reference.READ_BY_CHECKS:
-            acknowledge(
+            acknowledge_objects(
                 function,
-                f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{MODELS_PREFIX}{pattern}]",
+                artifacts,
+                f"{MODELS_PREFIX}{pattern}",
                 "Reads each version's monitoring reference (calibration, loss models, PCA) and nothing else of the models.",
             )
         acknowledge(
@@ -153,9 +152,8 @@ class ModelChecksConstruct(Construct):
         storage.data_bucket.grant_read(function, f"{env.DATASETS_PREFIX}*")
         storage.data_bucket.grant_put(function, f"{env.DATASETS_PREFIX}*")
         storage.capture_bucket.grant_read(function)
-        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
         for prefix, reason in ((env.VERSIONS_PREFIX, "Reads the newest dataset version"), (env.DATASETS_PREFIX, "Uploads a dataset")):
-            acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{prefix}*]", f"{reason} (latest_plus_feedback).")
+            acknowledge_objects(function, storage.data_bucket, f"{prefix}*", f"{reason} (latest_plus_feedback).")
         return function
 
     def _route(

@@ -19,7 +19,7 @@ from infra.constructs.distributed_map import grant_child_executions, machine_nam
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.storage_construct import StorageConstruct
 from infra.constructs.training_jobs_construct import TrainingJobsConstruct
-from infra.nag import acknowledge, grant_describe_executions
+from infra.nag import acknowledge_objects, grant_describe_executions
 from mlops.shared import settings as env
 from mlops.shared.settings import DATASETS_PREFIX
 
@@ -174,9 +174,8 @@ class PipelineConstruct(Construct):
         # The Distributed Map reads its items, the chunk list PlanValidation writes, with this role.
         artifacts = self._storage.artifacts_bucket
         artifacts.grant_read(state_machine, "runs/*/validation/chunks.json")
-        bucket = Stack.of(self).get_logical_id(artifacts.node.default_child)  # type: ignore[arg-type]
         reason = "The validation's Distributed Map reads the chunk list each run's PlanValidation writes."
-        acknowledge(state_machine, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/runs/*/validation/chunks.json]", reason)
+        acknowledge_objects(state_machine, artifacts, "runs/*/validation/chunks.json", reason)
         return state_machine
 
     def grant_start_run(self, grantee: iam.IGrantable) -> None:

@@ -21,7 +21,7 @@ from constructs import Construct
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_objects
 from mlops.shared import settings as env
 
 # With dynamic partitioning the error prefix must name the error type.
@@ -86,10 +86,7 @@ class ServingConstruct(Construct):
         # table key's Decrypt (local mode's IAM check caught a bare GetItem/Scan grant missing it).
         storage.models_table.grant_read_data(function)
         storage.artifacts_bucket.grant_read(function, f"{env.MODELS_PREFIX}*")
-        bucket = Stack.of(self).get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.MODELS_PREFIX}*]", "Loads any model version's ONNX artifact."
-        )
+        acknowledge_objects(function, storage.artifacts_bucket, f"{env.MODELS_PREFIX}*", "Loads any model version's ONNX artifact.")
         self._subscribe_capture(function, "PredictCaptureSubscription")
         # SnapStart snapshots a published version; API Gateway invokes it through this alias.
         alias = lambda_.Alias(self, "PredictLive", alias_name="live", version=function.current_version)
@@ -135,8 +132,7 @@ class ServingConstruct(Construct):
         storage.artifacts_bucket.grant_read(function)
         # POST /models/{model}/draft samples an uploaded file.
         storage.data_bucket.grant_read(function, f"{env.DATASETS_PREFIX}*")
-        bucket = Stack.of(self).get_logical_id(storage.data_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(function, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.DATASETS_PREFIX}*]", "Drafts a spec from an uploaded file.")
+        acknowledge_objects(function, storage.data_bucket, f"{env.DATASETS_PREFIX}*", "Drafts a spec from an uploaded file.")
         pipeline.grant_start_run(function)
         pipeline.state_machine.grant_task_response(function)  # approve / reject answer the pipeline's task token
         # POST /models/{model}/checks sends the ModelCheckDue event the platform schedule sends.

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.constructs.function_factory import ROOT, TRAINING_DOCKERFILE, TRAINING_IMAGE_CONTEXT
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding
+from infra.nag import acknowledge, arn_in_finding, objects_in_finding
 from mlops.training.training_jobs import JOB_NAME_PREFIX
 
 # Every job the pipeline starts is named mlops-<run hash>-<kind> (mlops.training.training_jobs.job_name).
@@ -69,12 +69,11 @@ class TrainingJobsConstruct(Construct):
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
             )
         )
-        bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
         findings = {
             "*": "This training job's role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource "
             "(the latter is held to SageMaker's namespace by a condition).",
             arn_in_finding(stack, "logs", f"log-group:{JOB_LOG_GROUP}:*"): "SageMaker names each job's log streams itself.",
-            f"<{bucket}.Arn>/runs/*": "Each job's output and checkpoints go under runs/<run>/jobs/, a folder per run.",
+            objects_in_finding(storage.artifacts_bucket, "runs/*"): "Each job's output and checkpoints go under runs/<run>/jobs/.",
         }
         for resource, reason in findings.items():
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)

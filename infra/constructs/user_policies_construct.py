@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.constructs.serving_construct import STAGE_NAME
 from infra.constructs.storage_construct import StorageConstruct
-from infra.nag import acknowledge, arn_in_finding, executions_in_finding
+from infra.nag import acknowledge, acknowledge_objects, arn_in_finding, executions_in_finding
 from mlops.shared import settings as env
 
 Route = tuple[str, str]  # (method, path with * for each path parameter)
@@ -104,18 +104,15 @@ class UserPoliciesConstruct(Construct):
             ),
             iam.PolicyStatement(sid="ImportsKey", actions=["kms:GenerateDataKey"], resources=[storage.keys["Artifacts"].key_arn]),
         ]
-        logical_id = Stack.of(self).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
         for prefix, reason in (
             (env.DATASETS_PREFIX, "Uploads datasets, one object per upload"),
             (env.BATCH_PREFIX, "Batch inputs and predictions"),
         ):
-            acknowledge(
-                self.data_scientist, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]", f"{reason}, under {prefix} only."
-            )
-        artifacts = Stack.of(self).get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
+            acknowledge_objects(self.data_scientist, bucket, f"{prefix}*", f"{reason}, under {prefix} only.")
+        acknowledge_objects(
             self.data_scientist,
-            f"AwsSolutions-IAM5[Resource::<{artifacts}.Arn>/{env.IMPORTS_PREFIX}*]",
+            storage.artifacts_bucket,
+            f"{env.IMPORTS_PREFIX}*",
             f"ONNX files trained elsewhere, for POST /models/{{model}}/versions, under {env.IMPORTS_PREFIX} only.",
         )
         return statements
@@ -141,11 +138,8 @@ class UserPoliciesConstruct(Construct):
             iam.PolicyStatement(sid="ReadReports", actions=["s3:GetObject"], resources=[reports]),
             iam.PolicyStatement(sid="ReportsKey", actions=["kms:Decrypt"], resources=[storage.keys["Artifacts"].key_arn]),
         ]
-        bucket = stack.get_logical_id(storage.artifacts_bucket.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self.data_scientist, f"AwsSolutions-IAM5[Resource::{executions_in_finding(batch)}]", "Batch jobs' executions, named per job."
         )
-        acknowledge(
-            self.data_scientist, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{env.REPORTS_PREFIX}*]", "Drift reports, under reports/ only."
-        )
+        acknowledge_objects(self.data_scientist, storage.artifacts_bucket, f"{env.REPORTS_PREFIX}*", "Drift reports, under reports/ only.")
         return statements

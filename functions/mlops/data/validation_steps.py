@@ -22,6 +22,7 @@ from mlops.data import chunks, readers
 from mlops.data.quarantine import object_exists
 from mlops.data.spec import ModelSpec
 from mlops.data.validation import DatasetValidator
+from mlops.shared.aws import delete_prefix
 from mlops.shared.errors import DatasetRejected
 from mlops.shared.items import now_iso
 from mlops.shared.settings import REPORTS_PREFIX, VERSIONS_PREFIX
@@ -42,23 +43,22 @@ class HashingFile:
         self.file.write(data)
 
 
-def _header(state: dict[str, Any], s3: Any) -> list[str]:
+def _header(spec: ModelSpec, source: dict[str, Any], s3: Any) -> list[str]:
     """The file's header, checked once: a file missing a column stops here."""
-    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
     header, _ = readers.read_table(s3, source["bucket"], source["key"], spec.columns)
     DatasetValidator(spec).read_header(header)
     return header
 
 
-def _plan(state: dict[str, Any], s3: Any) -> list[dict[str, int]]:
-    source = state["source"]
+def _plan(source: dict[str, Any], s3: Any) -> list[dict[str, int]]:
     chunk_bytes = source.get("validation", {}).get("chunk_bytes", chunks.DEFAULT_CHUNK_BYTES)
     return chunks.plan_object(s3, source["bucket"], source["key"], chunk_bytes)
 
 
-def _validate_range(state: dict[str, Any], header: list[str], chunk: dict[str, int], s3: Any, writer: Any) -> DatasetValidator:
+def _validate_range(
+    spec: ModelSpec, source: dict[str, Any], header: list[str], chunk: dict[str, int], s3: Any, writer: Any
+) -> DatasetValidator:
     """One chunk's rows checked by a validator of its own; its normalized rows go to `writer`."""
-    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
     validator = DatasetValidator(spec, chunk=True)
     validator.read_header(header)
     for line, fields, problem in readers.read_range(s3, source["bucket"], source["key"], chunk, spec.columns):
@@ -69,22 +69,23 @@ def _validate_range(state: dict[str, Any], header: list[str], chunk: dict[str, i
     return validator
 
 
-def _merger(state: dict[str, Any], header: list[str]) -> DatasetValidator:
-    merged = DatasetValidator(ModelSpec.model_validate(state["spec"]))
+def _merger(spec: ModelSpec, header: list[str]) -> DatasetValidator:
+    merged = DatasetValidator(spec)
     merged.read_header(header)
     return merged
 
 
 def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
     """The single path: the chunks validated in turn in this Lambda, merged as they come."""
-    header, spec = _header(state, s3), ModelSpec.model_validate(state["spec"])
-    merged = _merger(state, header)
+    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
+    header = _header(spec, source, s3)
+    merged = _merger(spec, header)
     with tempfile.TemporaryFile() as normalized:
         sink = HashingFile(normalized)
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(spec.columns)
-        for chunk in _plan(state, s3):
-            part = _validate_range(state, header, chunk, s3, writer)
+        for chunk in _plan(source, s3):
+            part = _validate_range(spec, source, header, chunk, s3, writer)
             merged.merge(part.partial(), part.digests)
         return keep_validated(state, s3, runs, merged.report(), normalized, sink.digest.hexdigest())
 
@@ -97,7 +98,8 @@ def _folder(state: dict[str, Any]) -> str:
 def plan_validation(state: dict[str, Any], s3: Any, runs: RunStore, artifacts_bucket: str) -> dict[str, Any]:
     """The distributed path's first step: the header checked, the chunks listed in an object the
     Distributed Map reads its items from (a long list would not fit in the execution's state)."""
-    header, plan = _header(state, s3), _plan(state, s3)
+    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
+    header, plan = _header(spec, source, s3), _plan(source, s3)
     key = f"{_folder(state)}/chunks.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=json.dumps(plan).encode())
     validation = {"header": header, "bucket": artifacts_bucket, "chunks_key": key, "chunks": len(plan)}
@@ -116,7 +118,8 @@ def validate_chunk(state: dict[str, Any], chunk: dict[str, int], s3: Any) -> dic
     folder, bucket = f"{_folder(state)}/{chunk['index']:06d}", validation["bucket"]
     with io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", newline="") as text:
         try:
-            part = _validate_range(state, validation["header"], chunk, s3, csv.writer(text, lineterminator="\n"))
+            writer = csv.writer(text, lineterminator="\n")
+            part = _validate_range(ModelSpec.model_validate(state["spec"]), state["source"], validation["header"], chunk, s3, writer)
         except DatasetRejected as rejected:
             s3.put_object(Bucket=bucket, Key=f"{folder}/partial.json", Body=json.dumps({"rejected": str(rejected)}).encode())
             return {"index": chunk["index"], "rejected": True}
@@ -133,7 +136,7 @@ def merge_validation(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str
     validation, spec = state["validation"], ModelSpec.model_validate(state["spec"])
     bucket = validation["bucket"]
     plan = json.loads(s3.get_object(Bucket=bucket, Key=validation["chunks_key"])["Body"].read())
-    merged = _merger(state, validation["header"])
+    merged = _merger(spec, validation["header"])
     rest = {k: v for k, v in state.items() if k != "validation"}
     with tempfile.TemporaryFile() as normalized:
         sink = HashingFile(normalized)
@@ -147,15 +150,8 @@ def merge_validation(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str
             for block in chunks.object_blocks(s3, bucket, f"{folder}/rows.csv"):
                 sink.write_bytes(block)
         result = keep_validated(rest, s3, runs, merged.report(), normalized, sink.digest.hexdigest())
-    _delete_prefix(s3, bucket, f"{_folder(state)}/")
+    delete_prefix(s3, bucket, f"{_folder(state)}/")
     return result
-
-
-def _delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 def keep_validated(
@@ -166,7 +162,7 @@ def keep_validated(
     report = {**report, "source": source, "spec_version": state["spec_version"], "at": now_iso()}
     report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
     s3.put_object(Bucket=source["bucket"], Key=report_key, Body=json.dumps(report, indent=1).encode())
-    runs.record_step(run_id, "validate", {**report_summary(report), "report_key": report_key})
+    runs.record_step(run_id, "validate", {**_report_summary(report), "report_key": report_key})
     if report["failures"]:
         raise DatasetRejected("; ".join(report["failures"]))
     key = f"{VERSIONS_PREFIX}{state['model']}/{version}/data.csv"
@@ -177,10 +173,10 @@ def keep_validated(
         "version": version,
         "bucket": source["bucket"],
         "key": key,
-        "report": {**report_summary(report), "key": report_key},
+        "report": {**_report_summary(report), "key": report_key},
     }
     return {**state, "dataset": dataset}
 
 
-def report_summary(report: dict[str, Any]) -> dict[str, Any]:
+def _report_summary(report: dict[str, Any]) -> dict[str, Any]:
     return {"rows": report["rows"], "labels": report["labels"], "warnings": report["warnings"], "failures": report["failures"]}

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlops.data import readers
 from mlops.data.quarantine import quarantine
+from mlops.shared.aws import delete_prefix
 from mlops.shared.settings import MODELS_PREFIX
 from mlops.training.runs import STATUS_FAILED, STATUS_RUNNING, STATUS_SUCCEEDED, RunStore
 
@@ -90,13 +91,7 @@ def record_failure(state: dict[str, Any], s3: Any, runs: RunStore, sns: Any, top
 
 def discard_run_artifacts(s3: Any, bucket: str, model: str, run_id: str) -> int:
     """A failed run leaves no half-made artifacts: its staging files and unregistered exports go."""
-    removed = 0
-    for prefix in (f"runs/{run_id}/", f"{MODELS_PREFIX}{model}/{run_id}/"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=obj["Key"])
-                removed += 1
-    return removed
+    return sum(delete_prefix(s3, bucket, prefix) for prefix in (f"runs/{run_id}/", f"{MODELS_PREFIX}{model}/{run_id}/"))
 
 
 def record_success(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:
