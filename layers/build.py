@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 LAYERS_DIR = Path(__file__).resolve().parent
-ZIP_LAYERS = ("common", "serving")
+ZIP_LAYERS = ("common", "serving", "tables")
 # Built for the host only: the training image's packages (the image itself is built by Docker) and
 # what the python3.12 runtime provides to every function (boto3 and its dependencies).
 HOST_ONLY = ("training", "runtime")

@@ -72,7 +72,10 @@ def api() -> Api:
 
 @app.command()
 def init(
-    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV with a header.")],
+    data: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="CSV, JSON Lines (either may be .gz) or Parquet: sampled over the whole file."),
+    ],
     target_column: Annotated[str, typer.Option("--target", help="The column to predict.")],
     model: Annotated[str | None, typer.Option(help="The model's name [default: from the file name].")] = None,
     output: Annotated[Path | None, typer.Option("--out", help="Where to write the draft [default: <model>.spec.json].")] = None,
@@ -84,7 +87,8 @@ def init(
     path = output or Path(f"{name}.spec.json")
     if path.exists() and not force:
         raise UserError(f"{path} exists: review and push it (`mlops spec push {path}`), or pass --force to draft again")
-    draft = api().call("POST", f"models/{segment(name)}/draft", {"target": target_column, "csv": drafts.sample_of(data)})
+    sample, drawn = drafts.sample_of(data)
+    draft = api().call("POST", f"models/{segment(name)}/draft", {"target": target_column, "csv": sample, "drawn": drawn})
     path.write_text(json.dumps(draft["spec"], indent=2) + "\n")
     if as_json:
         return emit_json({**draft, "model": name, "file": str(path)})

@@ -10,6 +10,15 @@ from typing import Any
 
 from mlops_cli.errors import UserError
 
+# The platform's markers of a missing value (functions/mlops/data/missing.py; a unit test keeps the
+# two equal), compared without regard to case, with those a spec adds in data.missing_values.
+MISSING_MARKERS = ("", "NA", "N/A", "null", "NaN")
+
+
+def missing_markers(spec: dict[str, Any]) -> frozenset[str]:
+    extra = spec.get("data", {}).get("missing_values") or []
+    return frozenset(marker.strip().casefold() for marker in (*MISSING_MARKERS, *extra))
+
 
 def parse_records(text: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     """JSON ({"records": [...]}, a list of objects or one object) or CSV; CSV cells take the spec's types."""
@@ -31,13 +40,14 @@ def parse_records(text: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
 def _from_csv(text: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     numeric = {f["name"] for f in spec.get("features", []) if f.get("type") == "numeric"}
     known = {f["name"] for f in spec.get("features", [])}
+    markers = missing_markers(spec)
     records = []
     for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
         record: dict[str, Any] = {}
         for name, value in row.items():
             if name not in known:
                 continue  # the target, ids and other columns a file carries are not features
-            if value is None or value == "":
+            if value is None or value.strip().casefold() in markers:
                 record[name] = None
             elif name in numeric:
                 try:

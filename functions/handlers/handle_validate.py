@@ -9,10 +9,10 @@ from mlops.training.run_state import run_step
 from mlops.training.runs import run_store
 
 # Checked at cold start: a function deployed without one of these stops here, naming it.
-require(env.ENV_RUNS_TABLE)
+settings = require(env.ENV_RUNS_TABLE, env.ENV_ARTIFACTS_BUCKET)
 
 
 @pipeline_step
 @run_step
 def lambda_handler(event, context):
-    return validation_steps.validate(event, client("s3"), run_store())
+    return validation_steps.validate(event, client("s3"), run_store(), settings.artifacts_bucket)

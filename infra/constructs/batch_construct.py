@@ -32,14 +32,14 @@ class BatchInferenceConstruct(Construct):
                 env.ENV_AUDIT_TABLE: storage.audit_table.table_name,  # read by nothing here; the registry's constructor takes it
             },
             "the batch-inference state machine, as a synchronous Task in a Map of at most 20 chunks at once",
-            layers=("common", "serving"),
+            layers=("common", "serving", "tables"),  # tables: Parquet inputs
             memory_mb=2048,
             timeout=Duration.minutes(15),
             ephemeral_storage_mb=4096,  # a file's predictions are written to /tmp, then uploaded
         )
         data.grant_read(self.function, f"{env.BATCH_PREFIX}*")
         data.grant_put(self.function, f"{env.BATCH_PREFIX}*")
-        self._acknowledge_prefix(storage, env.BATCH_PREFIX, "Reads the CSVs to score and writes predictions beside them, in batch/.")
+        self._acknowledge_prefix(storage, env.BATCH_PREFIX, "Reads the files to score and writes predictions beside them, in batch/.")
         storage.models_table.grant_read_data(self.function)
         storage.artifacts_bucket.grant_read(self.function)
         self.name = machine_name(self, "BatchInference")

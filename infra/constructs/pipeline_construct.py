@@ -62,12 +62,14 @@ class PipelineConstruct(Construct):
         task = "the training pipeline's state machine, as a synchronous Task that retries and catches its errors"
         trial = f"{task}; the trials' Map runs at most 4 at once per execution"
         long_running: dict[str, Any] = {"timeout": Duration.minutes(15), "memory_mb": 2048}
-        # Validation and preparation stream the data through /tmp and use numpy (the serving layer).
+        # Validation and preparation stream the data through /tmp and use numpy (the serving layer);
+        # the steps that turn a Parquet upload into its plain CSV read it with DuckDB (the tables layer).
         streaming: dict[str, Any] = {**long_running, "layers": ("common", "serving"), "ephemeral_storage_mb": 4096}
+        staging: dict[str, Any] = {**streaming, "layers": ("common", "serving", "tables")}
         steps: dict[str, lambda_.Function] = {
             "Ingest": functions.zip_function(self, "Ingest", "handle_ingest", {**runs, **data, **models}, task),
-            "Validate": functions.zip_function(self, "Validate", "handle_validate", runs, task, **streaming),
-            **self._distributed_validation_steps(functions, {**runs, **artifacts}, task, streaming),
+            "Validate": functions.zip_function(self, "Validate", "handle_validate", {**runs, **artifacts}, task, **staging),
+            **self._distributed_validation_steps(functions, {**runs, **artifacts}, task, streaming, staging),
             "Version": functions.zip_function(self, "Version", "handle_version", {**runs, **models}, task),
             "Prepare": functions.zip_function(self, "Prepare", "handle_prepare", {**runs, **models}, task, **streaming),
             "TrainTrial": functions.image_function(self, "TrainTrial", "handle_train_trial", runs, trial),
@@ -98,6 +100,7 @@ class PipelineConstruct(Construct):
         for name in ("PlanValidation", "ValidateChunk"):
             storage.data_bucket.grant_read(steps[name])
         for name in (
+            "Validate",  # a compressed or Parquet upload's plain form is staged among the run's working files
             "PlanValidation",
             "ValidateChunk",
             "MergeValidation",
@@ -121,13 +124,13 @@ class PipelineConstruct(Construct):
         return steps
 
     def _distributed_validation_steps(
-        self, functions: FunctionFactory, variables: dict[str, str], task: str, streaming: dict[str, Any]
+        self, functions: FunctionFactory, variables: dict[str, str], task: str, streaming: dict[str, Any], staging: dict[str, Any]
     ) -> dict[str, lambda_.Function]:
         """An upload past the single Validate's budget: planned, validated chunk by chunk in a
         Distributed Map, merged. Each streams through /tmp like Validate."""
         chunk = "the training pipeline's validation Distributed Map, as a synchronous Task, at most 40 chunks at once per execution"
         return {
-            "PlanValidation": functions.zip_function(self, "PlanValidation", "handle_plan_validation", variables, task, **streaming),
+            "PlanValidation": functions.zip_function(self, "PlanValidation", "handle_plan_validation", variables, task, **staging),
             "ValidateChunk": functions.zip_function(self, "ValidateChunk", "handle_validate_chunk", {}, chunk, **streaming),
             # It holds every row's 8-byte digest to count duplicates across chunks: 3,008 MB.
             "MergeValidation": functions.zip_function(

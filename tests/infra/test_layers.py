@@ -17,7 +17,7 @@ def pins(path: Path) -> dict[str, str]:
     return {name.lower(): version for name, version in PIN.findall(path.read_text())}
 
 
-@pytest.mark.parametrize("layer", ["common", "serving", "training", "runtime"])
+@pytest.mark.parametrize("layer", ["common", "serving", "tables", "training", "runtime"])
 def test_layer_pins_equal_the_app_pins_so_local_mode_runs_the_same_versions(layer):
     app = pins(ROOT / "requirements.txt")
     for name, version in pins(LAYERS_DIR / layer / "requirements.txt").items():

@@ -31,7 +31,7 @@ def test_good_rows_are_normalized_in_spec_order_and_profiled():
     assert kept[0] == ["12.0", "70.5", "basic", "no"]
     assert kept[1] == ["3.0", "", "pro", "yes"]
     assert report["failures"] == [] and _besides_class_sizes(report) == []
-    assert report["rows"] == {"total": 6, "valid": 6, "invalid": 0, "duplicates": 0}
+    assert report["rows"] == {"total": 6, "valid": 6, "invalid": 0, "unlabeled": 0, "duplicates": 0}
     assert report["labels"] == {"no": 3, "yes": 3}
     charges = report["columns"]["monthly_charges"]
     assert (charges["nulls"], charges["count"], charges["min"], charges["max"]) == (1, 5, 20.25, 99.0)
@@ -82,13 +82,42 @@ def test_too_many_invalid_rows_fail_the_file_with_the_first_example():
 
 def test_too_few_rows_a_single_class_and_duplicates_are_reported():
     _, report = validate(GOOD[:3], min_rows=5)
-    assert report["failures"] == ["only 3 valid rows; the spec needs at least 5"]
+    assert report["failures"] == ["only 3 valid labelled rows; the spec needs at least 5"]
     _, report = validate([r[:3] + ["no"] for r in GOOD])
     assert report["failures"] == ["the target has a single class ['no']: nothing to learn"]
     _, report = validate(GOOD + GOOD[:2])
     assert report["rows"]["duplicates"] == 2 and "2 duplicate rows" in report["warnings"]
     _, report = validate(GOOD * 3)
     assert report["failures"] == ["12 of 18 rows are duplicates, over the 50% allowed"]
+
+
+@pytest.mark.parametrize("marker", ["", "NA", "n/a", "null", "NaN", " na "])
+def test_a_row_without_its_label_is_unlabeled_not_invalid_and_is_left_out(marker):
+    # Given the good rows and two whose target is missing (written as R, pandas or a person writes it)
+    rows = GOOD + [["5", "10", "pro", marker], ["6", "11", "basic", marker]]
+    # When validated
+    kept, report = validate(rows)
+    # Then they are neither kept nor invalid: counted apart, said in a warning, and the file passes
+    assert kept == validate(GOOD)[0]
+    assert report["rows"] == {"total": 8, "valid": 6, "invalid": 0, "unlabeled": 2, "duplicates": 0}
+    assert report["failures"] == [] and "2 rows have no 'churned': left out of training and evaluation" in report["warnings"]
+
+
+def test_too_few_labelled_rows_fail_saying_how_many_have_no_label():
+    _, report = validate(GOOD[:3] + [["5", "10", "pro", "NA"]] * 4, min_rows=5)
+    assert report["failures"] == ["only 3 valid labelled rows (4 more have no label); the spec needs at least 5"]
+
+
+def test_missing_markers_are_one_rule_with_the_spec_adding_its_own():
+    # NA, N/A, null and NaN are missing in a nullable feature, in any case; a spec adds "-" and "?"
+    rows = [["1", m, "pro", "no"] for m in ("NA", "N/A", "null", "NaN", "nan")] + GOOD
+    kept, report = validate(rows)
+    assert [k[1] for k in kept[:5]] == [""] * 5 and report["rows"]["invalid"] == 0
+    kept, report = validate([["1", "?", "pro", "no"], ["2", "-", "plus", "no"]] + GOOD, missing_values=["?", "-"])
+    assert [k[1] for k in kept[:2]] == ["", ""] and report["rows"]["invalid"] == 0
+    # and "None" is a value, not a marker: in a numeric column it is not a number
+    _, report = validate([["1", "None", "pro", "no"]] + GOOD)
+    assert report["invalid_examples"][0]["problem"] == "'None' is not a number"
 
 
 def test_a_header_only_file_fails():

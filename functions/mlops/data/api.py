@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from botocore.exceptions import ClientError
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, Field
@@ -87,53 +87,75 @@ def list_datasets(model: ModelName) -> DatasetList:
 
 
 MAX_DRAFT_CSV = 1024 * 1024
-MAX_DRAFT_READ = 4 * MAX_DRAFT_CSV  # of an uploaded file, only its head is sampled
+# Of an uploaded file, this many bytes are read: whole when it is smaller, else in DRAFT_WINDOWS
+# reads spread evenly from its first byte to its last (files come sorted: the head is not the file).
+MAX_DRAFT_READ = 4 * MAX_DRAFT_CSV
+DRAFT_WINDOWS = 32
 
 
 class DraftRequest(BaseModel):
     target: str = Field(min_length=1, max_length=128, description="the column to predict, as the header names it")
     csv: str | None = Field(default=None, max_length=MAX_DRAFT_CSV, description="a sample of the data: a CSV with its header")
     key: str | None = Field(default=None, max_length=1024, description="or an uploaded CSV: datasets/<model>/... in the data bucket")
+    drawn: str | None = Field(
+        default=None, max_length=200, description="with csv: how its rows were drawn from the file (said in the draft's notes)"
+    )
 
 
 class DraftSpec(BaseModel):
     spec: dict[str, Any] = Field(description="a spec that registers as it stands (PUT /models/{model}); review it first")
-    rows_sampled: int
-    notes: list[str] = Field(description="what to look at: likely personal data, columns with too many values to list")
+    rows_sampled: int = Field(description="the rows the draft describes")
+    rows_seen: int = Field(description="the rows they were drawn from")
+    drawn: str = Field(description="how the sampled rows were drawn from the file")
+    excluded: list[dict[str, str]] = Field(description="columns left out of the features (identifiers, constants, dates), each with why")
+    missing_markers: dict[str, int] = Field(description="how missing values were written, with how many were seen")
+    notes: list[str] = Field(description="what to look at: the sample, left-out columns, likely personal data, unlabeled rows")
 
 
-@router.post("/models/<model>/draft", summary="A draft spec from a sample of the data")
+@router.post("/models/<model>/draft", summary="A draft spec from a sample spread over the data")
 def draft_spec(model: ModelName, request: Annotated[DraftRequest, Body()]) -> DraftSpec:
     if (request.csv is None) == (request.key is None):
         raise InvalidDraft("body", "give either csv (the sample itself) or key (an uploaded file), not both")
-    lines: Iterable[str]
-    if request.key is not None:
-        if not request.key.startswith(f"{DATASETS_PREFIX}{model}/"):
-            raise InvalidDraft("key", f"the sample must be under {DATASETS_PREFIX}{model}/ in the data bucket")
-        lines = _head_lines(request.key)
-    else:
-        lines = drafting.text_lines(request.csv or "")
     try:
-        header, rows = drafting.sample_rows(lines)
-        drafted = drafting.draft(header, rows, request.target)
+        if request.key is not None:
+            sample = _sample_of_object(model, request.key)
+        else:
+            sample = drafting.sample_rows(drafting.text_lines(request.csv or ""), drawn=request.drawn or "")
+        drafted = drafting.draft(sample, request.target)
     except DatasetRejected as error:
         raise InvalidDraft("key" if request.key else "csv", str(error)) from None
     return DraftSpec(**drafted)
 
 
-def _head_lines(key: str) -> list[str]:
-    """The first MAX_DRAFT_READ bytes of an uploaded CSV as whole lines (a cut last line is dropped)."""
+def _sample_of_object(model: str, key: str) -> drafting.Sample:
+    """Rows of an uploaded CSV read across the whole object (a small one whole)."""
+    if not key.startswith(f"{DATASETS_PREFIX}{model}/"):
+        raise InvalidDraft("key", f"the sample must be under {DATASETS_PREFIX}{model}/ in the data bucket")
+    if not key.lower().endswith(".csv"):
+        raise InvalidDraft(
+            "key", "the API drafts from plain CSV objects; for Parquet, JSON Lines or gzip, `mlops init FILE` samples the file where it is"
+        )
+    s3, bucket = client("s3"), get_settings().data_bucket
     try:
-        got = client("s3").get_object(Bucket=get_settings().data_bucket, Key=key, Range=f"bytes=0-{MAX_DRAFT_READ - 1}")
-    except client("s3").exceptions.NoSuchKey:
-        raise InvalidDraft("key", f"{key} does not exist in the data bucket") from None
-    data = got["Body"].read()
+        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    except ClientError as error:
+        raise InvalidDraft("key", f"{key} does not exist in the data bucket ({error.response['Error']['Code']})") from None
+    if size <= MAX_DRAFT_READ:
+        return drafting.sample_rows(drafting.text_lines(_decoded(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), key)))
+    window = MAX_DRAFT_READ // DRAFT_WINDOWS
+    starts = [round(i * (size - window) / (DRAFT_WINDOWS - 1)) for i in range(DRAFT_WINDOWS)]
+    reads = [s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{start + window - 1}")["Body"].read() for start in starts]
+    # A read cut mid-character spoils only its first or last line, which sample_windows drops.
+    texts = [_decoded(reads[0][: reads[0].rfind(b"\n") + 1], key), *(read.decode("utf-8", errors="replace") for read in reads[1:])]
+    drawn = f"{DRAFT_WINDOWS} reads of {window // 1024} KiB spread evenly over the {size}-byte object, then a uniform sample"
+    return drafting.sample_windows(texts, drawn=drawn)
+
+
+def _decoded(data: bytes, key: str) -> str:
     try:
-        lines = data.decode("utf-8").lstrip("\ufeff").splitlines(keepends=True)
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidDraft("key", f"{key} is not UTF-8 text ({error.reason} at byte {error.start})") from None
-    whole = got.get("ContentLength", len(data)) >= int(got.get("ContentRange", f"/{len(data)}").rsplit("/", 1)[-1])
-    return lines if whole else lines[:-1]
 
 
 class InvalidDraft(InvalidInput):

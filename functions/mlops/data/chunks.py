@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mlops.data.readers import JSON_LINES_SUFFIXES, READ_CHUNK_BYTES
+from mlops.data.readers import READ_CHUNK_BYTES, is_json_lines
 from mlops.shared.errors import DatasetRejected
 
 # 64 MiB: a chunk validates in 15 to 25 s (4.4 MB/s in bench/ingest.py, 2.8 in local mode), well inside 15 minutes.
@@ -89,4 +89,4 @@ def object_blocks(s3: Any, bucket: str, key: str) -> Iterator[bytes]:
 
 
 def plan_object(s3: Any, bucket: str, key: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[dict[str, int]]:
-    return plan(object_blocks(s3, bucket, key), chunk_bytes, key.lower().endswith(JSON_LINES_SUFFIXES))
+    return plan(object_blocks(s3, bucket, key), chunk_bytes, is_json_lines(key))

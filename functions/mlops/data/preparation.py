@@ -5,7 +5,8 @@ regression) is assigned by a seeded permutation of its row positions, so the sam
 always give the same split and every class keeps its share. The baseline describes the training
 split: per numeric feature, decile and percentile bin edges and the counts in each bin (from a
 seeded reservoir of at most RESERVOIR_SIZE values, exact below that); per categorical feature and
-the target, frequencies. The drift check compares captured traffic with it (mlops.monitoring.drift).
+the target, frequencies. Missing values are counted as nulls on every feature, never as a category,
+as the live histograms count them. The drift check compares captured traffic with it (mlops.monitoring.drift).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class BaselineBuilder:
                 if slot < RESERVOIR_SIZE:
                     reservoir[slot] = value
         for i in self._categorical:
+            if row[i] == "":  # missing (normalized by validation): a null, never a category
+                self._nulls[i] += 1
+                continue
             counter = self._frequencies[i]
             if row[i] in counter or len(counter) < MAX_TRACKED_CATEGORIES:
                 counter[row[i]] += 1
@@ -92,8 +96,7 @@ class BaselineBuilder:
                 features[self._spec.features[i].name].update(minimum=self._ranges[i][0], maximum=self._ranges[i][1])
         for i in self._categorical:
             frequencies = self._frequencies[i]
-            nulls = frequencies.get("", 0)
-            features[self._spec.features[i].name] = {"type": "categorical", "frequencies": dict(frequencies), "nulls": nulls}
+            features[self._spec.features[i].name] = {"type": "categorical", "frequencies": dict(frequencies), "nulls": self._nulls[i]}
         target = {"frequencies": dict(self._target)} if self._spec.is_classification else {}
         return {"rows": self.rows, "features": features, "target": target}
 

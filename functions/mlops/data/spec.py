@@ -51,13 +51,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Profile(_Strict):
+    """What the data showed for a feature: a description, never a rule. Values beyond it are
+    accepted in training and served (the answer says so), and monitoring counts them."""
+
+    rows: int | None = Field(default=None, ge=0, description="how many sampled rows this profile describes")
+    minimum: float | None = Field(default=None, description="numeric: the smallest value seen")
+    maximum: float | None = Field(default=None, description="numeric: the largest value seen")
+    categories: list[str] | None = Field(default=None, description="categorical: the values seen (the most frequent, when many)")
+    distinct: int | None = Field(default=None, ge=0, description="categorical: how many distinct values were seen")
+    missing_rate: float | None = Field(default=None, ge=0, le=1, description="share of sampled rows with a missing value")
+
+
 class Feature(_Strict):
+    """A feature and its rules: `minimum`, `maximum` and `categories` are rules an author states
+    (outside them a training row is invalid and a prediction refused); `profile` only describes."""
+
     name: ColumnName
     type: Literal["numeric", "categorical"]
-    minimum: float | None = Field(default=None, description="numeric only: smallest allowed value")
-    maximum: float | None = Field(default=None, description="numeric only: largest allowed value")
-    categories: list[str] | None = Field(default=None, min_length=1, description="categorical only: the allowed values")
-    nullable: bool = Field(default=False, description="whether an empty value is allowed")
+    minimum: float | None = Field(default=None, description="rule, numeric only: smaller values are refused")
+    maximum: float | None = Field(default=None, description="rule, numeric only: larger values are refused")
+    categories: list[str] | None = Field(
+        default=None, min_length=1, description="rule, categorical only: a closed set; any other value is refused"
+    )
+    nullable: bool = Field(default=False, description="rule: whether a missing value (data.missing_values) is allowed")
+    profile: Profile | None = Field(default=None, description="what the data showed (ranges, categories, missing rate): not a rule")
     pii: bool = Field(default=False, description="personal data: hashed or dropped before capture")
 
     @model_validator(mode="after")
@@ -70,6 +88,11 @@ class Feature(_Strict):
             raise ValueError(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}")
         if self.categories is not None and len(set(self.categories)) != len(self.categories):
             raise ValueError(f"feature {self.name!r}: categories repeat a value")
+        profile = self.profile
+        if profile is not None and self.type == "numeric" and profile.categories is not None:
+            raise ValueError(f"feature {self.name!r}: a numeric feature's profile has a range, not categories")
+        if profile is not None and self.type == "categorical" and (profile.minimum is not None or profile.maximum is not None):
+            raise ValueError(f"feature {self.name!r}: a categorical feature's profile has categories, not a range")
         return self
 
 
@@ -88,10 +111,15 @@ class Target(_Strict):
 
 
 class DataRules(_Strict):
-    min_rows: int = Field(default=100, ge=1, description="fewer valid rows than this fails the run")
+    min_rows: int = Field(default=100, ge=1, description="fewer valid labelled rows than this fails the run")
     max_invalid_row_fraction: float = Field(default=0.05, ge=0, le=1, description="more invalid rows fails the run")
     max_duplicate_row_fraction: float = Field(default=0.5, ge=0, le=1, description="more duplicate rows fails the run")
     min_class_fraction: float = Field(default=0.01, ge=0, le=0.5, description="a rarer class is a warning")
+    missing_values: list[Annotated[str, Field(max_length=32)]] = Field(
+        default=[],
+        max_length=20,
+        description="markers of a missing value besides the empty value, NA, N/A, null and NaN (compared without regard to case)",
+    )
 
 
 class SageMakerTraining(_Strict):

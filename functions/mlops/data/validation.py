@@ -3,7 +3,10 @@
 One pass, bounded memory: rows are checked and normalized one at a time; what is kept per row is
 an 8-byte digest for duplicate counting. Problems are of two kinds: hard failures (the file cannot
 be used: missing columns, not UTF-8, malformed CSV, too few valid rows, too many invalid ones) and
-warnings (a few invalid rows dropped, extra columns ignored, duplicates, a rare class).
+warnings (a few invalid rows dropped, extra columns ignored, duplicates, a rare class). A row whose
+target is missing is neither: it is counted as unlabeled and left out of the version, so it never
+reaches training, evaluation or the drift baseline (which describes what the model learned from).
+Missing values are recognised by one rule everywhere (mlops.data.missing).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops.data import missing
 from mlops.data.spec import Feature, ModelSpec
 from mlops.shared.errors import DatasetRejected
 
-NULL_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_TRACKED_CATEGORIES = 1000
@@ -114,7 +117,8 @@ class DatasetValidator:
         cap = None if chunk else MAX_TRACKED_CATEGORIES
         self.profiles = {name: ColumnProfile(name, self._kind(feature), cap=cap) for name, feature in self._checks}
         self.labels: Counter = Counter()
-        self.rows = self.invalid_rows = 0
+        self.rows = self.invalid_rows = self.unlabeled_rows = 0
+        self._missing = missing.markers(spec.data.missing_values)
         self.examples: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self._digests = array("Q")
@@ -152,22 +156,24 @@ class DatasetValidator:
             numeric,
             -math.inf if feature is None or feature.minimum is None else feature.minimum,
             math.inf if feature is None or feature.maximum is None else feature.maximum,
-            feature is not None and feature.nullable,
+            feature is None or feature.nullable,  # a row without its label is counted apart (check_row)
             frozenset(allowed) if allowed is not None else None,
             allowed,
         )
 
     def check_row(self, line: int, fields: list[str]) -> list[str] | None:
-        """The row in canonical form, or None when it is invalid (then counted and dropped)."""
+        """The row in canonical form, or None when it is invalid or has no label (then counted and
+        dropped: a row whose target is missing is not invalid, it is not labelled yet)."""
         self.rows += 1
         if len(fields) != self._width:
             self._reject(line, None, f"{len(fields)} fields where the header has {self._width}")
             return None
         normalized, numbers = [], []
+        markers = self._missing
         for name, position, numeric, minimum, maximum, nullable, allowed, allowed_list in self._plan:
             raw = fields[position].strip()
             problem = None
-            if not raw or raw.lower() in NULL_TOKENS:
+            if not raw or raw.casefold() in markers:
                 value = ""
                 if not nullable:
                     problem = "is empty but not nullable"
@@ -196,6 +202,9 @@ class DatasetValidator:
                 self._reject(line, name, problem)
                 return None
             normalized.append(value)
+        if normalized[-1] == "":
+            self.unlabeled_rows += 1
+            return None
         self._count(normalized, numbers)
         return normalized
 
@@ -238,6 +247,7 @@ class DatasetValidator:
         return {
             "rows": self.rows,
             "invalid_rows": self.invalid_rows,
+            "unlabeled_rows": self.unlabeled_rows,
             "examples": self.examples,
             "labels": list(self.labels.items()),
             "profiles": {name: profile.partial() for name, profile in self.profiles.items()},
@@ -253,6 +263,7 @@ class DatasetValidator:
         self._flush()
         self.rows += partial["rows"]
         self.invalid_rows += partial["invalid_rows"]
+        self.unlabeled_rows += partial.get("unlabeled_rows", 0)
         self.examples += partial["examples"][: MAX_EXAMPLES - len(self.examples)]
         for label, count in partial["labels"]:
             self.labels[label] += count
@@ -263,7 +274,7 @@ class DatasetValidator:
     def report(self) -> dict[str, Any]:
         """The quality report; 'failures' is empty when the data can be used."""
         self._flush()
-        valid = self.rows - self.invalid_rows
+        valid = self.rows - self.invalid_rows - self.unlabeled_rows  # valid and labelled: what trains
         duplicates = _duplicates(self._digests)
         rules = self.spec.data
         failures: list[str] = []
@@ -277,15 +288,24 @@ class DatasetValidator:
             )
         elif self.invalid_rows:
             warnings.append(f"{self.invalid_rows} invalid rows were dropped (see examples)")
+        if self.unlabeled_rows:
+            warnings.append(f"{self.unlabeled_rows} rows have no {self.spec.target.name!r}: left out of training and evaluation")
         if self.rows and valid < rules.min_rows:
-            failures.append(f"only {valid} valid rows; the spec needs at least {rules.min_rows}")
+            unlabeled = f" ({self.unlabeled_rows} more have no label)" if self.unlabeled_rows else ""
+            failures.append(f"only {valid} valid labelled rows{unlabeled}; the spec needs at least {rules.min_rows}")
         if valid and duplicates / valid > rules.max_duplicate_row_fraction:
             failures.append(f"{duplicates} of {valid} rows are duplicates, over the {rules.max_duplicate_row_fraction:.0%} allowed")
         elif duplicates:
             warnings.append(f"{duplicates} duplicate rows")
         failures += self._label_failures(valid, warnings)
         return {
-            "rows": {"total": self.rows, "valid": valid, "invalid": self.invalid_rows, "duplicates": duplicates},
+            "rows": {
+                "total": self.rows,
+                "valid": valid,
+                "invalid": self.invalid_rows,
+                "unlabeled": self.unlabeled_rows,
+                "duplicates": duplicates,
+            },
             "columns": {name: profile.summary() for name, profile in self.profiles.items()},
             "labels": dict(self.labels),
             "failures": failures,

@@ -43,16 +43,28 @@ class HashingFile:
         self.file.write(data)
 
 
+def _readable(state: dict[str, Any], s3: Any, working_bucket: str) -> dict[str, Any]:
+    """The source, with where its plain form is read (`read`): a CSV or JSON Lines upload itself;
+    for a compressed or Parquet one, the plain file it stands for, staged among the run's working
+    files (deleted with them). Every later read of the validation goes there."""
+    source = state["source"]
+    if readers.is_plain(source["key"]):
+        return {**source, "read": {"bucket": source["bucket"], "key": source["key"]}}
+    key = f"{_folder(state)}/source{readers.plain_suffix(source['key'])}"
+    readers.stage_plain(s3, source["bucket"], source["key"], working_bucket, key)
+    return {**source, "read": {"bucket": working_bucket, "key": key}}
+
+
 def _header(spec: ModelSpec, source: dict[str, Any], s3: Any) -> list[str]:
     """The file's header, checked once: a file missing a column stops here."""
-    header, _ = readers.read_table(s3, source["bucket"], source["key"], spec.columns)
+    header, _ = readers.read_table(s3, source["read"]["bucket"], source["read"]["key"], spec.columns)
     DatasetValidator(spec).read_header(header)
     return header
 
 
 def _plan(source: dict[str, Any], s3: Any) -> list[dict[str, int]]:
     chunk_bytes = source.get("validation", {}).get("chunk_bytes", chunks.DEFAULT_CHUNK_BYTES)
-    return chunks.plan_object(s3, source["bucket"], source["key"], chunk_bytes)
+    return chunks.plan_object(s3, source["read"]["bucket"], source["read"]["key"], chunk_bytes)
 
 
 def _validate_range(
@@ -61,7 +73,7 @@ def _validate_range(
     """One chunk's rows checked by a validator of its own; its normalized rows go to `writer`."""
     validator = DatasetValidator(spec, chunk=True)
     validator.read_header(header)
-    for line, fields, problem in readers.read_range(s3, source["bucket"], source["key"], chunk, spec.columns):
+    for line, fields, problem in readers.read_range(s3, source["read"]["bucket"], source["read"]["key"], chunk, spec.columns):
         if fields is None:
             validator.reject_line(line, problem)
         elif (checked := validator.check_row(line, fields)) is not None:
@@ -75,19 +87,23 @@ def _merger(spec: ModelSpec, header: list[str]) -> DatasetValidator:
     return merged
 
 
-def validate(state: dict[str, Any], s3: Any, runs: RunStore) -> dict[str, Any]:
+def validate(state: dict[str, Any], s3: Any, runs: RunStore, working_bucket: str) -> dict[str, Any]:
     """The single path: the chunks validated in turn in this Lambda, merged as they come."""
-    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
-    header = _header(spec, source, s3)
-    merged = _merger(spec, header)
-    with tempfile.TemporaryFile() as normalized:
-        sink = HashingFile(normalized)
-        writer = csv.writer(sink, lineterminator="\n")
-        writer.writerow(spec.columns)
-        for chunk in _plan(source, s3):
-            part = _validate_range(spec, source, header, chunk, s3, writer)
-            merged.merge(part.partial(), part.digests)
-        return keep_validated(state, s3, runs, merged.report(), normalized, sink.digest.hexdigest())
+    spec = ModelSpec.model_validate(state["spec"])
+    try:
+        source = _readable(state, s3, working_bucket)
+        header = _header(spec, source, s3)
+        merged = _merger(spec, header)
+        with tempfile.TemporaryFile() as normalized:
+            sink = HashingFile(normalized)
+            writer = csv.writer(sink, lineterminator="\n")
+            writer.writerow(spec.columns)
+            for chunk in _plan(source, s3):
+                part = _validate_range(spec, source, header, chunk, s3, writer)
+                merged.merge(part.partial(), part.digests)
+            return keep_validated(state, s3, runs, merged.report(), normalized, sink.digest.hexdigest())
+    finally:
+        delete_prefix(s3, working_bucket, f"{_folder(state)}/")
 
 
 def _folder(state: dict[str, Any]) -> str:
@@ -98,13 +114,13 @@ def _folder(state: dict[str, Any]) -> str:
 def plan_validation(state: dict[str, Any], s3: Any, runs: RunStore, artifacts_bucket: str) -> dict[str, Any]:
     """The distributed path's first step: the header checked, the chunks listed in an object the
     Distributed Map reads its items from (a long list would not fit in the execution's state)."""
-    spec, source = ModelSpec.model_validate(state["spec"]), state["source"]
+    spec, source = ModelSpec.model_validate(state["spec"]), _readable(state, s3, artifacts_bucket)
     header, plan = _header(spec, source, s3), _plan(source, s3)
     key = f"{_folder(state)}/chunks.json"
     s3.put_object(Bucket=artifacts_bucket, Key=key, Body=json.dumps(plan).encode())
     validation = {"header": header, "bucket": artifacts_bucket, "chunks_key": key, "chunks": len(plan)}
     runs.record_step(state["run_id"], "plan_validation", {"chunks": len(plan), "chunks_key": key})
-    return {**state, "validation": validation}
+    return {**state, "source": source, "validation": validation}
 
 
 def validate_chunk(state: dict[str, Any], chunk: dict[str, int], s3: Any) -> dict[str, Any]:
@@ -158,7 +174,7 @@ def keep_validated(
     state: dict[str, Any], s3: Any, runs: RunStore, report: dict[str, Any], normalized: IO[bytes], version: str
 ) -> dict[str, Any]:
     """The report written and recorded; a usable file's normalized content kept as its version."""
-    source, run_id = state["source"], state["run_id"]
+    source, run_id = {k: v for k, v in state["source"].items() if k != "read"}, state["run_id"]
     report = {**report, "source": source, "spec_version": state["spec_version"], "at": now_iso()}
     report_key = f"{REPORTS_PREFIX}{state['model']}/{run_id}/quality.json"
     s3.put_object(Bucket=source["bucket"], Key=report_key, Body=json.dumps(report, indent=1).encode())

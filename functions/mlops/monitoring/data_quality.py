@@ -35,7 +35,8 @@ def report(
 
 
 def _feature(column: NumericColumn | CategoricalColumn, rows: int, profile: dict[str, Any], rules: DataQualityRules) -> dict[str, Any]:
-    trained_rows = profile.get("count", 0) + profile.get("nulls", 0) if isinstance(column, NumericColumn) else sum(column.baseline.values())
+    trained_values = profile.get("count", 0) if isinstance(column, NumericColumn) else sum(column.baseline.values())
+    trained_rows = trained_values + profile.get("nulls", 0)  # a categorical baseline's nulls are not among its frequencies
     entry: dict[str, Any] = {
         "missing_rate": _share(column.nulls, rows),
         "training_missing_rate": _share(profile.get("nulls", 0), trained_rows),
@@ -57,8 +58,8 @@ def _feature(column: NumericColumn | CategoricalColumn, rows: int, profile: dict
     else:
         entry["unseen_rate"] = _share(column.unseen, present)
         # Good-Turing: the share of new values in fresh draws is about the share of values seen once.
-        once = sum(1 for value, count in column.baseline.items() if count == 1 and value != "")
-        entry["expected_unseen_rate"] = _share(once, trained_rows)
+        once = sum(1 for count in column.baseline.values() if count == 1)
+        entry["expected_unseen_rate"] = _share(once, trained_values)
         if entry["unseen_rate"] - entry["expected_unseen_rate"] > rules.max_unseen_rate:
             issues.append("unseen")
     entry["issues"] = issues

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from mlops.data import missing
 from mlops.data.spec import DriftRules, ModelSpec
 from mlops.monitoring import multivariate
 from mlops.shared.multiple_testing import correct
@@ -94,7 +95,8 @@ class NumericColumn:
 
 class CategoricalColumn:
     def __init__(self, profile: dict[str, Any]) -> None:
-        self.baseline = {str(k): int(v) for k, v in profile["frequencies"].items()}
+        # Baselines before missing values were kept apart counted them as a category "": they are nulls.
+        self.baseline = {str(k): int(v) for k, v in profile["frequencies"].items() if k != ""}
         self.counts: Counter = Counter()
         self.nulls = 0
 
@@ -160,13 +162,14 @@ class DriftCheck:
         self.multivariate = multivariate.ReconstructionCheck(multivariate_reference) if multivariate_reference else None
         self.estimate = estimate
         self.rows = 0
+        self.markers = missing.markers(spec.data.missing_values)
 
     def add_records(self, records: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
         """A batch of captured records (and the champion's answers, {} where another version
         answered), turned into columns first: far cheaper than feeding them value by value."""
-        columns = {name: _column_values([r.get(name) for r in records], column) for name, column in self.columns.items()}
+        columns = {name: _column_values([r.get(name) for r in records], column, self.markers) for name, column in self.columns.items()}
         answers = [o.get("label", o.get("value")) for o in outputs]
-        predictions = _column_values(answers, self.prediction) if self.prediction is not None else None
+        predictions = _column_values(answers, self.prediction, self.markers) if self.prediction is not None else None
         self.add_columns(columns, predictions)
         if self.estimate is not None:
             self.estimate.add(columns, outputs)
@@ -247,13 +250,22 @@ def _drifts(*results: dict[str, Any] | None) -> bool:
     return any(result is not None and result["verdict"] == DRIFT for result in results)
 
 
-def _column_values(values: list[Any], column: NumericColumn | CategoricalColumn) -> Any:
+def _column_values(values: list[Any], column: NumericColumn | CategoricalColumn, markers: frozenset[str] = missing.DEFAULT) -> Any:
+    """One feature's captured values as the column counts them: a missing value (mlops.data.missing)
+    is None for a categorical feature and NaN for a numeric one, as the baseline counted it."""
     if isinstance(column, CategoricalColumn):
-        return values
-    try:  # numbers and None (NaN) convert in C; an empty string or a stray word does not
+        return [None if v.__class__ is str and v.strip().casefold() in markers else v for v in values]
+    try:  # numbers and None (NaN) convert in C; a marker such as "NA" or a stray word does not
         return np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
-        return np.array([np.nan if v is None or v == "" else v for v in values], dtype=np.float64)
+        return np.array([np.nan if missing.is_missing(v, markers) else _number(v) for v in values], dtype=np.float64)
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan  # the data plane refused such a record; a capture of it has no number to count
 
 
 # --- statistics -----------------------------------------------------------------------------

@@ -29,12 +29,23 @@ class PredictRequest(BaseModel):
     routing_key: str | None = Field(default=None, max_length=256, description="the same key always gets the same variant")
 
 
+class PredictionWarning(BaseModel):
+    record: int = Field(description="the record's index in the request")
+    feature: str
+    message: str
+
+
 class PredictResponse(BaseModel):
     model: str
     version: int
     variant: str = Field(description="champion or challenger")
     prediction_id: str = Field(description="send it back with ground truth to /feedback")
     predictions: list[dict[str, Any]] = Field(description="label and probabilities, or value, per record")
+    warnings: list[PredictionWarning] | None = Field(
+        default=None,
+        description="present when a record holds a value beyond what the training data showed (the feature's profile):"
+        " a number outside the range seen, or a category never seen. The record is still answered.",
+    )
 
 
 class TrafficRequest(BaseModel):

@@ -1,11 +1,12 @@
-"""Batch inference: every CSV under batch/<model>/... scored by one model version.
+"""Batch inference: every data file under batch/<model>/... scored by one model version.
 
 The batch state machine resolves the version once (the champion unless one is named), so every
 file of a job is scored by the same model even if a promotion happens meanwhile; a Distributed Map
 then hands each object to `score_file`. Rows are checked by the same rules as online predictions
 (mlops.serving.validate_records): a bad row gets its reason in `prediction_error` and the rest of
-the file is still scored. Output goes beside the input: x.csv -> x.predictions.csv, the input's
-columns followed by the predictions.
+the file is still scored. Files are CSV, .csv.gz or Parquet (mlops.data.readers); missing values
+follow mlops.data.missing. Output goes beside the input: x.csv (x.csv.gz, x.parquet) ->
+x.predictions.csv, the input's columns followed by the predictions.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from mlops.data.readers import read_table
+from mlops.data import missing
+from mlops.data.readers import PARQUET_SUFFIXES, read_table
 from mlops.data.spec import PREDICTION_ERROR_COLUMN, ModelSpec, predicted_column, probability_column
 from mlops.registry.versions import CHAMPION, Registry
 from mlops.serving.predictor import InvalidRecords, NoModel, model_classes, run_session, validate_records
@@ -45,19 +47,23 @@ def resolve(job: dict[str, Any], registry: Registry, data_bucket: str) -> dict[s
     return {"model": model, "prefix": prefix, "version": int(version), "bucket": data_bucket}
 
 
+INPUT_SUFFIXES = (".csv", ".csv.gz", *PARQUET_SUFFIXES)
+
+
 def output_key(key: str) -> str:
-    return key[: -len(".csv")] + PREDICTIONS_SUFFIX
+    suffix = next(s for s in INPUT_SUFFIXES if key.lower().endswith(s))
+    return key[: -len(suffix)] + PREDICTIONS_SUFFIX
 
 
 def is_scoreable(key: str) -> bool:
-    return key.lower().endswith(".csv") and not key.endswith(PREDICTIONS_SUFFIX)
+    return key.lower().endswith(INPUT_SUFFIXES) and not key.endswith(PREDICTIONS_SUFFIX)
 
 
 def score_file(item: dict[str, Any], spec: ModelSpec, session: Any, s3: Any) -> dict[str, Any]:
     """Scores one object; returns counts. A file that cannot be read raises BatchRejected."""
     bucket, key = item["bucket"], item["key"]
     if not is_scoreable(key):
-        return {"key": key, "skipped": "not an input CSV"}
+        return {"key": key, "skipped": "not an input file (CSV, .csv.gz or Parquet)"}
     header, rows = read_table(s3, bucket, key, [])
     names = [name.strip() for name in header]
     missing = [f.name for f in spec.features if f.name not in names]
@@ -69,8 +75,9 @@ def score_file(item: dict[str, Any], spec: ModelSpec, session: Any, s3: Any) -> 
     with tempfile.NamedTemporaryFile("w", newline="", suffix=".csv", delete=False) as out:
         writer = csv.writer(out)
         writer.writerow(header + columns)
+        markers = missing.markers(spec.data.missing_values)
         for chunk in _chunks(rows, CHUNK_ROWS):
-            records = [_record(spec, fields, positions) for fields in chunk]
+            records = [_record(spec, fields, positions, markers) for fields in chunk]
             answers, problems = _predict(spec, session, records)
             for fields, answer, problem in zip(chunk, answers, problems, strict=True):
                 writer.writerow(fields + _prediction_cells(answer, problem, len(columns)))
@@ -93,13 +100,13 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[list[str]]]:
         yield chunk
 
 
-def _record(spec: ModelSpec, fields: list[str], positions: dict[str, int]) -> dict[str, Any]:
+def _record(spec: ModelSpec, fields: list[str], positions: dict[str, int], markers: frozenset[str]) -> dict[str, Any]:
     """CSV text -> the typed record /predict would receive; text that is no number stays text (and is reported)."""
     record: dict[str, Any] = {}
     for feature in spec.features:
         position = positions[feature.name]
         raw = fields[position].strip() if position < len(fields) else ""
-        if not raw:
+        if missing.is_missing(raw, markers):
             record[feature.name] = None
         elif feature.type == "numeric":
             try:

@@ -39,13 +39,16 @@ def predict(predictor: Predictor, model: str, records: list[dict[str, Any]], rou
     captured = random.random() < answer.capture_sample_rate
     lines = log_lines(prediction_record(model, records, answer)) if captured else []
     Capture(out).write([*lines, *telemetry.prediction_lines(model, answer, captured)])
-    return {
+    body = {
         "model": model,
         "version": answer.version,
         "variant": answer.variant,
         "prediction_id": answer.prediction_id,
         "predictions": answer.results,
     }
+    if answer.warnings:  # only when there is something to say: clients that never look see the body they knew
+        body["warnings"] = answer.warnings
+    return body
 
 
 def feedback(predictor: Predictor, model: str, prediction_id: str, actual: str | float, index: int, out: Any = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +156,7 @@ class Prediction:
     capture_sample_rate: float = 1.0
     pii: tuple[str, ...] = ()  # features marked pii in the spec
     pii_capture: str = "drop"
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # values beyond what the data showed
 
 
 class Predictor:
@@ -220,7 +221,7 @@ class Predictor:
         shadow = self._shadow(model, records, route.shadow, number)
         elapsed = time.perf_counter() - started
         capture = (schema.capture_sample_rate, schema.pii, schema.pii_capture)
-        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, *capture)
+        return Prediction(str(uuid.uuid4()), variant, number, results, shadow, fell_back, elapsed, *capture, schema.warnings(records))
 
     def _shadow(self, model: str, records: list[dict[str, Any]], shadow: int | None, served: int) -> dict[str, Any] | None:
         """The shadow's answer (by its own schema) is captured, never returned; its failure never fails the request."""

@@ -4,6 +4,12 @@ the model's inputs from them directly (no pydantic model per request, no strings
 Built from the spec document as stored (the JSON of ModelSpec.model_dump), so the data-plane
 function needs neither pydantic nor the spec module. Every field at fault is reported, each with
 its location (body, records, index, feature) and a message a person reads.
+
+Only rules refuse (a stated minimum, maximum or closed set of categories). A value beyond what the
+data showed (a feature's profile: its range, its categories) is answered, the model handling it as
+it was trained to (an unseen category encodes as unknown), and a warning names it per record;
+monitoring counts such values against the training split itself. Missing values follow the one
+rule of mlops.data.missing: null, or a string that is one of the markers.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from mlops.data import missing
 from mlops.shared.errors import InvalidInput
 
 NUMERIC_INPUT, CATEGORICAL_INPUT = "numeric", "categorical"  # as mlops.serving.model_inputs names them
@@ -33,6 +40,7 @@ class RecordSchema:
         serving = document.get("serving", {})
         self.capture_sample_rate = float(serving.get("capture_sample_rate", 1.0))
         self.pii_capture = serving.get("pii_capture", "drop")
+        self.markers = missing.of_spec(document)
         # Per feature, checked in spec order: (name, numeric?, nullable, minimum, maximum, categories).
         self._checks = [
             (
@@ -46,6 +54,8 @@ class RecordSchema:
             )
             for f in features
         ]
+        # Per feature, what the data showed (name -> (minimum, maximum, categories)): beyond it, a warning.
+        self._profiles = {f["name"]: _seen(f.get("profile") or {}) for f in features if f.get("profile")}
         self.numeric = [f["name"] for f in features if f["type"] == "numeric"]
         self.categorical = [f["name"] for f in features if f["type"] != "numeric"]
 
@@ -54,12 +64,13 @@ class RecordSchema:
         errors: list[dict[str, Any]] = []
         numbers: list[list[float]] = []
         texts: list[list[str]] = []
+        markers = self.markers
         for index, record in enumerate(records):
             row_numbers: list[float] = []
             row_texts: list[str] = []
             for name, numeric, nullable, minimum, maximum, categories, shown in self._checks:
                 value = record.get(name)
-                if value is None or value == "":
+                if value is None or (value.__class__ is str and value.strip().casefold() in markers):
                     if not nullable:
                         errors.append({"loc": ["body", "records", index, name], "msg": "required (not nullable)"})
                     (row_numbers.append(math.nan) if numeric else row_texts.append(""))
@@ -90,6 +101,27 @@ class RecordSchema:
             texts.append(row_texts)
         return numbers, texts, errors
 
+    def warnings(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Values of valid records beyond what the data showed (the features' profiles): one entry
+        per record and feature, {record, feature, message}. Empty when no feature has a profile."""
+        found: list[dict[str, Any]] = []
+        for index, record in enumerate(records):
+            for name, (low, high, seen) in self._profiles.items():
+                value = record.get(name)
+                if value is None or (value.__class__ is str and value.strip().casefold() in self.markers):
+                    continue
+                if seen is not None:
+                    if str(value) not in seen:
+                        found.append(
+                            {"record": index, "feature": name, "message": f"{str(value)[:40]!r} was not seen in the training data"}
+                        )
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    if low is not None and value < low:
+                        found.append({"record": index, "feature": name, "message": f"{value} is below the smallest value seen, {low}"})
+                    elif high is not None and value > high:
+                        found.append({"record": index, "feature": name, "message": f"{value} is above the largest value seen, {high}"})
+        return found
+
     def inputs(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         """The model inputs for these records; InvalidRecords names every field at fault."""
         numbers, texts, errors = self.check(records)
@@ -119,6 +151,14 @@ class RecordSchema:
                     row.append(next(categorical))
             rows.append(row)
         return rows
+
+
+def _seen(profile: dict[str, Any]) -> tuple[float | None, float | None, frozenset[str] | None]:
+    """A profile as (minimum, maximum, categories); categories only when the profile lists every
+    value seen (a profile of many values lists the most frequent: an unlisted one may have been seen)."""
+    categories = profile.get("categories")
+    whole = categories is not None and profile.get("distinct", len(categories)) <= len(categories)
+    return profile.get("minimum"), profile.get("maximum"), frozenset(categories) if whole else None
 
 
 def _finite(value: Any) -> float | None:

@@ -37,6 +37,11 @@ class ValidationPath(_Section):
     reason: str
 
 
+class Location(_Section):
+    bucket: str
+    key: str
+
+
 class Source(_Section):
     bucket: str
     key: str
@@ -44,6 +49,7 @@ class Source(_Section):
     size: int | None = Field(default=None, ge=0)
     etag: str | None = None
     validation: ValidationPath | None = None
+    read: Location | None = Field(default=None, description="where validation reads the plain form of a compressed or Parquet upload")
 
 
 class Validation(_Section):
