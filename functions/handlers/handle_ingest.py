@@ -3,8 +3,9 @@
 from mlops.data import steps
 from mlops.data.spec_store import spec_store
 from mlops.data.versions import dataset_store
+from mlops.registry.versions import champion_record
 from mlops.shared import settings as env
-from mlops.shared.aws import client
+from mlops.shared.aws import client, table
 from mlops.shared.observability import pipeline_step
 from mlops.shared.settings import get_settings, require
 from mlops.training.run_state import run_step
@@ -17,4 +18,6 @@ require(env.ENV_DATA_BUCKET, env.ENV_MODELS_TABLE, env.ENV_RUNS_TABLE)
 @pipeline_step
 @run_step
 def lambda_handler(event, context):
-    return steps.ingest(event, client("s3"), run_store(), spec_store(), dataset_store(), get_settings())
+    settings = get_settings()
+    champion_of = lambda model: champion_record(table(settings.models_table), model)  # noqa: E731
+    return steps.ingest(event, client("s3"), run_store(), spec_store(), dataset_store(), settings, champion_of)

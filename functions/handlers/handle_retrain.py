@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 from mlops.data.spec_store import spec_store
 from mlops.data.versions import dataset_store
 from mlops.monitoring import retraining
+from mlops.registry.versions import champion_record
 from mlops.serving import capture_reader
 from mlops.shared import settings as env
 from mlops.shared.aws import client, table
+from mlops.shared.errors import NotFound
 from mlops.shared.observability import logger, pipeline_step
 from mlops.shared.settings import get_settings, require
 from mlops.training import pipeline_runs
@@ -33,6 +35,15 @@ def lambda_handler(event, context):
     _, spec = spec_store().current(model)
     now = datetime.now(UTC)
     why_not = retrainer.refusal(model, kind, spec, now)
+    labelled = None
+    if why_not is None:
+        if spec.monitoring.retraining.data == "latest_plus_feedback":
+            since = now - timedelta(hours=spec.monitoring.performance.window_hours)
+            labelled = list(capture_reader.outcomes(client("s3"), settings.capture_bucket, model, since, None))
+        latest = _latest_dataset(model)
+        why_not = retraining.nothing_new(
+            champion_record(table(settings.models_table), model), latest, None if labelled is None else len(labelled)
+        )
     if why_not is None and not retrainer.claim(model, check_id, now):
         why_not = "another finding started a run at the same moment"
     if why_not is not None:
@@ -40,8 +51,8 @@ def lambda_handler(event, context):
         logger.info("retraining skipped", extra={"model": model, "reason": why_not})
         return {"model": model, "started": False, "reason": why_not}
     findings = {k: detail[k] for k in ("check_id", "report_key", "drifted_features", "metric") if k in detail}
-    if spec.monitoring.retraining.data == "latest_plus_feedback":
-        return _retrain_with_feedback(retrainer, model, kind, spec, findings)
+    if labelled is not None:
+        return _retrain_with_feedback(retrainer, model, kind, spec, findings, labelled)
     run_id = retraining.run_id_for(model, kind, check_id)
     started = pipeline_runs.start_requested_run(
         model, client("stepfunctions"), settings.training_pipeline_arn, run_id, f"model-check:{check_id}", trigger=kind, **findings
@@ -50,11 +61,9 @@ def lambda_handler(event, context):
     return {"model": model, "started": True, "run_id": started["run_id"]}
 
 
-def _retrain_with_feedback(retrainer, model, kind, spec, findings):
+def _retrain_with_feedback(retrainer, model, kind, spec, findings, labelled):
     """The newest data plus the labelled traffic, as a new upload: the upload starts the run."""
     settings = get_settings()
-    since = datetime.now(UTC) - timedelta(hours=spec.monitoring.performance.window_hours)
-    labelled = capture_reader.outcomes(client("s3"), settings.capture_bucket, model, since, None)
     latest = dataset_store().latest(model)
     finding = {"trigger": kind, "check-id": findings["check_id"]}
     uploaded = retraining.upload_with_feedback(client("s3"), settings.data_bucket, model, spec, latest, labelled, finding)
@@ -62,3 +71,10 @@ def _retrain_with_feedback(retrainer, model, kind, spec, findings):
         return {"model": model, "started": False, "reason": "this finding's dataset was already uploaded"}
     retrainer.record(model, "retraining.started", {"trigger": kind, **uploaded, **findings})
     return {"model": model, "started": True, **uploaded}
+
+
+def _latest_dataset(model):
+    try:
+        return dataset_store().latest(model)
+    except NotFound:
+        return None  # an imported champion with no dataset: the run itself will say what is missing

@@ -105,7 +105,7 @@ def run_upload(model: str, key: str, runs, specs, data) -> dict:
             validation_steps.validate_chunk({**item, "chunk": chunk}, chunk, s3)
         state = validation_steps.merge_validation(state, s3, runs)
     else:
-        state = validation_steps.validate(state, s3, runs)
+        state = validation_steps.validate(state, s3, runs, ARTIFACTS)
     state = steps.version(state, s3, runs, data)
     return splitting.prepare(state, s3, runs, data)
 
@@ -149,3 +149,24 @@ def test_a_broken_record_fails_both_paths_naming_the_same_line(aws, runs, specs,
     with pytest.raises(DatasetRejected) as one_pass:  # the file read whole, in one csv.reader
         whole(key)
     assert reasons == [str(one_pass.value)] * 2 and "near line 5791" in reasons[0]
+
+
+def test_a_gzip_upload_down_the_distributed_path_is_the_plain_files_version(aws, runs, specs, data):
+    # Given the same messy rows uploaded plain (single path) and gzip-compressed down the Distributed Map
+    import gzip
+
+    body = messy_csv(8000, seed=9)
+    small = {"validation-chunk-bytes": "65536"}
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="datasets/m/plain.csv", Body=body, Metadata=small)
+    single = run_upload("plain", "datasets/m/plain.csv", runs, specs, data)
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="datasets/m/packed.csv.gz", Body=gzip.compress(body), Metadata={**small, "validation": "distributed"}
+    )
+    # When the compressed one is planned, its chunks validated and merged
+    distributed = run_upload("packed", "datasets/m/packed.csv.gz", runs, specs, data)
+    # Then it is the same version, from chunks of its plain form, whose staged copy is gone
+    assert (
+        distributed["source"]["validation"]["path"] == "distributed" and distributed["dataset"]["version"] == single["dataset"]["version"]
+    )
+    assert json.dumps(stored(single["baseline_key"])) == json.dumps(stored(distributed["baseline_key"]))
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS, Prefix="runs/run-packed/")

@@ -10,7 +10,7 @@ from mlops.data.spec import ModelSpec
 from mlops.shared.errors import DatasetRejected, NotFound
 from mlops.shared.settings import Settings
 from mlops.training import pipeline_runs
-from tests.integration.conftest import BUCKET
+from tests.integration.conftest import ARTIFACTS, BUCKET
 from tests.unit.specs import CHURN_SPEC
 
 SETTINGS = Settings(DATA_BUCKET=BUCKET)
@@ -33,7 +33,7 @@ def run_data_steps(request: dict, run_id: str, runs, specs, data) -> dict:
     s3 = boto3.client("s3")
     state = steps.ingest({"request": request, "run_id": run_id}, s3, runs, specs, data, SETTINGS)
     if state["trigger"] == "upload":  # the state machine's FromUpload and NewData choices
-        state = validation_steps.validate(state, s3, runs)
+        state = validation_steps.validate(state, s3, runs, ARTIFACTS)
         state = steps.version(state, s3, runs, data)
     return splitting.prepare(state, s3, runs, data) if state["proceed"] else state
 
@@ -51,6 +51,7 @@ def test_a_good_upload_becomes_a_version_with_manifest_splits_and_baseline(runs,
         "total": 203,
         "valid": 200,
         "invalid": 3,
+        "unlabeled": 0,
         "duplicates": 0,
     }
     assert "3 invalid rows were dropped (see examples)" in state["dataset"]["report"]["warnings"]
@@ -167,5 +168,57 @@ def test_json_lines_uploads_are_validated_like_csv(runs, specs, data, registered
     lines = [json.dumps(r) for r in records] + ["{not json", "[1, 2]"]
     state = run_data_steps(upload("datasets/churn/export.jsonl", ("\n".join(lines) + "\n").encode()), "r1", runs, specs, data)
     report = state["dataset"]["report"]
-    assert report["rows"] == {"total": 152, "valid": 150, "invalid": 2, "duplicates": 0}
+    assert report["rows"] == {"total": 152, "valid": 150, "invalid": 2, "unlabeled": 0, "duplicates": 0}
     assert state["proceed"] and sum(split["rows"] for split in state["splits"].values()) == 150
+
+
+def _parquet(csv_bytes: bytes) -> bytes:
+    """The same rows as pandas writes them to Parquet (pyarrow): dictionary-encoded strings, and the
+    nullable integer column a lake would have."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(csv_bytes), keep_default_na=False, na_values=[""], dtype={"plan": "string", "churned": "string"})
+    frame["tenure_months"] = frame["tenure_months"].astype("Int64")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, engine="pyarrow", index=False, row_group_size=64)
+    return buffer.getvalue()
+
+
+def test_the_same_rows_as_csv_as_csv_gz_and_as_parquet_are_one_dataset_version(runs, specs, data, registered):
+    import gzip
+
+    # Given the same rows, with missing values and unlabeled rows, in three files as lakes export them
+    rows = churn_csv(120).decode().splitlines()
+    rows[5] = "7,,pro,yes"  # a missing monthly charge
+    rows[9] = "8,33.5,basic,"  # no label yet
+    body = ("\n".join(rows) + "\n").encode()
+    uploads = {"a.csv": body, "a.csv.gz": gzip.compress(body), "a.parquet": _parquet(body)}
+    # When each is uploaded
+    states = [
+        run_data_steps(upload(f"datasets/churn/{name}", content), f"r-{i}", runs, specs, data)
+        for i, (name, content) in enumerate(uploads.items())
+    ]
+    # Then all three are the same version, with the same report; the later two are not retrained
+    versions = {state["dataset"]["version"] for state in states}
+    assert len(versions) == 1, versions
+    assert [state["dataset"]["new"] for state in states] == [True, False, False]
+    assert {json.dumps(state["dataset"]["report"]["rows"], sort_keys=True) for state in states} == {
+        json.dumps({"total": 120, "valid": 119, "invalid": 0, "unlabeled": 1, "duplicates": 0}, sort_keys=True)
+    }
+    # and the staged plain copies are gone with the run's working files
+    assert boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS, Prefix="runs/").get("KeyCount", 0) == 0
+
+
+def test_a_broken_gzip_or_parquet_upload_is_rejected_saying_why(runs, specs, data, registered):
+    import gzip
+
+    s3 = boto3.client("s3")
+    for name, content, reason in [
+        ("b.csv.gz", gzip.compress(churn_csv(50))[:-20], "not a whole gzip file"),
+        ("b.parquet", b"PAR1 not really", "not a Parquet file"),
+    ]:
+        state = steps.ingest({"request": upload(f"datasets/churn/{name}", content), "run_id": f"x-{name}"}, s3, runs, specs, data, SETTINGS)
+        with pytest.raises(DatasetRejected, match=reason):
+            validation_steps.validate(state, s3, runs, ARTIFACTS)

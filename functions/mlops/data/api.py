@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from botocore.exceptions import ClientError
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from mlops.data import drafting

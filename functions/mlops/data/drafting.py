@@ -40,6 +40,10 @@ ID_NAME_DISTINCT_SHARE = 0.3
 # Text with more distinct values than this share of its rows (and more than MAX_CATEGORIES) names things.
 TEXT_ID_DISTINCT_SHARE = 0.5
 DATE_SHARE = 0.9
+DATES = (
+    "dates (a model fitted on calendar dates does not carry to the dates after training;"
+    " derive month or weekday columns if the season matters)"
+)
 # A numeric target with at most this many distinct integer values is a class label, not a quantity.
 MAX_CLASSES_FROM_NUMBERS = 20
 PII_NAME = re.compile(r"(e-?mail|phone|mobile|first.?name|last.?name|full.?name|surname|address|ssn|passport|birth|dob)", re.I)
@@ -208,15 +212,8 @@ def _feature(name: str, values: list[str]) -> tuple[dict[str, Any], str, str]:
         profile.update(categories=sorted(value for value, _ in top), distinct=len(counts))
         if len(counts) > MAX_CATEGORIES and not reason:
             outside = len(present) - sum(count for _, count in top)
-            note = "; ".join(
-                filter(
-                    None,
-                    [
-                        note,
-                        f"{name}: {len(counts)} distinct values; the profile lists the {MAX_CATEGORIES} most frequent ({outside} sampled values are others)",
-                    ],
-                )
-            )
+            many = f"{name}: {len(counts)} distinct values; the profile lists the {MAX_CATEGORIES} most frequent"
+            note = "; ".join(filter(None, [note, f"{many} ({outside} sampled values are others)"]))
     feature["profile"] = profile
     return feature, reason, note
 
@@ -228,7 +225,7 @@ def _left_out(name: str, present: list[str], counts: Counter, numbers: list[floa
     if len(counts) == 1 and len(present) == rows:
         return f"a single value, {present[0][:40]!r}, in every sampled row"
     if not numbers and sum(bool(DATE.match(v)) for v in present) >= DATE_SHARE * len(present):
-        return "dates (a model fitted on calendar dates does not carry to the dates after training; derive month or weekday columns if the season matters)"
+        return DATES
     if len(present) < MIN_IDENTIFIER_ROWS:
         return ""
     share = len(counts) / len(present)

@@ -8,6 +8,7 @@ passes one document from step to step. Training, export and evaluation are in ml
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mlops.data import chunks
@@ -19,9 +20,22 @@ from mlops.shared.items import now_iso
 from mlops.shared.settings import Settings
 from mlops.training.runs import RunStore
 
+# Triggers of automatic retraining (mlops.monitoring.retraining): they never train a twin of the champion.
+AUTOMATIC_TRIGGERS = ("drift", "performance", "estimated_performance")
 
-def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, data: DatasetStore, settings: Settings) -> dict[str, Any]:
-    """Records the run, pins the model's current spec, and checks the upload (or finds the dataset)."""
+
+def ingest(
+    state: dict[str, Any],
+    s3: Any,
+    runs: RunStore,
+    specs: SpecStore,
+    data: DatasetStore,
+    settings: Settings,
+    champion_of: Callable[[str], dict[str, Any] | None] = lambda model: None,
+) -> dict[str, Any]:
+    """Records the run, pins the model's current spec, and checks the upload (or finds the dataset).
+    An automatic retraining run whose data version and spec are the champion's would train the
+    champion again (same data, spec and seed): it does not proceed, and says so."""
     request, run_id = state["request"], state["run_id"]
     model = request["model"]
     runs.start(run_id, model, trigger={k: v for k, v in request.items() if k != "model"})
@@ -39,7 +53,8 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
         latest = data.latest(model)
         dataset = {"version": latest["version"], "bucket": settings.data_bucket, "key": latest["key"], "report": latest["report"]}
         runs.record_step(run_id, "ingest", {"dataset_version": latest["version"], "spec_version": spec_version})
-        return {**base, "dataset": dataset, "proceed": True}
+        twin = _twin_of_champion(champion_of(model), latest["version"], spec_version) if request["trigger"] in AUTOMATIC_TRIGGERS else ""
+        return {**base, "dataset": dataset, "proceed": not twin, **({"skip_reason": twin} if twin else {})}
     source = request["source"]
     head = s3.head_object(Bucket=source["bucket"], Key=source["key"])
     size = head["ContentLength"]
@@ -53,6 +68,15 @@ def ingest(state: dict[str, Any], s3: Any, runs: RunStore, specs: SpecStore, dat
     source["validation"] = chunks.choose_path(source["key"], size, head.get("Metadata", {}))
     runs.record_step(run_id, "ingest", {**source, "spec_version": spec_version})
     return {**base, "source": source}
+
+
+def _twin_of_champion(champion: dict[str, Any] | None, dataset_version: str, spec_version: int) -> str:
+    if champion is None or champion.get("dataset_version") != dataset_version or int(champion.get("spec_version", -1)) != spec_version:
+        return ""
+    return (
+        f"version {champion['version']}, the champion, was trained on dataset {dataset_version[:12]} with spec v{spec_version}:"
+        " a run on them would make the same model"
+    )
 
 
 def version(state: dict[str, Any], s3: Any, runs: RunStore, data: DatasetStore) -> dict[str, Any]:

@@ -4,7 +4,9 @@ A `DriftDetected` or `PerformanceDecayed` event starts a training run on the lat
 guard says no: the spec does not retrain on this kind of finding, a run of the model is still
 going, a rollout of the model is running (retraining waits: the next check that finds the same
 drift or decay starts the run once the rollout has ended), the cool-down since the last automatic
-run has not passed, or today's automatic runs are used up. Starting claims the slot with one
+run has not passed, today's automatic runs are used up, or there is nothing new to learn from (the
+newest dataset version is the champion's own and no labelled feedback is to be added: a run would
+make the same model; the check's alarm still fires and the audit says why nothing started). Starting claims the slot with one
 conditional write on the model's state, so a redelivered event (same check) or two findings at
 once start one run, never two. The run records its trigger (which check, which report, which
 features) like any other run.
@@ -94,6 +96,19 @@ class Retrainer:
 
     def _state(self, model: str) -> dict[str, Any]:
         return from_item(self._models.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {}))
+
+
+def nothing_new(champion: dict[str, Any] | None, latest: dict[str, Any] | None, feedback_rows: int | None) -> str | None:
+    """Why a run could not change the model, or None. `feedback_rows` is None when the spec trains
+    on the latest version alone, else the number of labelled predictions it would add."""
+    if feedback_rows is not None:
+        return None if feedback_rows else "no labelled feedback in the performance window to add to the newest data"
+    if champion is not None and latest is not None and champion.get("dataset_version") == latest["version"]:
+        return (
+            f"no data the champion was not trained on: dataset {latest['version'][:12]} is the newest;"
+            " upload newer data, or set monitoring.retraining.data to latest_plus_feedback to learn from feedback"
+        )
+    return None
 
 
 def upload_with_feedback(

@@ -258,8 +258,7 @@ class Registry:
         return self.aliases(model).get(CHAMPION)
 
     def champion_version(self, model: str) -> dict[str, Any] | None:
-        number = self.champion(model)
-        return None if number is None else self.version(model, number)
+        return champion_record(self._models, model)
 
     # --- conditional writes -----------------------------------------------------------------
 
@@ -303,6 +302,15 @@ class Registry:
         except self._conflict:
             raise Conflict(f"version {number} of {model!r} is not {expected}") from None
         self._audit.record(model, "version.status", {"version": number, "from": expected, "to": status, **(extra or {})})
+
+
+def champion_record(models_table: Any, model: str) -> dict[str, Any] | None:
+    """The champion's version record (read only: no audit table needed), or None."""
+    number = aliases_of(models_table.get_item(Key={"model": model, "sk": STATE_KEY}).get("Item", {})).get(CHAMPION)
+    if number is None:
+        return None
+    item = models_table.get_item(Key={"model": model, "sk": version_key(number)}).get("Item")
+    return from_item(item) if item else None
 
 
 def registry() -> Registry:

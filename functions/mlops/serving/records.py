@@ -113,13 +113,17 @@ class RecordSchema:
                 if seen is not None:
                     if str(value) not in seen:
                         found.append(
-                            {"record": index, "feature": name, "message": f"{str(value)[:40]!r} was not seen in the training data"}
+                            {"record": index, "feature": name, "message": f"{str(value)[:40]!r} is a category the data did not show"}
                         )
                 elif isinstance(value, int | float) and not isinstance(value, bool):
                     if low is not None and value < low:
-                        found.append({"record": index, "feature": name, "message": f"{value} is below the smallest value seen, {low}"})
+                        found.append(
+                            {"record": index, "feature": name, "message": f"{value} is below the smallest value the data showed, {low}"}
+                        )
                     elif high is not None and value > high:
-                        found.append({"record": index, "feature": name, "message": f"{value} is above the largest value seen, {high}"})
+                        found.append(
+                            {"record": index, "feature": name, "message": f"{value} is above the largest value the data showed, {high}"}
+                        )
         return found
 
     def inputs(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray]:

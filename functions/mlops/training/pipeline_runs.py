@@ -100,8 +100,10 @@ def record_success(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:
 
 
 def record_skipped(state: dict[str, Any], runs: RunStore) -> dict[str, Any]:
-    """Identical content uploaded again: the run succeeds without retraining (POST /runs forces it)."""
-    runs.record_step(state["run_id"], "skipped", {"reason": f"dataset version {state['dataset']['version'][:12]} was already trained"})
+    """Identical content uploaded again, or an automatic run that would train the champion again:
+    the run succeeds without training (POST /runs forces it)."""
+    reason = state.get("skip_reason") or f"dataset version {state['dataset']['version'][:12]} was already trained"
+    runs.record_step(state["run_id"], "skipped", {"reason": reason})
     return record_success(state, runs)
 
 

@@ -99,6 +99,7 @@ class RunState(_Section):
     validation: Validation | None = None  # PlanValidation, on the distributed path until MergeValidation
     dataset: Dataset | None = None  # Validate (or Ingest, retraining the latest version)
     proceed: bool | None = None  # Version: false when the content was already trained
+    skip_reason: str | None = None  # Ingest: why an automatic run does not train (the champion's own data and spec)
     splits: dict[Literal["train", "validation", "test"], Split] | None = None  # Prepare
     baseline_key: str | None = None
     compute: dict[str, Any] | None = None  # Prepare: where the fits run and why (mlops.training.compute)
