@@ -2,7 +2,7 @@
 
 python -m local serve [--outdir cdk.out]   run until Ctrl-C (make local)
 python -m local demo  [--outdir cdk.out]   run the lifecycle once and report (make demo)
-python -m local dataset NAME FILE          write a real data set bundled with scikit-learn as a CSV
+python -m local dataset NAME FILE          write a real data set (scikit-learn's, penguins, flights) as a CSV
                                            (breast_cancer, wine, diabetes: columns as published)
 """
 
@@ -44,12 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_dataset(argv: list[str]) -> int:
-    from local.real_data import DATASETS, TARGET, published
+    from local.real_data import DATASETS, PUBLISHED_FILES, TARGET, published, published_file
 
     parser = argparse.ArgumentParser(prog="python -m local dataset", description="Writes a real data set as a CSV with its header.")
-    parser.add_argument("name", choices=DATASETS)
+    parser.add_argument("name", choices=[*DATASETS, *PUBLISHED_FILES])
     parser.add_argument("file", type=Path)
     args = parser.parse_args(argv)
+    if args.name in PUBLISHED_FILES:
+        args.file.write_bytes(published_file(args.name))
+        _, _, target, task = PUBLISHED_FILES[args.name]
+        print(f"{args.file}: as its package publishes it; target column {target!r} ({task})")
+        return 0
     data = published(args.name)
     args.file.write_bytes(data.csv())
     print(f"{args.file}: {len(data.rows)} rows, {len(data.features)} features, target column {TARGET!r} ({data.task})")

