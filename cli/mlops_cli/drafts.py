@@ -33,7 +33,8 @@ def sample_of(data: Path) -> tuple[str, str]:
     CSV text within what the draft endpoint takes, and how it was drawn. Never the file's head:
     files come sorted, by date or by their target, and the first rows describe only their start."""
     header, rows = rows_of(data)
-    generator, kept, seen = random.Random(SAMPLE_SEED), [], 0
+    generator, seen = random.Random(SAMPLE_SEED), 0
+    kept: list[tuple[int, list[str]]] = []
     for seen, fields in enumerate(rows, start=1):
         if len(kept) < SAMPLE_ROWS:
             kept.append((seen, fields))

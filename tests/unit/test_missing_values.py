@@ -87,3 +87,11 @@ def test_retraining_needs_something_the_champion_was_not_trained_on():
     assert nothing_new(champion, {"version": "def" * 20}, None) is None
     assert "no labelled feedback" in nothing_new(champion, latest, 0)
     assert nothing_new(champion, latest, 12) is None
+
+
+def test_a_missing_category_is_the_same_column_for_the_multivariate_check_in_splits_and_traffic():
+    from mlops.monitoring.multivariate import Featurizer
+
+    featurizer = Featurizer([], {"sex": ["MALE", "FEMALE", ""]}, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    served = featurizer.raw({"sex": ["MALE", None]}, 2)  # drift turns "NA" into None
+    assert served.tolist() == featurizer.raw({"sex": ["MALE", ""]}, 2).tolist() == [[1, 0, 0], [0, 0, 1]]

@@ -28,6 +28,7 @@ def read(path: str) -> tuple[list[str], Iterator[list[str]]]:
     import duckdb  # only the functions that read Parquet carry it (the tables layer)
 
     connection = duckdb.connect(config={"threads": 1, "memory_limit": "512MB"})
+    connection.execute("SET enable_progress_bar = false")  # it would print to the function's log
     try:
         cursor = connection.execute("SELECT * FROM read_parquet(?)", [path])
     except duckdb.Error as error:

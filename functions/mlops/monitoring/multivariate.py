@@ -36,7 +36,8 @@ class Featurizer:
     def raw(self, columns: dict[str, Any], rows: int) -> np.ndarray:
         parts = [np.asarray(columns.get(name, np.full(rows, np.nan)), dtype=np.float64).reshape(rows, 1) for name in self.numeric]
         for name, values in self.categories.items():
-            column = np.asarray([str(v) for v in columns.get(name, [""] * rows)], dtype=object)
+            # A missing category is "" in the splits and None in served columns (mlops.data.missing): the same here.
+            column = np.asarray(["" if v is None else str(v) for v in columns.get(name, [""] * rows)], dtype=object)
             parts.append(np.stack([column == value for value in values], axis=1).astype(np.float64) if values else np.zeros((rows, 0)))
         matrix = np.hstack(parts) if parts else np.zeros((rows, 0))
         return matrix

@@ -66,9 +66,9 @@ def score_file(item: dict[str, Any], spec: ModelSpec, session: Any, s3: Any) -> 
         return {"key": key, "skipped": "not an input file (CSV, .csv.gz or Parquet)"}
     header, rows = read_table(s3, bucket, key, [])
     names = [name.strip() for name in header]
-    missing = [f.name for f in spec.features if f.name not in names]
-    if missing:
-        raise BatchRejected(f"{key}: feature columns missing: {missing}")
+    absent = [f.name for f in spec.features if f.name not in names]
+    if absent:
+        raise BatchRejected(f"{key}: feature columns missing: {absent}")
     positions = {f.name: names.index(f.name) for f in spec.features}
     columns = prediction_columns(spec, model_classes(session) or [])
     scored = invalid = 0

@@ -160,9 +160,10 @@ class RecordSchema:
 def _seen(profile: dict[str, Any]) -> tuple[float | None, float | None, frozenset[str] | None]:
     """A profile as (minimum, maximum, categories); categories only when the profile lists every
     value seen (a profile of many values lists the most frequent: an unlisted one may have been seen)."""
-    categories = profile.get("categories")
-    whole = categories is not None and profile.get("distinct", len(categories)) <= len(categories)
-    return profile.get("minimum"), profile.get("maximum"), frozenset(categories) if whole else None
+    categories: list[str] | None = profile.get("categories")
+    if categories is None or profile.get("distinct", len(categories)) > len(categories):
+        return profile.get("minimum"), profile.get("maximum"), None
+    return profile.get("minimum"), profile.get("maximum"), frozenset(categories)
 
 
 def _finite(value: Any) -> float | None:
