@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 from local.real_data import published_file
 from tests.e2e.conftest import Cli
@@ -82,9 +83,19 @@ def test_flights_sorted_by_month_with_unlabeled_rows_train_and_later_traffic_is_
 
     assert report["drift"]["verdict"] == "drift" and {"month", "dep_delay"} <= set(report["drift"]["drifted_features"])
     assert report["data_quality"]["features"]["dep_delay"]["out_of_range_rate"] == 1.0
-    # The finding starts no run on the data the champion learned from: the audit says why
-    skipped = [r for r in cli.json("audit", "flights")["records"] if r["action"] == "retraining.skipped"]
-    assert skipped and "no data the champion was not trained on" in skipped[0]["detail"]["reason"]
+    # The finding (delivered by EventBridge, asynchronously) starts no run on the data the champion
+    # learned from: the audit says why
+    skipped = _eventually(lambda: [r for r in cli.json("audit", "flights")["records"] if r["action"] == "retraining.skipped"])
+    assert "no data the champion was not trained on" in json.dumps(skipped[0]), skipped
+    assert len(cli.json("runs", "flights")["runs"]) == 1
+
+
+def _eventually(read, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while not (found := read()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert found, f"nothing after {seconds} s"
+    return found
 
 
 def _rows(name: str) -> list[dict[str, str]]:
