@@ -90,6 +90,24 @@ def test_a_requested_run_reuses_the_latest_version_and_its_prepared_splits(runs,
     assert runs.get("r2")["trigger"] == {"trigger": "api"}
 
 
+@pytest.mark.parametrize(("trigger", "champion_spec", "proceeds"), [("drift", 1, False), ("drift", 2, True), ("api", 1, True)])
+def test_an_automatic_run_on_the_champions_own_data_and_spec_is_skipped_saying_why(
+    runs, specs, data, registered, trigger, champion_spec, proceeds
+):
+    # Given a champion trained on the latest dataset version with spec version `champion_spec`
+    first = run_data_steps(upload("datasets/churn/a.csv", churn_csv()), "r1", runs, specs, data)
+    champion = {"version": 1, "dataset_version": first["dataset"]["version"], "spec_version": champion_spec}
+    # When a drift finding (or a person) asks for a run on the latest data
+    request = {"model": "churn", "trigger": trigger}
+    state = steps.ingest({"request": request, "run_id": "r2"}, boto3.client("s3"), runs, specs, data, SETTINGS, lambda model: champion)
+    # Then only the automatic run that would make the same model does not proceed, and says why
+    assert state["proceed"] is proceeds
+    if not proceeds:
+        assert "the champion, was trained on dataset" in state["skip_reason"]
+        pipeline_runs.record_skipped(state, runs)
+        assert runs.get("r2")["steps"]["skipped"]["reason"] == state["skip_reason"]
+
+
 def test_without_a_spec_the_run_fails_and_the_upload_stays(runs, specs, data):
     request = upload("datasets/churn/a.csv", churn_csv())
     with pytest.raises(NotFound, match="has no spec"):
