@@ -78,11 +78,16 @@ def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any
 
 
 # What the team changes once v1 serves: check drift and quality on every platform tick, retrain
-# on drift, roll a retrained version out as a short canary.
+# on drift with the labelled traffic (the newest data alone is what v1 learned from: a run on it
+# would make v1 again), roll a retrained version out as a short canary.
 MONITORED_SPEC = {
     **CHURN_SPEC,
     "rollout": {"strategy": "canary", "canary_percent": 50, "bake_seconds": 3},
-    "monitoring": {"check_every_minutes": 0, "drift": {"min_samples": 200}, "retraining": {"cooldown_minutes": 60}},
+    "monitoring": {
+        "check_every_minutes": 0,
+        "drift": {"min_samples": 200},
+        "retraining": {"cooldown_minutes": 60, "data": "latest_plus_feedback"},
+    },
 }
 
 
@@ -101,6 +106,27 @@ def customers(rows: int, seed: int, moved: bool) -> list[dict[str, Any]]:
             record |= {"tenure_months": round(rng.uniform(60, 120), 1), "support_calls": rng.randint(6, 15)}
         records.append(record)
     return records
+
+
+def churned(record: dict[str, Any]) -> str:
+    """The truth synthetic_dataset's labels follow (without its noise): what feedback reports later."""
+    risk = 0.04 * record["support_calls"] + record["monthly_charges"] / 200 - record["tenure_months"] / 100
+    return "yes" if risk > 0.25 else "no"
+
+
+def serve_with_feedback(send: Any, model: str, records: list[dict[str, Any]]) -> None:
+    """Predictions 100 records a request, then each record's truth sent back as feedback.
+    `send(method, path, body) -> (status, answer)` is the caller's signed API call."""
+    for start in range(0, len(records), 100):
+        batch = records[start : start + 100]
+        status, answer = send("POST", f"models/{model}/predict", {"records": batch})
+        if status != 200:
+            raise RuntimeError(f"predict answered {status}: {answer}")
+        for index, record in enumerate(batch):
+            body = {"prediction_id": answer["prediction_id"], "actual": churned(record), "index": index}
+            status, accepted = send("POST", f"models/{model}/feedback", body)
+            if status != 202:
+                raise RuntimeError(f"feedback answered {status}: {accepted}")
 
 
 def checked(platform: LocalPlatform, api: str) -> dict[str, Any]:
@@ -122,8 +148,7 @@ def monitor(platform: LocalPlatform, api: str, sfn: Any, pipeline: str, outputs:
     check("PUT /models/churn turns on monitoring and retraining", status in (200, 201), f"spec version {registered.get('spec_version')}")
     for moved, seed in ((False, 21), (True, 22)):
         records = customers(300, seed, moved)
-        for start in range(0, len(records), 100):
-            http_json(api + "models/churn/predict", "POST", {"records": records[start : start + 100]})
+        serve_with_feedback(lambda method, path, body: http_json(api + path, method, body), "churn", records)
         report = checked(platform, api)
         drift = report.get("drift", {})
         scores = {name: round(f["effect_size"], 2) for name, f in drift.get("features", {}).items()}
@@ -136,14 +161,14 @@ def monitor(platform: LocalPlatform, api: str, sfn: Any, pipeline: str, outputs:
     started = time.monotonic()
     execution = wait_for_new_execution(sfn, pipeline, known)
     status, run = http_json(api + f"runs/{execution['name']}")
-    trigger = run.get("trigger", {})
+    trigger = run.get("steps", {}).get("ingest", {}).get("metadata", {})  # the upload of latest data + feedback names its finding
     rollout_arn = outputs["RolloutArn"].replace(":stateMachine:", ":execution:") + ":churn-v2"
     rollout = wait_for_execution_arn(sfn, rollout_arn)
     status, traffic = http_json(api + "models/churn/traffic")
     check(
-        "drift -> retraining run -> gate -> canary -> version 2 is champion",
+        "drift -> retraining on the data plus labelled traffic -> gate -> canary -> version 2 is champion",
         run.get("status") == "SUCCEEDED" and trigger.get("trigger") == "drift" and traffic.get("aliases") == {"champion": 2},
-        f"run {execution['name']} (trigger {trigger.get('trigger')}, features {trigger.get('drifted_features')}); "
+        f"run {execution['name']} (trigger {trigger.get('trigger')}, check {trigger.get('check-id')}); "
         f"rollout {rollout['status']}; {time.monotonic() - started:.1f} s",
     )
 

@@ -1,17 +1,22 @@
 """The monitoring loop in local mode: traffic like the training data raises nothing; traffic whose
-inputs moved is found by the scheduled check, which starts a retraining run whose version goes
+inputs moved is found by the scheduled check, which retrains on the newest data plus the labelled
+traffic (the newest data alone is what the champion learned from), and the new version goes
 through the gate and a canary to champion."""
 
 import pytest
 
-from local.demo import CHURN_SPEC, customers, synthetic_dataset
+from local.demo import CHURN_SPEC, customers, serve_with_feedback, synthetic_dataset
 
 MODEL = "churn-drift"
 SPEC = {
     **CHURN_SPEC,
     "gates": {"min_improvement": -1.0},
     "rollout": {"strategy": "canary", "canary_percent": 50, "bake_seconds": 2},
-    "monitoring": {"check_every_minutes": 0, "drift": {"min_samples": 200}, "retraining": {"cooldown_minutes": 60, "max_per_day": 1}},
+    "monitoring": {
+        "check_every_minutes": 0,
+        "drift": {"min_samples": 200},
+        "retraining": {"cooldown_minutes": 60, "max_per_day": 1, "data": "latest_plus_feedback"},
+    },
 }
 
 
@@ -42,7 +47,7 @@ def steady_report(local_stack, champion):
 
 @pytest.fixture(scope="module")
 def drift_report(local_stack, steady_report):
-    serve(local_stack, customers(300, seed=83, moved=True))
+    serve_with_feedback(local_stack.api, MODEL, customers(300, seed=83, moved=True))
     return check_now(local_stack)
 
 
@@ -75,8 +80,10 @@ def test_drift_starts_one_retraining_run_whose_version_becomes_champion(local_st
     run = local_stack.wait_for_execution(executions)
     assert run["status"] == "SUCCEEDED"
     record = local_stack.api("GET", f"runs/{run['name']}")[1]
-    assert record["trigger"]["trigger"] == "drift" and record["trigger"]["check_id"] == drift_report["check_id"]
-    assert record["trigger"]["drifted_features"] == ["support_calls", "tenure_months"]
+    # The finding uploaded the newest data plus the labelled traffic, naming itself; that upload trained
+    assert record["trigger"]["trigger"] == "upload"
+    assert record["steps"]["ingest"]["metadata"] == {"trigger": "drift", "check-id": drift_report["check_id"]}
+    assert record["steps"]["validate"]["rows"]["valid"] > 600  # the first dataset's rows and the traffic's
     assert local_stack.wait_for_rollout(MODEL, 2)["status"] == "SUCCEEDED"
     assert local_stack.api("GET", f"models/{MODEL}/traffic")[1]["aliases"] == {"champion": 2}
 
