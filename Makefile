@@ -98,8 +98,9 @@ STAGE ?= dev
 # shared by every stage; unchanged after its first deploy). destroy removes the stage's stack only.
 STACK = $(shell $(PY) -c "import json; print(json.load(open('cdk.json'))['context']['stages']['$(STAGE)']['stackName'])")
 
+# BuildKit's default attestations turn a pushed image into an OCI index, which Lambda refuses.
 deploy: dev layers
-	npx cdk deploy --all --require-approval never -c stage=$(STAGE)
+	BUILDX_NO_DEFAULT_ATTESTATIONS=1 npx cdk deploy --all --require-approval never -c stage=$(STAGE)
 
 destroy: dev
 	npx cdk destroy --force -c stage=$(STAGE) $(STACK)

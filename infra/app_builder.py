@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # infra imports the environment-variable names from the functions' own settings module.
 sys.path.insert(0, str(ROOT / "functions"))
 
+from infra import feature_flags  # noqa: E402
 from infra.logging_account_stack import ApiGatewayLoggingStack  # noqa: E402
 from infra.platform_stack import PlatformStack  # noqa: E402
 from infra.stages import stage_from_context  # noqa: E402
@@ -27,7 +28,8 @@ ASSET_METADATA_CONTEXT = {
 
 def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
     defaults = json.loads((ROOT / "cdk.json").read_text())["context"]  # the CLI passes these; tests and local mode read them here
-    app = App(outdir=outdir, context={**defaults, **ASSET_METADATA_CONTEXT, **(context or {})}, analytics_reporting=False)
+    flags = feature_flags.context()  # each with why: infra/feature_flags.py
+    app = App(outdir=outdir, context={**flags, **defaults, **ASSET_METADATA_CONTEXT, **(context or {})}, analytics_reporting=False)
     _, stage = stage_from_context(app.node)
     # The stage's account/region, else CDK_DEFAULT_* (cdk deploy sets them); never looked up at synth.
     env = Environment(

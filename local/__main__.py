@@ -16,6 +16,8 @@ from pathlib import Path
 
 from local.platform import API_PORT, AWS_PORT, DEFAULT_HOST, LocalPlatform
 
+LOOPBACK_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
+
 DEFAULT_STACK = "MlopsPlatform"
 
 
@@ -30,8 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--aws-port", type=int, default=AWS_PORT)
     parser.add_argument("--api-port", type=int, default=API_PORT)
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="listen on a non-loopback --host: anyone who reaches it may call the API as the account's root",
+    )
     args = parser.parse_args(arguments)
-    platform = LocalPlatform(args.outdir, args.stack, args.host, args.aws_port, args.api_port)
+    if args.host not in LOOPBACK_ADDRESSES and not args.allow_remote:
+        parser.error(
+            f"--host {args.host} is reachable from other machines, and local mode signs its console and controls as the"
+            " account's root: pass --allow-remote to do it anyway"
+        )
+    platform = LocalPlatform(args.outdir, args.stack, args.host, args.aws_port, args.api_port, any_host=args.allow_remote)
     try:
         platform.start()
         if args.command == "demo":

@@ -113,6 +113,7 @@ class Deployment:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     stages: dict[str, str] = field(default_factory=dict)  # rest api id -> stage name
+    api_names: dict[str, str] = field(default_factory=dict)  # rest api id -> its name: the ApiName of its metrics
     rules: list[RuleSpec] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     state_machines: list[str] = field(default_factory=list)
@@ -552,6 +553,7 @@ class Deployer:
             description=props.get("Description", ""),
             endpointConfiguration={"types": endpoint_types},
         )
+        self.deployment.api_names[api["id"]] = api["name"]
         resources = self._client("apigateway").get_resources(restApiId=api["id"])["items"]
         root = next(r["id"] for r in resources if r["path"] == "/")
         self._paths[root] = "/"

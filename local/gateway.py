@@ -27,8 +27,8 @@ from local.cloudwatch import MetricsSink
 from local.deployer import Route
 from local.intrinsics import ACCOUNT_ID, REGION
 from local.lambda_runtime import LambdaRuntime
+from mlops_cli.console_server import LOOPBACK, Console, hostname
 from mlops_cli.console_server import PREFIX as CONSOLE_PREFIX
-from mlops_cli.console_server import Console
 
 if TYPE_CHECKING:
     from local.access import StackAccess
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 # API Gateway refuses payloads over 10 MB before the Lambda is called.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 CONTROL_PREFIX = "/_local/"
+# A header no page of another origin can send without a CORS preflight, which the gateway never
+# grants: a cross-site form or image cannot reach the controls.
+CONTROL_HEADER = "X-Mlops-Local"
 Control = Callable[[Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
@@ -68,8 +71,15 @@ class LocalGateway:
         metrics: MetricsSink | None = None,
         access: StackAccess | None = None,
         authorizer: ApiAuthorizer | None = None,
+        api_name: str = "local",
+        any_host: bool = False,
     ) -> None:
+        """any_host: answer whatever Host a request names (only when local mode was asked to listen
+        beyond this machine); otherwise only loopback names, so a page that rebinds its own DNS
+        name to 127.0.0.1 cannot reach the API, the controls or the console."""
+        self._any_host = any_host
         self._runtime = runtime
+        self._api_name = api_name  # the ApiName dimension of AWS/ApiGateway metrics, as the template's alarms name it
         self._authorizer = authorizer
         self._access = access
         self._stages = stages
@@ -89,9 +99,22 @@ class LocalGateway:
         """One request in, one response out: the whole gateway, callable without a socket."""
         started = time.monotonic()
         split = urlsplit(raw_path)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        if not self._any_host and hostname(lowered.get("host", "127.0.0.1")) not in LOOPBACK:
+            return (
+                421,
+                {"Content-Type": "application/json"},
+                b'{"message": "local mode answers only on this machine (127.0.0.1 or localhost)"}',
+            )
         if self.console is not None and (split.path == CONSOLE_PREFIX or split.path.startswith(CONSOLE_PREFIX + "/")):
             return self.console.handle(method, raw_path, headers, body)
         if split.path.startswith(CONTROL_PREFIX):
+            if CONTROL_HEADER.lower() not in lowered:
+                return (
+                    403,
+                    {"Content-Type": "application/json"},
+                    json.dumps({"message": f"local controls need the {CONTROL_HEADER} header"}).encode(),
+                )
             return self._control(method, split.path, body)
         stage, path = self._strip_stage(split.path or "/")
         if len(body) > MAX_BODY_BYTES:
@@ -103,7 +126,8 @@ class LocalGateway:
         identity: dict[str, str] = {}
         if compiled.route.authorization == "AWS_IAM" and self._authorizer is not None:
             try:
-                identity = self._authorizer.authorize(headers, self._method_arn(compiled.route, stage, method, path)).identity()
+                method_arn = self._method_arn(compiled.route, stage, method, path)
+                identity = self._authorizer.authorize(method, raw_path, headers, body, method_arn).identity()
             except Refused as refused:
                 return self._answer(refused.status, {"message": refused.message}, started)
         if (denied := self._invoke_denial(compiled.route, stage, method, path)) is not None:
@@ -228,7 +252,7 @@ class LocalGateway:
         if self._metrics is None:
             return
         now = datetime.now(UTC)
-        dimensions = [{"Name": "ApiName", "Value": "local"}]
+        dimensions = [{"Name": "ApiName", "Value": self._api_name}]
         self._metrics.put(
             [
                 {

@@ -90,14 +90,23 @@ def main() -> None:
 
 
 def enforce_aws_rules(policy_file: str) -> None:
-    """Every boto3 client the handler creates checks its calls against the function's role and the
-    request limits first (local/iam.py, local/limits.py)."""
-    import boto3  # the runtime's, as in Lambda
+    """Every AWS client the handler creates checks its calls against the function's role and the
+    request limits first (local/iam.py, local/limits.py): hooked where botocore creates clients, so
+    a client from boto3's default session, a boto3 Session, a resource, or botocore's own session
+    (as the data plane builds them, to skip boto3's imports) is checked alike."""
+    import botocore.client  # the runtime's, as in Lambda
 
     iam, limits = _local_module("iam"), _local_module("limits")
-    boto3.setup_default_session()
-    iam.install(boto3.DEFAULT_SESSION.events, iam.Authorizer.from_file(policy_file))
-    limits.install(boto3.DEFAULT_SESSION.events)
+    authorizer = iam.Authorizer.from_file(policy_file)
+    create_client = botocore.client.ClientCreator.create_client
+
+    def checked_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        iam.install(client.meta.events, authorizer)
+        limits.install(client.meta.events)
+        return client
+
+    botocore.client.ClientCreator.create_client = checked_client  # type: ignore[method-assign]
 
 
 def _local_module(name: str) -> Any:

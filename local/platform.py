@@ -56,7 +56,10 @@ class LocalPlatform:
         aws_port: int = AWS_PORT,
         api_port: int = API_PORT,
         background: bool = True,
+        any_host: bool = False,
     ) -> None:
+        """any_host: the gateway answers any Host (for `--allow-remote`); by default loopback names only."""
+        self._any_host = any_host
         self.outdir, self.stack_name = outdir, stack_name
         self.host, self.aws_port, self.api_port = host, aws_port, api_port
         self.endpoint_url = f"http://{host}:{aws_port}"
@@ -123,8 +126,16 @@ class LocalPlatform:
         self.execution_events = ExecutionStatusEvents(self.client, self.deployment.state_machines)
         self.alarms = AlarmEvaluator(self.client, self.metrics, self.access)
         self.executions = ExecutionMetrics(self.client, self.metrics, self.deployment.state_machines)
+        api_name = next(iter(self.deployment.api_names.values()), "local")
         self.gateway = LocalGateway(
-            self.runtime, self.deployment.routes, self.deployment.stages, self.metrics, self.access, ApiAuthorizer(self.client)
+            self.runtime,
+            self.deployment.routes,
+            self.deployment.stages,
+            self.metrics,
+            self.access,
+            ApiAuthorizer(self.client),
+            api_name,
+            any_host=self._any_host,
         )
         self.gateway.controls = self._controls()
         self.gateway.console = Console(self._signed_call)
@@ -190,7 +201,7 @@ class LocalPlatform:
             },
             ("POST", "/_local/alarms/evaluate"): lambda _: {"changes": self.evaluate_alarms()},
             ("POST", "/_local/faults"): lambda body: self.runtime.inject_fault(
-                body["function"], body["fault"], body.get("times", 1), body.get("after_ms", 500)
+                self._deployed_function(body["function"]), body["fault"], body.get("times", 1), body.get("after_ms", 500)
             ),
             ("POST", "/_local/faults/clear"): lambda _: {"cleared": self.runtime.clear_faults()},
             ("POST", "/_local/faults/capture"): lambda body: self._refuse_capture(float(body["seconds"])),
@@ -201,6 +212,15 @@ class LocalPlatform:
             ("POST", "/_local/events/drain"): lambda _: {"delivered": self.events.drain(wait=True)},
             ("POST", "/_local/schedules/fire"): lambda body: {"outcomes": self.fire_schedule(body["rule"])},
         }
+
+    def _deployed_function(self, part: str) -> str:
+        """A fault names part of a deployed function's name: an empty or unknown one would fault every
+        function, or none, silently."""
+        assert self.deployment is not None
+        names = sorted(spec.name for spec in self.deployment.functions.values())
+        if not isinstance(part, str) or not part.strip() or not any(part in name for name in names):
+            raise ValueError(f"no deployed function's name contains {part!r}; functions: {names}")
+        return part
 
     def _refuse_capture(self, seconds: float) -> dict[str, Any]:
         self.log_subscriptions.fail_deliveries_for(seconds)

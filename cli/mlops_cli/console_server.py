@@ -50,7 +50,7 @@ class Console:
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes | None) -> Answer:
         lowered = {k.lower(): v for k, v in headers.items()}
-        if _hostname(lowered.get("host", "")) not in LOOPBACK:
+        if hostname(lowered.get("host", "")) not in LOOPBACK:
             return _json(421, {"message": "the console answers only on this machine (127.0.0.1 or localhost)"})
         split = urlsplit(raw_path)
         if split.path.startswith(API_PREFIX):
@@ -78,7 +78,8 @@ class Console:
         return 200, {"Content-Type": kind, **SECURITY_HEADERS}, file.read_bytes()
 
 
-def _hostname(host: str) -> str:
+def hostname(host: str) -> str:
+    """The name part of a Host header (an IPv6 literal keeps its brackets)."""
     return host[: host.find("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
 
 

@@ -71,6 +71,14 @@ class BatchInferenceConstruct(Construct):
             )
         )
         data.grant_put(role, f"{env.BATCH_RESULTS_PREFIX}*")
+        # ResultWriter writes its manifest and results as multipart uploads, which it reads back and
+        # aborts on failure ("IAM policies for using Distributed Map states").
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+                resources=[data.arn_for_objects(f"{env.BATCH_RESULTS_PREFIX}*")],
+            )
+        )
         self._acknowledge_prefix(storage, env.BATCH_RESULTS_PREFIX, "The Distributed Map writes its result files in batch-results/.")
         grant_child_executions(self.state_machine, self.name)
 

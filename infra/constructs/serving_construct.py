@@ -200,6 +200,9 @@ class ServingConstruct(Construct):
             handler=self.api_function,
             proxy=False,  # the greedy proxy is added below, beside the data plane's explicit resources
             description="Serverless MLOps platform API",
+            # Its name is the ApiName dimension of the API's metrics and alarms: one per stage, or two
+            # stages in one account would mix their figures (the default name is the construct id).
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
             cloud_watch_role=False,  # the account's logging role is ApiGatewayLoggingStack's, shared by every stage
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),

@@ -86,7 +86,14 @@ class TrainingJobsConstruct(Construct):
         jobs = stack.format_arn(service="sagemaker", resource="training-job", resource_name=JOB_NAME_PATTERN)
         statements = [
             iam.PolicyStatement(
-                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
+                # ListTags: the .sync integration reads the job's tags (Step Functions' page on SageMaker policies)
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
                 resources=[jobs],
             ),
             iam.PolicyStatement(

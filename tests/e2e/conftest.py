@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 from local.demo import wait_for_execution_arn
+from local.gateway import CONTROL_HEADER
 from local.outputs import read_outputs
 from mlops_cli.signing import signed_call
 from tests.conftest import STACK_NAME
@@ -56,7 +57,9 @@ class LocalStack:
         return self.http(method, self.outputs["ApiUrl"] + path.lstrip("/"), data, {"Content-Type": "application/json"})
 
     def control(self, path: str, body: dict | None = None) -> Any:
-        status, answer = self.http("POST", f"{self.api_base}/_local/{path}", json.dumps(body or {}).encode(), signed=False)
+        status, answer = self.http(
+            "POST", f"{self.api_base}/_local/{path}", json.dumps(body or {}).encode(), {CONTROL_HEADER: "1"}, signed=False
+        )
         assert status == 200, answer
         return answer
 
@@ -182,7 +185,7 @@ def _wait_until_serving(process: subprocess.Popen, log: Path, api_base: str) -> 
         if process.poll() is not None:
             raise RuntimeError(f"local mode exited early:\n{log.read_text()}")
         try:
-            urllib.request.urlopen(f"{api_base}/_local/status", timeout=2).read()
+            urllib.request.urlopen(urllib.request.Request(f"{api_base}/_local/status", headers={CONTROL_HEADER: "1"}), timeout=2).read()
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from local.demo import CHURN_SPEC, synthetic_dataset
+from local.gateway import CONTROL_HEADER
 
 MODEL = "load-churn"
 CLIENTS = 8
@@ -133,7 +134,7 @@ def test_capture_refused_for_a_while_is_retried_then_delivered_and_alarmed(local
         assert status == 200, body  # serving does not wait on capture
         answered.add(body["prediction_id"])
     held = local_stack.until(
-        lambda: local_stack.http("GET", f"{local_stack.api_base}/_local/capture", signed=False)[1],
+        lambda: local_stack.http("GET", f"{local_stack.api_base}/_local/capture", headers={CONTROL_HEADER: "1"}, signed=False)[1],
         lambda c: c["undelivered_lines"] >= 30,
         "the refused lines held for retry",
     )
@@ -145,5 +146,5 @@ def test_capture_refused_for_a_while_is_retried_then_delivered_and_alarmed(local
     local_stack.control("faults/capture", {"seconds": 0})  # S3 accepts again
     counts = captured_all(local_stack, answered, set())  # the held lines, retried
     assert all(counts["prediction"][pid] == 1 for pid in answered)
-    after = local_stack.http("GET", f"{local_stack.api_base}/_local/capture", signed=False)[1]
+    after = local_stack.http("GET", f"{local_stack.api_base}/_local/capture", headers={CONTROL_HEADER: "1"}, signed=False)[1]
     assert after == {"undelivered_lines": 0, "discarded_lines": 0}, (held, after)

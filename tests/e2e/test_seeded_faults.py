@@ -144,3 +144,37 @@ def test_answers_and_states_over_the_service_limits_fail_the_run_with_the_limit_
     assert execution["status"] == "FAILED"
     assert run["failure"]["error"] == "States.DataLimitExceeded" and "size exceeding the maximum" in run["failure"]["reason"]
     assert run["failure"]["execution_status"] == "FAILED"  # ended by the status-change rule: no Catch ran
+
+
+def test_a_data_plane_role_without_kms_decrypt_cannot_serve_and_says_which_call_was_denied(cloud_assembly, tmp_path):
+    # Given the data plane's role without kms:Decrypt (its clients are botocore's own, not boto3's)
+    def drop_decrypt(template: dict, _: Path) -> None:
+        role = _function(template, "handle_predict")["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = [
+            r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        ]
+        dropped = 0
+        for policy in policies:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                if "kms:Decrypt" in actions:
+                    statement["Action"] = [a for a in actions if a != "kms:Decrypt"] or ["kms:DescribeKey"]
+                    dropped += 1
+        assert dropped
+
+    with started(broken_copy(cloud_assembly, tmp_path, drop_decrypt), tmp_path) as stack:
+        assert stack.api("PUT", f"models/{MODEL}", CHURN_SPEC)[0] == 201
+        rows = b"".join(
+            f"{i % 70},{20 + i % 50}.5,{['basic', 'plus', 'pro'][i % 3]},{'yes' if i % 4 == 0 else 'no'}\n".encode() for i in range(300)
+        )
+        assert stack.train(set(), MODEL, "good.csv", HEADER + rows)["status"] == "SUCCEEDED"
+        # When a client asks the champion for a prediction
+        status, answer = stack.api(
+            "POST", f"models/{MODEL}/predict", {"records": [{"tenure_months": 3, "monthly_charges": 20.5, "plan": "pro"}]}
+        )
+        log = (tmp_path / "serve.log").read_text()
+
+    # Then it is refused as AWS would refuse the model's encrypted artifact, and the log says so
+    assert status >= 500, answer
+    refusal = next(line for line in log.splitlines() if "kms:Decrypt" in line and "not authorized" in line)
+    assert "Predict" in refusal

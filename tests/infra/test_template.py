@@ -435,3 +435,49 @@ def test_a_model_trained_elsewhere_skips_the_fits_and_meets_the_same_gate():
     compute = ASL["States"]["Compute"]
     assert compute["Choices"][0] == {"Variable": "$.trigger", "StringEquals": "import", "Next": "ImportModel"}
     assert ASL["States"]["ImportModel"]["Next"] == "Evaluate"
+
+
+def _joined(resource) -> str:
+    """An ARN the template builds with Fn::Join, with its pseudo parameters as placeholders."""
+    if isinstance(resource, str):
+        return resource
+    return "".join(part if isinstance(part, str) else "<ref>" for part in resource["Fn::Join"][1])
+
+
+@pytest.mark.parametrize(
+    ("role", "machine"), [("BatchInferenceStateMachineRole", "BatchInference"), ("PipelineTrainingPipelineRole", "TrainingPipeline")]
+)
+def test_a_distributed_maps_role_watches_its_children_as_aws_documents_it(template, role, machine):
+    from tests.infra.test_training_jobs_template import statements_of
+
+    statements = statements_of(template, role)
+    watching = [s for s in statements if "states:DescribeExecution" in s["Action"] and "states:StopExecution" in s["Action"]]
+    resources_ = {_joined(r) for s in watching for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])}
+    # "IAM policies for using Distributed Map states": execution:<machine>:*; a map run's children: execution:<machine>/*
+    assert any(r.endswith(f"execution:{STACK_NAME}-{machine}:*") for r in resources_), resources_
+    assert any(r.endswith(f"execution:{STACK_NAME}-{machine}/*") for r in resources_), resources_
+
+
+def test_the_batch_maps_result_writer_may_finish_and_abort_its_multipart_uploads(template):
+    from tests.infra.test_training_jobs_template import statements_of
+
+    statements = statements_of(template, "BatchInferenceStateMachineRole")
+    on_results = [
+        s
+        for s in statements
+        if any(_joined(r).endswith("/batch-results/*") for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+    ]
+    actions = {a for s in on_results for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"} <= actions, actions
+
+
+def test_the_api_is_named_per_stage_and_its_alarms_watch_that_name(template):
+    # The ApiName dimension is the RestApi's name: with the construct id as the name, every stage
+    # in an account would report as "RestApi" and each stage's alarms would count the others' calls
+    ((_, api),) = resources(template, "AWS::ApiGateway::RestApi").items()
+    assert api["Properties"]["Name"] == f"{STACK_NAME}-api"
+    api_alarms = [a for a in resources(template, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("Namespace") == "AWS/ApiGateway"]
+    assert api_alarms
+    for alarm in api_alarms:
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
+        assert dimensions["ApiName"] == f"{STACK_NAME}-api"

@@ -58,7 +58,8 @@ def test_the_state_machine_passes_the_job_role_to_sagemaker_only(template):
     assert passing["Resource"]["Fn::GetAtt"][0].startswith("PipelineTrainingJobsTrainingJobRole")
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     (jobs,) = [s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"]]
-    assert {"sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"} <= set(jobs["Action"])
+    # As Step Functions documents createTrainingJob.sync's policy: ListTags included
+    assert {"sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags", "sagemaker:ListTags"} <= set(jobs["Action"])
     assert jobs["Resource"]["Fn::Join"][1][-1].endswith(":training-job/mlops-*")
     (rule,) = [s for s in statements if "events:PutRule" in s["Action"]]
     assert rule["Resource"]["Fn::Join"][1][-1].endswith("rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")

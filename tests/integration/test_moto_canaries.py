@@ -110,3 +110,15 @@ def test_the_sagemaker_seams_local_mode_runs_jobs_through_are_still_there():
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
 
     assert "callback_endpoint.interrupt_all()" in inspect.getsource(state_task_service_callback.StateTaskServiceCallback)
+
+
+def test_moto_keeps_each_users_secret_where_the_api_authorizer_reads_it():
+    # local/api_auth.py verifies SigV4 signatures with the secrets moto keeps for the keys it issues.
+    from local.api_auth import _emulator_keys
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="u")
+        issued = iam.create_access_key(UserName="u")["AccessKey"]
+        (kept,) = _emulator_keys()
+        assert (kept.access_key_id, kept.secret_access_key, kept.status) == (issued["AccessKeyId"], issued["SecretAccessKey"], "Active")

@@ -1,6 +1,7 @@
 """The local gateway's translation from HTTP to API Gateway proxy events and back."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ class RecordingRuntime:
         self.events.append((arn, event))
         return InvokeResult(payload=self.payload, errored=self.errored, logs=[], duration_ms=1.0)
 
+
+LOCAL = {"Host": "127.0.0.1:3000", "X-Mlops-Local": "1"}  # what local mode's own callers send to its controls
 
 ROUTES = [
     Route("api1", "/", "ANY", "arn:root"),
@@ -85,8 +88,8 @@ def test_controls_are_answered_by_local_mode_not_the_api():
     runtime = RecordingRuntime()
     gw = gateway(runtime)
     gw.controls[("POST", "/_local/echo")] = lambda body: {"got": body}
-    assert gw.handle("POST", "/_local/echo", {}, b'{"a": 1}')[2] == b'{"got": {"a": 1}}'
-    assert gw.handle("POST", "/_local/nope", {}, b"")[0] == 404
+    assert gw.handle("POST", "/_local/echo", LOCAL, b'{"a": 1}')[2] == b'{"got": {"a": 1}}'
+    assert gw.handle("POST", "/_local/nope", LOCAL, b"")[0] == 404
     assert runtime.events == []
 
 
@@ -110,3 +113,48 @@ def test_the_most_specific_resource_is_chosen_first_then_its_method_as_api_gatew
     assert [arn for arn, _ in runtime.events] == ["arn:data:live", "arn:control", "arn:control"]
     assert runtime.events[0][1]["pathParameters"] == {"model": "m"} and runtime.events[0][1]["resource"] == "/models/{model}/predict"
     assert refused == 403
+
+
+@pytest.mark.parametrize("path", ["/health", "/models/m/promote", "/_local/status", "/console/"])
+def test_every_path_answers_only_this_machines_host_names(path):
+    # A page whose DNS name was rebound to 127.0.0.1 sends its own name as the Host
+    gw = gateway(RecordingRuntime())
+    gw.controls[("GET", "/_local/status")] = lambda body: {"ok": True}
+    status, _, body = gw.handle("GET", path, {"Host": "evil.example:3000", "X-Mlops-Local": "1"}, b"")
+    assert status == 421 and b"only on this machine" in body
+    assert gw.handle("GET", "/health", {"Host": "localhost:3000"}, b"")[0] == 200
+
+
+def test_controls_need_a_header_no_cross_site_form_can_send():
+    gw = gateway(RecordingRuntime())
+    calls = []
+    gw.controls[("POST", "/_local/faults")] = calls.append
+    status, _, body = gw.handle("POST", "/_local/faults", {"Host": "127.0.0.1:3000", "Content-Type": "text/plain"}, b"{}")
+    assert status == 403 and b"X-Mlops-Local" in body and calls == []
+    assert gw.handle("POST", "/_local/faults", LOCAL, b"{}")[0] == 200 and calls == [{}]
+
+
+def test_a_gateway_asked_to_serve_beyond_this_machine_answers_any_host():
+    gw = LocalGateway(RecordingRuntime(), ROUTES, {"api1": "prod"}, any_host=True)
+    assert gw.handle("GET", "/health", {"Host": "10.0.0.5:3000"}, b"")[0] == 200
+
+
+def test_local_mode_refuses_a_host_other_machines_reach_unless_asked(capsys):
+    from local.__main__ import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["serve", "--host", "0.0.0.0"])
+    assert refused.value.code == 2 and "--allow-remote" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["", "   ", "NoSuchFunction", 7])
+def test_a_fault_must_name_a_deployed_function(name):
+    from types import SimpleNamespace
+
+    from local.platform import LocalPlatform
+
+    platform = LocalPlatform(Path("cdk.out"), "MlopsPlatform")
+    platform.deployment = SimpleNamespace(functions={"f": SimpleNamespace(name="MlopsPlatform-PipelineIngest")})
+    assert platform._deployed_function("Ingest") == "Ingest"
+    with pytest.raises(ValueError, match="no deployed function's name contains"):
+        platform._deployed_function(name)

@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from mlops.data.spec import ModelSpec
 from mlops.registry.audit import AuditLog
 from mlops.registry.versions import STATE_KEY
-from mlops.shared.aws import table
+from mlops.shared.aws import query_all, table
 from mlops.shared.errors import NotFound
 from mlops.shared.items import from_item, now_iso
 from mlops.shared.settings import get_settings
@@ -95,7 +95,8 @@ class SpecStore:
             scan_args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def history(self, model: str) -> list[int]:
-        items = self._models.query(KeyConditionExpression=Key("model").eq(model) & Key("sk").begins_with(SPEC_PREFIX))["Items"]
+        """Every spec version of the model: all pages (a page stops at 1 MB of items, a few hundred specs)."""
+        items = query_all(self._models, KeyConditionExpression=Key("model").eq(model) & Key("sk").begins_with(SPEC_PREFIX))
         return [int(i["spec_version"]) for i in items]
 
 

@@ -1,0 +1,25 @@
+"""The spec store against DynamoDB in moto: a model's spec history reads every page of its query."""
+
+from mlops.data.spec import ModelSpec
+from mlops.data.spec_store import SpecStore
+from tests.unit.specs import CHURN_SPEC
+
+
+class OneItemPerPage:
+    """The models table as DynamoDB answers once a model's specs pass a page's 1 MB: in pages."""
+
+    def __init__(self, table) -> None:
+        self._table = table
+
+    def query(self, **args):
+        return self._table.query(**args, Limit=1)
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_the_spec_history_follows_every_page(model_tables):
+    models, audit = model_tables
+    for description in ("first", "second", "third"):
+        SpecStore(models, audit).put("churn", ModelSpec.model_validate({**CHURN_SPEC, "description": description}))
+    assert SpecStore(OneItemPerPage(models), audit).history("churn") == [1, 2, 3]
