@@ -19,7 +19,8 @@ def arn_in_finding(stack: Stack, service: str, resource: str, regional: bool = T
         return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
 
     region, account = shown(stack.region, "Region") if regional else "", shown(stack.account, "AccountId")
-    return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+    # With a known region, @aws-cdk/core:enablePartitionLiterals writes the partition itself (infra/feature_flags.py).
+    return f"arn:{shown(stack.partition, 'Partition')}:{service}:{region}:{account}:{resource}"
 
 
 def objects_in_finding(bucket: s3.IBucket, pattern: str) -> str:

@@ -441,11 +441,13 @@ def _joined(resource) -> str:
     """An ARN the template builds with Fn::Join, with its pseudo parameters as placeholders."""
     if isinstance(resource, str):
         return resource
+    if "Fn::Join" not in resource:
+        return "<ref>"  # a whole resource's ARN (Fn::GetAtt)
     return "".join(part if isinstance(part, str) else "<ref>" for part in resource["Fn::Join"][1])
 
 
 @pytest.mark.parametrize(
-    ("role", "machine"), [("BatchInferenceStateMachineRole", "BatchInference"), ("PipelineTrainingPipelineRole", "TrainingPipeline")]
+    ("role", "machine"), [("BatchBatchInferenceStateMachineRole", "BatchInference"), ("PipelineTrainingPipelineRole", "TrainingPipeline")]
 )
 def test_a_distributed_maps_role_watches_its_children_as_aws_documents_it(template, role, machine):
     from tests.infra.test_training_jobs_template import statements_of
@@ -461,7 +463,7 @@ def test_a_distributed_maps_role_watches_its_children_as_aws_documents_it(templa
 def test_the_batch_maps_result_writer_may_finish_and_abort_its_multipart_uploads(template):
     from tests.infra.test_training_jobs_template import statements_of
 
-    statements = statements_of(template, "BatchInferenceStateMachineRole")
+    statements = statements_of(template, "BatchBatchInferenceStateMachineRole")
     on_results = [
         s
         for s in statements

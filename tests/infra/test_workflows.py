@@ -48,8 +48,8 @@ def test_deploys_build_the_training_images_before_cdk_deploy():
     assert "docker/setup-qemu-action" in action and "docker/setup-buildx-action" in action
     # Both platforms the base's index must have, before each image (arm64 for Lambda, amd64 for
     # SageMaker) is built from the platform cdk.out's asset manifest names.
-    assert action.index('grep -q "linux/arm64"') < action.index('buildx build --platform "$platform"')
-    assert action.index('grep -q "linux/amd64"') < action.index('buildx build --platform "$platform"')
+    assert action.index('grep -q "linux/arm64"') < action.index('--platform "$platform" --tag')
+    assert action.index('grep -q "linux/amd64"') < action.index('--platform "$platform" --tag')
     assert "mlops.training.job" in action and "handlers.handle_train" not in action  # every handler comes from the template
 
 
