@@ -22,6 +22,9 @@ from local.lambda_runtime import FunctionSpec
 from local.log_subscriptions import Partitioner, Subscription
 from local.packages import function_site_dirs, layer_site_dir
 
+LOGGING_SERVICE = "logging.s3.amazonaws.com"
+LOG_DELIVERY_GROUP = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+
 # What local mode does with each resource type the platform's template uses.
 SUPPORT = {
     "AWS::S3::Bucket": "emulated: versioning, encryption, public access block, logging, notifications",
@@ -146,6 +149,7 @@ class Deployer:
         self._paths: dict[str, str] = {}  # API Gateway resource id -> its full path
         self._role_arns: dict[str, str] = {}  # role name -> ARN
         self._after_deploy: list[Callable[[], None]] = []
+        self._bucket_policies: dict[str, list[dict[str, Any]]] = {}  # bucket -> its template policy statements
         for logical_id in deploy_order(stack.resources):
             resource = stack.resources[logical_id]
             if "Condition" in resource and not self.resolver.condition(resource["Condition"]):
@@ -213,6 +217,17 @@ class Deployer:
         }
 
     def _enable_access_logging(self, bucket: str, logging_config: dict[str, Any]) -> None:
+        """As S3 accepts it: when the target bucket's policy lets the logging service write under the
+        prefix for this source bucket. Bucket policies are not applied in moto (see _s3_bucketpolicy),
+        so local mode reads the template's and, when it grants, gives moto the ACL it checks instead."""
+        target, prefix = logging_config["DestinationBucketName"], logging_config.get("LogFilePrefix", "")
+        if self._logging_granted(bucket, target, prefix):
+            self._client("s3").put_bucket_acl(
+                Bucket=target,
+                GrantWrite=f"uri={LOG_DELIVERY_GROUP}",
+                GrantReadACP=f"uri={LOG_DELIVERY_GROUP}",
+                GrantFullControl=f"id={self._client('s3').get_bucket_acl(Bucket=target)['Owner']['ID']}",
+            )
         self._client("s3").put_bucket_logging(
             Bucket=bucket,
             BucketLoggingStatus={
@@ -223,9 +238,22 @@ class Deployer:
             },
         )
 
+    def _logging_granted(self, source: str, target: str, prefix: str) -> bool:
+        from local.iam import ALLOW, Check, evaluate
+
+        statements = [
+            statement
+            for statement in self._bucket_policies.get(target, [])
+            if LOGGING_SERVICE in json.dumps(statement.get("Principal", "")) and statement.get("Effect") == "Allow"
+        ]
+        context = {"aws:SourceArn": f"arn:aws:s3:::{source}", "aws:SourceAccount": ACCOUNT_ID}
+        return evaluate(statements, Check("s3:PutObject", f"arn:aws:s3:::{target}/{prefix}log-object", context)) == ALLOW
+
     def _s3_bucketpolicy(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:
         # Not applied: moto evaluates bucket policies but ignores their Conditions, so the TLS-only
         # Deny (aws:SecureTransport=false) would refuse every request. tests/infra checks policies.
+        # Kept for what local mode itself decides by them (access logging).
+        self._bucket_policies[props["Bucket"]] = props["PolicyDocument"].get("Statement", [])
         return f"{props['Bucket']}-policy", {}
 
     def _custom_s3bucketnotifications(self, logical_id: str, props: dict[str, Any], _: dict) -> tuple[str, dict]:

@@ -112,10 +112,11 @@ _STRING_TESTS = {
     "StringNotLike": lambda want, got: not _matches(want, got),
     "ArnEquals": lambda want, got: want == got,
     "ArnLike": lambda want, got: _matches(want, got),
+    "ArnNotEquals": lambda want, got: want != got,
     "ArnNotLike": lambda want, got: not _matches(want, got),
     "Bool": lambda want, got: str(want).lower() == str(got).lower(),
 }
-_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotLike"}
+_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
 
 
 def _condition(operator: str, key: str, wanted: list[Any], context: dict[str, Any]) -> bool:
@@ -127,8 +128,8 @@ def _condition(operator: str, key: str, wanted: list[Any], context: dict[str, An
         return (not present) == (str(wanted[0]).lower() == "true")
     if base not in _STRING_TESTS:
         raise NotImplementedError(f"local IAM does not evaluate the condition operator {operator!r}")
-    if not present:
-        return if_exists
+    if not present:  # a negated operator holds for a key the request lacks, as IAM evaluates it
+        return if_exists or base in _NEGATED
     values = [str(v) for v in _listed(context[key])]
     test = _STRING_TESTS[base]
     if base in _NEGATED:  # every value must avoid every listed one
@@ -204,12 +205,8 @@ def _dynamodb_checks(operation: str, params: dict[str, Any], region: str, accoun
             (kind, inner), *_ = item.items()
             found.append(Check(f"dynamodb:{_DYNAMODB_INNER[kind]}", _table_arn(inner["TableName"], region, account)))
         return found
-    if operation == "BatchWriteItem":
-        return [
-            Check(f"dynamodb:{'PutItem' if 'PutRequest' in request else 'DeleteItem'}", _table_arn(table, region, account))
-            for table, requests in params.get("RequestItems", {}).items()
-            for request in requests
-        ]
+    if operation == "BatchWriteItem":  # its own action, per table (not PutItem/DeleteItem)
+        return [Check("dynamodb:BatchWriteItem", _table_arn(table, region, account)) for table in params.get("RequestItems", {})]
     if operation == "BatchGetItem":
         return [Check("dynamodb:BatchGetItem", _table_arn(table, region, account)) for table in params.get("RequestItems", {})]
     table = params.get("TableName", "*")

@@ -4,8 +4,8 @@ Lambda: 6 MB for a synchronous request and its response, 1 MB for an asynchronou
 request (the Invoke API reference; it was 256 KB before 2025), the function's own timeout and
 memory. Step Functions: 256 KiB of state input or output (moto's engine checks it; local mode makes
 the error terminal, as AWS does), 25,000 events of execution history. moto itself refuses
-DynamoDB items over 400 KB and SQS messages over the queue's maximum size. EventBridge: an entry
-of PutEvents over 256 KB fails the call (checked in the function's process, like IAM).
+DynamoDB items over 400 KB and SQS messages over the queue's maximum size. EventBridge: a PutEvents
+request whose entries add up to over 256 KB fails the call (checked in the function's process, like IAM).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def out_of_memory(request_id: str) -> dict[str, str]:
     return {"errorType": "Runtime.OutOfMemory", "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"}
 
 
-EVENTBRIDGE_ENTRY_BYTES = 256 * 1024
+EVENTBRIDGE_REQUEST_BYTES = 256 * 1024
 
 
 def put_events_entry_size(entry: dict[str, Any]) -> int:
@@ -66,13 +66,14 @@ def install(events: Any) -> None:
     def check_put_events(params: dict[str, Any], **_: Any) -> Any:
         body = params.get("body") or b"{}"
         entries = json.loads(body.decode() if isinstance(body, bytes) else body).get("Entries", [])
-        largest = max((put_events_entry_size(entry) for entry in entries), default=0)
-        if largest <= EVENTBRIDGE_ENTRY_BYTES:
+        total = sum(put_events_entry_size(entry) for entry in entries)  # the limit is the request's, not an entry's
+        if total <= EVENTBRIDGE_REQUEST_BYTES:
             return None
         from botocore.awsrequest import AWSResponse
 
         message = (
-            f"Total size of the entries in the request is over the limit: an entry of {largest} bytes, at most {EVENTBRIDGE_ENTRY_BYTES}"
+            "Total size of the entries in the request is over the limit:"
+            f" {total} bytes in {len(entries)} entries, at most {EVENTBRIDGE_REQUEST_BYTES}"
         )
         print(f"local limits: events:PutEvents {message}", file=sys.stderr, flush=True)
         metadata = {"HTTPStatusCode": 400, "HTTPHeaders": {}}

@@ -93,7 +93,7 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
     _original_map_run(self, env, eval_input)
     items = eval_input.map_run_record.item_counter
     failed, total = items.failed.get(), max(items.total.get(), 1)
-    if failed > eval_input.tolerated_failure_count and 100.0 * failed / total > eval_input.tolerated_failure_percentage:
+    if _exceeds_tolerance(failed, total, eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage):
         error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
         cause = f"The specified tolerated failure threshold was exceeded: {failed} of {total} items failed"
         details = ExecutionFailedEventDetails(error=error.to_name(), cause=cause)
@@ -104,6 +104,16 @@ def _map_run_with_tolerance(self: DistributedIterationComponent, env: Any, eval_
             event_details=EventDetails(executionFailedEventDetails=details),  # type: ignore[typeddict-item]
         )
         raise FailureEventException(failure_event=event)
+
+
+def _exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -> bool:
+    """As the Distributed Map documents it: a map run fails past either threshold it sets; with none
+    (both 0, moto's defaults when absent), past no failure at all. A threshold of 0 set beside a
+    non-zero other one reads as absent: moto's engine does not say which were written."""
+    count_on, percentage_on = count > 0, percentage > 0
+    if not (count_on or percentage_on):
+        return failed > 0
+    return (count_on and failed > count) or (percentage_on and 100.0 * failed / max(total, 1) > percentage)
 
 
 def _refuse_without_start_execution(env: Any) -> None:

@@ -104,3 +104,63 @@ def test_an_eventbridge_entry_over_256_kb_fails_the_call_before_it_is_sent():
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert "over the limit" in str(refused.value)
     assert limits.put_events_entry_size({"Source": "s", "DetailType": "d", "Detail": "{}", "Resources": ["r"]}) == 5
+
+
+def test_entries_that_add_up_past_256_kb_fail_the_request_though_each_is_small():
+    # EventBridge's limit is the PutEvents request's: ten entries of 30 KB are 300 KB
+    from local import limits
+
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    limits.install(session.events)
+    events = session.client("events", endpoint_url="http://127.0.0.1:9")  # nothing listens
+    entry = {"Source": "mlops.platform", "DetailType": "Finding", "Detail": '{"x": "' + "y" * 30_000 + '"}'}
+    with pytest.raises(ClientError) as refused:
+        events.put_events(Entries=[entry] * 10)
+    assert "over the limit" in str(refused.value) and "in 10 entries" in str(refused.value)
+
+
+@pytest.mark.parametrize("operator", ["StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"])
+def test_a_negated_condition_holds_when_the_request_lacks_its_key(operator):
+    # IAM: a negated operator is true for a key absent from the request context; a positive one false
+    statement = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Condition": {operator: {"aws:SourceVpce": "vpce-1"}}}
+    assert evaluate([statement], Check("s3:GetObject", f"{BUCKET}/a")) == EXPLICIT_DENY
+    assert evaluate([statement], Check("s3:GetObject", f"{BUCKET}/a", {"aws:SourceVpce": "vpce-1"})) == IMPLICIT_DENY
+    positive = {**statement, "Condition": {operator.replace("Not", ""): {"aws:SourceVpce": "vpce-1"}}}
+    assert evaluate([positive], Check("s3:GetObject", f"{BUCKET}/a")) == IMPLICIT_DENY
+
+
+def test_batch_write_item_is_authorized_as_its_own_action_on_each_table():
+    asked = [
+        (c.action, c.resource)
+        for c in checks(
+            "dynamodb",
+            "BatchWriteItem",
+            {"RequestItems": {"runs": [{"PutRequest": {}}, {"DeleteRequest": {}}], "audit": [{"PutRequest": {}}]}},
+            "us-east-1",
+            "123456789012",
+        )
+    ]
+    prefix = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    assert asked == [("dynamodb:BatchWriteItem", prefix + "runs"), ("dynamodb:BatchWriteItem", prefix + "audit")]
+    only_put = {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"], "Resource": prefix + "runs"}
+    assert evaluate([only_put], Check("dynamodb:BatchWriteItem", prefix + "runs")) == IMPLICIT_DENY
+
+
+@pytest.mark.parametrize(
+    ("failed", "total", "count", "percentage", "fails"),
+    [
+        (1, 10, 0, 0, True),  # no threshold: any failure fails the map run
+        (0, 10, 0, 0, False),
+        (3, 10, 5, 0, False),  # a count alone
+        (6, 10, 5, 0, True),
+        (3, 10, 0, 50, False),  # a percentage alone
+        (6, 10, 0, 50, True),
+        (6, 100, 5, 50, True),  # both: past either fails it (the count here, 6% being under 50%)
+        (40, 50, 100, 50, True),  # both: the percentage, 40 being under the count
+        (5, 100, 5, 50, False),
+    ],
+)
+def test_a_distributed_map_fails_past_either_tolerated_threshold(failed, total, count, percentage, fails):
+    from local.moto_patches import _exceeds_tolerance
+
+    assert _exceeds_tolerance(failed, total, count, percentage) is fails
