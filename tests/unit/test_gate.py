@@ -40,6 +40,29 @@ def test_a_negative_margin_allows_a_bounded_regression_and_lower_is_better_metri
     assert not gate.decide(regression, {"rmse": 1.3}, {"rmse": 1.2})["passed"]
 
 
+def test_a_bound_met_exactly_passes_and_only_its_far_side_fails():
+    bounds = spec(minimum={"roc_auc": 0.75}, maximum={"log_loss": 0.25})
+    assert gate.decide(bounds, {"roc_auc": 0.75, "log_loss": 0.25}, None)["passed"]  # at both bounds
+    assert gate.decide(bounds, {"roc_auc": 0.875, "log_loss": 0.125}, None)["passed"]  # inside both
+    assert gate.decide(bounds, {"roc_auc": 0.5, "log_loss": 0.5}, None)["reasons"] == [
+        "roc_auc 0.5000 is below the minimum 0.75",
+        "log_loss 0.5000 is above the maximum 0.25",
+    ]
+    # An improvement exactly at the required margin passes (0.75 - 0.5 is exact in binary floating point)
+    assert gate.decide(spec(min_improvement=0.25), {"roc_auc": 0.75}, {"roc_auc": 0.5})["passed"]
+    assert not gate.decide(spec(min_improvement=0.25), {"roc_auc": 0.625}, {"roc_auc": 0.5})["passed"]
+
+
+def test_an_unmeasured_maximum_fails_like_an_unmeasured_minimum():
+    assert gate.decide(spec(maximum={"rmse": 1.0}), {"roc_auc": 0.9}, None)["reasons"] == ["rmse is not measured for a binary model"]
+
+
+def test_improvement_is_the_signed_difference_in_the_metrics_direction():
+    assert gate.improvement("roc_auc", 0.9, 0.4) == 0.9 - 0.4
+    assert gate.improvement("rmse", 0.4, 0.9) == 0.9 - 0.4
+    assert gate.improvement("rmse", 0.9, 0.4) == 0.4 - 0.9
+
+
 def test_rollout_plans_follow_the_strategy():
     from mlops.serving import rollout
 
