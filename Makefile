@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 # The CDK CLI runs `python3 app.py` (cdk.json): the venv's python3 comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev browser layers synth local demo test unit integration infra e2e lint types format bench deploy destroy clean
+.PHONY: dev browser layers synth local demo test unit integration infra e2e lint types format bench mutants deploy destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
 	python3 -m venv $(VENV)
@@ -89,6 +89,13 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 # Benchmarks are never part of `make test` (timing on shared machines belongs here, not in asserts).
 bench: dev layers $(BENCH_VENV)/.installed
 	$(PY) bench/run_all.py
+
+# Mutation testing of the modules that carry the platform's promises (tests/mutation/run.py): not in
+# `make test` (thousands of test runs); a manual CI workflow runs it. MODULES="local/iam.py ..." narrows it.
+MODULES ?=
+mutants: dev
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutants.txt
+	$(PY) tests/mutation/run.py $(MODULES) --fail-under 90
 
 # Real AWS: needs credentials and a bootstrapped account/region (npx cdk bootstrap).
 # STAGE picks a stage from cdk.json (dev, staging, prod).

@@ -20,8 +20,12 @@ createLinter().then((lint) => {
 """
 
 
-def test_there_are_a_ci_and_a_deploy_workflow():
-    assert [w.name for w in WORKFLOWS] == ["ci.yml", "deploy.yml"]
+def test_there_are_a_ci_a_deploy_and_a_manual_mutants_workflow():
+    assert [w.name for w in WORKFLOWS] == ["ci.yml", "deploy.yml", "mutants.yml"]
+    mutants = (ROOT / ".github/workflows/mutants.yml").read_text()
+    triggers = mutants[mutants.index("\non:") : mutants.index("\npermissions:")]
+    assert "workflow_dispatch" in triggers and "push" not in triggers and "pull_request" not in triggers
+    assert "make mutants" in mutants
 
 
 def test_actionlint_finds_nothing():
