@@ -11,13 +11,16 @@ from __future__ import annotations
 from aws_cdk import CfnResource, Duration, Size, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_logs_destinations as logs_destinations
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.function_factory import FunctionFactory, log_group
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
@@ -26,10 +29,16 @@ from mlops.shared import settings as env
 
 # With dynamic partitioning the error prefix must name the error type.
 CAPTURE_ERRORS_PREFIX = "capture-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
-# Unzip the CloudWatch Logs batches, keep each message, read the partition key from it, end it with a newline.
+# Unzip the CloudWatch Logs batches, keep each message, split the messages into one record each, read
+# each one's partition key, end it with a newline. One CloudWatch Logs record carries the log events of
+# one invocation batch, which can be lines of several models; Firehose applies dynamic partitioning
+# only to deaggregated records ("Apply dynamic partitioning to aggregated data"), so the JSON
+# deaggregation makes each line its own record and each model's lines land under its own prefix
+# (at most 500 lines a record, Firehose's cap: a data-plane request captures one line).
 CAPTURE_PROCESSORS = [
     {"Type": "Decompression", "Parameters": [{"ParameterName": "CompressionFormat", "ParameterValue": "GZIP"}]},
     {"Type": "CloudWatchLogProcessing", "Parameters": [{"ParameterName": "DataMessageExtraction", "ParameterValue": "true"}]},
+    {"Type": "RecordDeAggregation", "Parameters": [{"ParameterName": "SubRecordType", "ParameterValue": "JSON"}]},
     {
         "Type": "MetadataExtraction",
         "Parameters": [
@@ -59,6 +68,7 @@ class ServingConstruct(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.capture_stream = self._build_capture_stream(storage)
+        self.capture_errors = self._watch_capture_errors(storage)
         self.api_function = self._build_api_function(storage, functions, pipeline)
         functions.add_environment(self.api_function, env.ENV_BATCH_INFERENCE_ARN, batch.state_machine_arn)
         batch.grant_start_execution(self.api_function)
@@ -181,6 +191,23 @@ class ServingConstruct(Construct):
             "CDK's Firehose construct maps regional CIDR blocks for Redshift/Splunk destinations; this S3 one never reads them.",
         )
         return stream
+
+    def _watch_capture_errors(self, storage: StorageConstruct) -> sqs.Queue:
+        """Every object Firehose writes under capture-errors/ (lines it could not partition) is noticed
+        in a queue; the platform alarms on any queue that holds messages (MonitoringConstruct)."""
+        queue = dead_letter_queue(self, "CaptureErrorObjects")
+        rule = events.Rule(
+            self,
+            "CaptureErrorsWritten",
+            description="Firehose wrote captured lines it could not partition under capture-errors/",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [storage.capture_bucket.bucket_name]}, "object": {"key": [{"prefix": "capture-errors/"}]}},
+            ),
+        )
+        rule.add_target(targets.SqsQueue(queue, dead_letter_queue=queue))
+        return queue
 
     def _subscribe_capture(self, function: lambda_.Function, construct_id: str) -> None:
         """Only the capture lines of the function's log group go to Firehose (not other logs or EMF)."""

@@ -28,7 +28,9 @@ class StorageConstruct(Construct):
         # Uploads under datasets/ go to EventBridge, where the pipeline rule picks them up.
         self.data_bucket = self._build_bucket("DataBucket", "data/", self.keys["Data"], event_bridge=True)
         self.artifacts_bucket = self._build_bucket("ArtifactsBucket", "artifacts/", self.keys["Artifacts"])
-        self.capture_bucket = self._build_bucket("CaptureBucket", "capture/", self.keys["Capture"])
+        # Its objects' events go to EventBridge: captured lines Firehose could not partition land under
+        # capture-errors/, and a rule watches for them (ServingConstruct).
+        self.capture_bucket = self._build_bucket("CaptureBucket", "capture/", self.keys["Capture"], event_bridge=True)
         self.models_table = self._build_table("ModelsTable", partition="model", sort="sk")
         self.runs_table = self._build_table("RunsTable", partition="run_id")
         self.runs_table.add_global_secondary_index(

@@ -149,7 +149,12 @@ def test_the_state_machine_gets_every_step_function_it_names(template):
 
 def test_uploads_under_datasets_start_the_pipeline_with_a_dead_letter_queue(template):
     rules = resources(template, "AWS::Events::Rule")
-    (upload_rule,) = [r for r in rules.values() if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]]
+    (upload_rule,) = [
+        r
+        for r in rules.values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
+        and r["Properties"]["EventPattern"]["detail"]["object"]["key"] == [{"prefix": settings.DATASETS_PREFIX}]
+    ]
     pattern = upload_rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": settings.DATASETS_PREFIX}]
@@ -265,13 +270,19 @@ def test_capture_lines_of_both_api_functions_reach_firehose_which_unpacks_them(t
         assert subscription["Properties"]["DestinationArn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
     destination = resources(template, "AWS::KinesisFirehose::DeliveryStream")[stream_id]["Properties"]["ExtendedS3DestinationConfiguration"]
     processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
-    assert processors == ["Decompression", "CloudWatchLogProcessing", "MetadataExtraction", "AppendDelimiterToRecord"]
+    assert processors == [
+        "Decompression",
+        "CloudWatchLogProcessing",
+        "RecordDeAggregation",
+        "MetadataExtraction",
+        "AppendDelimiterToRecord",
+    ]
     # Partitioned by the records' model, then the UTC hour: captured/model=<model>/YYYY/MM/DD/HH/
     assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True
     assert destination["Prefix"] == "captured/model=!{partitionKeyFromQuery:model}/!{timestamp:yyyy/MM/dd/HH}/"
     (query,) = [
         p["ParameterValue"]
-        for p in destination["ProcessingConfiguration"]["Processors"][2]["Parameters"]
+        for p in destination["ProcessingConfiguration"]["Processors"][3]["Parameters"]
         if p["ParameterName"] == "MetadataExtractionQuery"
     ]
     assert query == "{model: .model}" and "!{firehose:error-output-type}" in destination["ErrorOutputPrefix"]
@@ -483,3 +494,16 @@ def test_the_api_is_named_per_stage_and_its_alarms_watch_that_name(template):
     for alarm in api_alarms:
         dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
         assert dimensions["ApiName"] == f"{STACK_NAME}-api"
+
+
+def test_capture_lines_are_deaggregated_before_partitioning_and_error_objects_alarm(template):
+    ((_, stream),) = resources(template, "AWS::KinesisFirehose::DeliveryStream").items()
+    processors = [p["Type"] for p in stream["Properties"]["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]["Processors"]]
+    # One CloudWatch Logs record can hold lines of several models: each line is split off before its key is read
+    assert processors.index("CloudWatchLogProcessing") < processors.index("RecordDeAggregation") < processors.index("MetadataExtraction")
+    (rule,) = [r for k, r in resources(template, "AWS::Events::Rule").items() if k.startswith("ServingCaptureErrorsWritten")]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "capture-errors/"}] and pattern["detail-type"] == ["Object Created"]
+    (queue_id,) = [t["Arn"]["Fn::GetAtt"][0] for t in rule["Properties"]["Targets"]]
+    depth = alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert any(a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == queue_id for a in depth), queue_id

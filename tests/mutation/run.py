@@ -26,13 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the tests that exercise it (fast tiers: unit and moto-backed integration)
 MODULES = {
     "local/iam.py": ["tests/unit/test_iam.py", "tests/integration/test_worker_checks_every_client.py"],
-    "local/limits.py": ["tests/unit/test_iam.py", "tests/integration/test_step_functions_limits.py", "tests/integration/test_lambda_runtime.py"],
+    "local/limits.py": [
+        "tests/unit/test_iam.py",
+        "tests/integration/test_step_functions_limits.py",
+        "tests/integration/test_lambda_runtime.py",
+    ],
     "local/api_auth.py": ["tests/integration/test_api_auth.py"],
     "local/access.py": ["tests/integration/test_local_account_settings.py", "tests/unit/test_cloudwatch_and_events.py"],
     "functions/mlops/data/validation.py": ["tests/unit/test_validation.py", "tests/integration/test_chunked_validation.py"],
     "functions/mlops/training/gate.py": ["tests/unit/test_gate.py"],
     "functions/mlops/serving/traffic.py": ["tests/integration/test_runs_and_registry.py", "tests/integration/test_ab_rollout.py"],
-    "functions/mlops/serving/rollout.py": ["tests/integration/test_ab_rollout.py", "tests/integration/test_rollout_binding.py", "tests/unit/test_gate.py"],
+    "functions/mlops/serving/rollout.py": [
+        "tests/integration/test_ab_rollout.py",
+        "tests/integration/test_rollout_binding.py",
+        "tests/unit/test_gate.py",
+    ],
     "functions/mlops/monitoring/drift.py": ["tests/unit/test_drift.py", "tests/unit/test_missing_values.py"],
     "functions/mlops/data/spec_store.py": ["tests/integration/test_spec_store.py", "tests/integration/test_runs_and_registry.py"],
 }
@@ -129,7 +137,9 @@ def _annotation_lines(path: Path) -> frozenset[int]:
 
 def _report(rows: list[tuple[str, int, int, int, float]]) -> str:
     lines = ["| module | killed | surviving | equivalent (skipped) | killed % |", "|---|---|---|---|---|"]
-    lines += [f"| `{module}` | {killed} | {survived} | {equivalent} | {score:.1f} |" for module, killed, survived, equivalent, score in rows]
+    lines += [
+        f"| `{module}` | {killed} | {survived} | {equivalent} | {score:.1f} |" for module, killed, survived, equivalent, score in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
