@@ -93,3 +93,38 @@ def test_the_data_scientist_reads_batch_jobs_and_reports_and_nothing_more(templa
     assert statements["ListBatchFiles"]["Condition"] == {"StringLike": {"s3:prefix": ["batch/*"]}}
     assert statements["ReadReports"]["Action"] == "s3:GetObject"
     assert json.dumps(statements["ReadReports"]["Resource"]).endswith('"/reports/*"]]}')
+
+
+def _documented_match(pattern: str, arn: str) -> bool:
+    """IAM's resource matching as its documentation states it, written apart from local/iam.py: `*`
+    stands for any run of characters (slashes included), `?` for one, everything else literally and
+    case-sensitively."""
+    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), arn) is not None
+
+
+@pytest.mark.parametrize("kind", list(OUTPUTS))
+def test_each_policy_decides_as_the_iam_documentation_reads_it(template, kind):
+    # An explicit Deny wins; otherwise an Allow that names the action and matches the resource allows
+    statements = statements_of(template, kind)
+
+    def decided(route: str) -> bool:
+        arn = method_arn(route)
+        matching = [
+            s
+            for s in statements
+            if "execute-api:Invoke" in json.dumps(s["Action"]) and any(_documented_match(r, arn) for r in s["Resource"])
+        ]
+        return any(s["Effect"] == "Allow" for s in matching) and not any(s["Effect"] == "Deny" for s in matching)
+
+    reads = {route for route in documented_routes() if route.startswith("GET ")}
+    assert {route for route in documented_routes() if decided(route)} == EXPECTED[kind] | (reads if kind != "client" else set())
+
+
+def test_the_client_policy_names_exactly_its_two_methods(template):
+    # Written out from API Gateway's ARN format (arn:...:api-id/stage/VERB/path), not computed
+    (statement,) = statements_of(template, "client")
+    assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"
+    assert sorted(arn.removeprefix(API_ARN) for arn in statement["Resource"]) == [
+        "/api/POST/models/*/feedback",
+        "/api/POST/models/*/predict",
+    ]

@@ -60,7 +60,19 @@ def test_bodies_that_are_not_json_are_4xx(serving, route, raw):
 
 
 def test_after_the_fuzzing_the_champion_still_answers(serving):
+    # The same stores the fuzzing hits (one fixture for the whole test, not a fresh mock): every route
+    # fuzzed, then the champion must answer as before and its model's state must be intact
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(route=st.sampled_from(ROUTES), data=st.data())
+    def fuzz(route, data):
+        method, path, bodies = route
+        assert_answered(*call(method, path, json.dumps(data.draw(bodies))))
+
+    before = call("GET", f"/models/{MODEL}/traffic", None)
+    fuzz()
     status, answer = call(
         "POST", f"/models/{MODEL}/predict", json.dumps({"records": [{"tenure_months": 3, "monthly_charges": 80, "plan": "pro"}]})
     )
     assert status == 200 and answer["version"] == 1 and answer["predictions"][0]["label"] in ("yes", "no")
+    after = call("GET", f"/models/{MODEL}/traffic", None)
+    assert after[0] == 200 and after[1]["aliases"] == before[1]["aliases"] == {"champion": 1}

@@ -1,4 +1,5 @@
-"""The spec store against DynamoDB in moto: a model's spec history reads every page of its query."""
+"""The spec store against DynamoDB in moto: versions are numbered as specs change (the same spec again
+is no new version), and a model's spec history reads every page of its query."""
 
 from mlops.data.spec import ModelSpec
 from mlops.data.spec_store import SpecStore
@@ -23,3 +24,13 @@ def test_the_spec_history_follows_every_page(model_tables):
     for description in ("first", "second", "third"):
         SpecStore(models, audit).put("churn", ModelSpec.model_validate({**CHURN_SPEC, "description": description}))
     assert SpecStore(OneItemPerPage(models), audit).history("churn") == [1, 2, 3]
+
+
+def test_a_changed_spec_is_the_next_version_and_the_same_spec_again_is_none(model_tables):
+    store = SpecStore(*model_tables)
+    first, changed = ModelSpec.model_validate(CHURN_SPEC), ModelSpec.model_validate({**CHURN_SPEC, "description": "v2"})
+    assert store.put("churn", first) == (1, True)
+    assert store.put("churn", first) == (1, False)
+    assert store.put("churn", changed) == (2, True)
+    assert store.put("churn", changed) == (2, False)
+    assert store.current("churn") == (2, changed) and store.history("churn") == [1, 2]

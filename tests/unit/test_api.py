@@ -32,17 +32,21 @@ class FakeRuns:
 
 
 class FakeSpecs:
-    saved: dict = {}
+    """The routes' side of the store (the store itself is tested against DynamoDB: test_spec_store)."""
+
+    saved: dict = {}  # model -> [spec, ...], oldest first
 
     def put(self, model, spec):
-        created = self.saved.get(model) != spec
-        self.saved[model] = spec
-        return 1, created
+        versions = self.saved.setdefault(model, [])
+        created = not versions or versions[-1] != spec
+        if created:
+            versions.append(spec)
+        return len(versions), created
 
     def current(self, model):
-        if model not in self.saved:
+        if not self.saved.get(model):
             raise NotFound(f"model {model!r} has no spec: register one with PUT /models/{model}")
-        return 1, self.saved[model]
+        return len(self.saved[model]), self.saved[model][-1]
 
 
 class FakeDatasets:
@@ -100,13 +104,17 @@ def test_the_openapi_document_is_generated_from_the_routes():
     assert "/openapi.json" not in document["paths"]
 
 
-def test_a_spec_is_registered_once_and_read_back():
+def test_a_new_spec_is_a_201_with_its_version_and_the_same_spec_again_a_200():
+    FakeSpecs.saved.clear()
     status, body = call("PUT", "/models/churn", body=CHURN_SPEC)
     assert (status, body["spec_version"], body["created"]) == (201, 1, True)
     status, body = call("PUT", "/models/churn", body=CHURN_SPEC)
-    assert (status, body["created"]) == (200, False)
+    assert (status, body["spec_version"], body["created"]) == (200, 1, False)
+    changed = {**CHURN_SPEC, "description": "a second thought"}
+    status, body = call("PUT", "/models/churn", body=changed)
+    assert (status, body["spec_version"], body["created"]) == (201, 2, True)
     status, body = call("GET", "/models/churn")
-    assert status == 200 and body["spec"]["target"]["name"] == "churned"
+    assert status == 200 and body["spec_version"] == 2 and body["spec"]["description"] == "a second thought"
 
 
 def test_an_invalid_spec_is_a_422_naming_the_field():

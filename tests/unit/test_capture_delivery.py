@@ -41,12 +41,18 @@ def wait_until(done, timeout_s: float = 10) -> None:
 
 
 def test_lines_refused_for_a_while_are_delivered_once_s3_accepts_again_and_nothing_is_lost():
+    # Given S3 refusing until told otherwise (no timing window to race)
     delivery, firehose, metrics = subscriptions()
-    delivery.fail_deliveries_for(1.5)
+    delivery.fail_deliveries_for(3600)
     serve(delivery, range(0, 50))
     delivery.flush()
     assert firehose.lines == [] and delivery.undelivered_lines() == 50
     serve(delivery, range(50, 100))
+    # the oldest refused line has waited a second (what DataFreshness reports), and nothing went through
+    wait_until(lambda: any(m["MetricName"] == "DeliveryToS3.DataFreshness" and m["Value"] >= 1.0 for m in metrics))
+    assert firehose.lines == []
+    # When S3 accepts again
+    delivery.fail_deliveries_for(0)
     wait_until(lambda: delivery.undelivered_lines() == 0)
     assert sorted(json.loads(line)["prediction_id"] for line in firehose.lines) == sorted(str(i) for i in range(100))
     assert delivery.discarded == 0

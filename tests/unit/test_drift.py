@@ -125,11 +125,14 @@ def test_batches_of_records_give_the_same_report_as_record_by_record():
     table = [dict(zip(names, values, strict=True)) for values in zip(*(columns[n].tolist() for n in names), strict=True)]
     table[5]["x1"] = None
     outputs = [{"label": "1"} if i % 3 else {} for i in range(len(table))]
-    one_by_one = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all(zip(table, outputs, strict=True)).report(DriftRules(), ALPHA)
+    one_by_one = drift.DriftCheck(spec(), BASELINE, PREDICTIONS)
+    for record, output in zip(table, outputs, strict=True):  # truly one record at a time
+        one_by_one.add_records([record], [output])
     batched = drift.DriftCheck(spec(), BASELINE, PREDICTIONS)
     batched.add_records(table[:1000], outputs[:1000])
     batched.add_records(table[1000:], outputs[1000:])
-    assert batched.report(DriftRules(), ALPHA) == one_by_one
+    streamed = drift.DriftCheck(spec(), BASELINE, PREDICTIONS).add_all(zip(table, outputs, strict=True))
+    assert batched.report(DriftRules(), ALPHA) == one_by_one.report(DriftRules(), ALPHA) == streamed.report(DriftRules(), ALPHA)
 
 
 def test_a_version_without_a_baseline_says_so_instead_of_no_drift():

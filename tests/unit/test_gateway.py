@@ -158,3 +158,22 @@ def test_a_fault_must_name_a_deployed_function(name):
     assert platform._deployed_function("Ingest") == "Ingest"
     with pytest.raises(ValueError, match="no deployed function's name contains"):
         platform._deployed_function(name)
+
+
+def test_an_iam_route_is_authorized_before_its_function_runs():
+    from local.api_auth import ApiAuthorizer
+
+    runtime = RecordingRuntime()
+    routes = [Route("api1", "/models/{model}/promote", "POST", "arn:promote", authorization="AWS_IAM")]
+    gw = LocalGateway(runtime, routes, {"api1": "api"}, authorizer=ApiAuthorizer(lambda service: None))
+    # Unsigned: API Gateway's 403, and the function never runs
+    status, _, body = gw.handle("POST", "/api/models/m/promote", {"Host": "127.0.0.1:3000"}, b"{}")
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"}) and runtime.events == []
+    # Signed with a forged key: refused before the function runs, whatever the Credential says
+    forged = {"Host": "127.0.0.1:3000", "X-Amz-Date": "20261206T000000Z"}
+    forged["Authorization"] = (
+        "AWS4-HMAC-SHA256 Credential=local/20261206/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature="
+        + "0" * 64
+    )
+    status, _, _ = gw.handle("POST", "/api/models/m/promote", forged, b"{}")
+    assert status == 403 and runtime.events == []
