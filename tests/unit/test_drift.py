@@ -138,3 +138,13 @@ def test_batches_of_records_give_the_same_report_as_record_by_record():
 def test_a_version_without_a_baseline_says_so_instead_of_no_drift():
     report = drift.DriftCheck(spec(), {"features": {}}, None).add_all(({"x0": 1.0}, {}) for _ in range(1000)).report(DriftRules(), ALPHA)
     assert report["verdict"] == drift.NO_BASELINE and report["features"] == {}
+
+
+def test_the_verdict_needs_min_drifted_features_features_to_drift():
+    # Two shifted features: drift when two are enough, no drift when the spec asks for three
+    rng = np.random.default_rng(21)
+    columns = sample(rng, 2_000, shifted={"x1": 0.8, "x2": 0.8})
+    two = check(columns, DriftRules(min_drifted_features=2))
+    assert two["verdict"] == "drift" and len(two["drifted_features"]) >= 2
+    three = check(columns, DriftRules(min_drifted_features=len(two["drifted_features"]) + 1))
+    assert three["drifted_features"] == two["drifted_features"] and three["verdict"] == "no drift"

@@ -164,3 +164,65 @@ def test_a_distributed_map_fails_past_either_tolerated_threshold(failed, total, 
     from local.moto_patches import _exceeds_tolerance
 
     assert _exceeds_tolerance(failed, total, count, percentage) is fails
+
+
+def test_resources_match_case_sensitively_while_actions_do_not():
+    statements = [{"Effect": "Allow", "Action": "S3:GETOBJECT", "Resource": f"{BUCKET}/datasets/*"}]
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/datasets/a.csv")) == ALLOW
+    assert evaluate(statements, Check("s3:GetObject", f"{BUCKET}/Datasets/a.csv")) == IMPLICIT_DENY
+    assert evaluate(statements, Check("s3:GetObject", "arn:aws:s3:::DATA/datasets/a.csv")) == IMPLICIT_DENY
+
+
+def test_for_all_values_needs_every_value_listed_and_for_any_value_one():
+    def allowed(qualifier, tags):
+        statement = {
+            "Effect": "Allow",
+            "Action": "sagemaker:AddTags",
+            "Resource": "*",
+            "Condition": {f"{qualifier}:StringEquals": {"aws:TagKeys": ["team", "run"]}},
+        }
+        return evaluate([statement], Check("sagemaker:AddTags", "*", {"aws:TagKeys": tags})) == ALLOW
+
+    assert allowed("ForAllValues", ["team", "run"]) and not allowed("ForAllValues", ["team", "owner"])
+    assert allowed("ForAnyValue", ["team", "owner"]) and not allowed("ForAnyValue", ["owner"])
+
+
+def test_a_task_token_is_authorized_on_the_state_machine_that_issued_it_and_a_job_role_must_be_passable():
+    from local.iam import task_token
+
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:MlopsPlatform-TrainingPipeline"
+    ((action, resource),) = [
+        (c.action, c.resource)
+        for c in checks("stepfunctions", "SendTaskSuccess", {"taskToken": task_token(machine, "u1")}, "us-east-1", "123456789012")
+    ]
+    assert (action, resource) == ("states:SendTaskSuccess", machine)
+    job = checks(
+        "sagemaker",
+        "CreateTrainingJob",
+        {"TrainingJobName": "mlops-1", "RoleArn": "arn:aws:iam::123456789012:role/JobRole"},
+        "us-east-1",
+        "123456789012",
+    )
+    assert [(c.action, c.resource, c.context) for c in job][1] == (
+        "iam:PassRole",
+        "arn:aws:iam::123456789012:role/JobRole",
+        {"iam:PassedToService": "sagemaker.amazonaws.com"},
+    )
+    may_create = {"Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": "*"}
+    refused = Authorizer("arn:aws:sts::123456789012:assumed-role/r/sm", [may_create], {}, "us-east-1", "123456789012", "state machine sm")
+    assert (
+        "iam:PassRole"
+        in refused.denial(
+            "sagemaker", "CreateTrainingJob", {"TrainingJobName": "mlops-1", "RoleArn": "arn:aws:iam::123456789012:role/JobRole"}
+        )[1]
+    )
+
+
+def test_an_asynchronous_request_over_1_mb_is_refused_and_a_synchronous_one_over_6_mb():
+    from local import limits
+
+    assert limits.request_too_large(1024 * 1024, asynchronous=True) is None
+    assert limits.request_too_large(1024 * 1024 + 1, asynchronous=True)["errorType"] == "RequestEntityTooLargeException"
+    assert limits.request_too_large(6 * 1024 * 1024, asynchronous=False) is None
+    assert limits.request_too_large(6 * 1024 * 1024 + 1, asynchronous=False) is not None
+    assert limits.response_too_large(6 * 1024 * 1024) is None and limits.response_too_large(6 * 1024 * 1024 + 1) is not None

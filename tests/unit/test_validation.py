@@ -50,6 +50,7 @@ def test_columns_may_come_in_any_order_and_extras_are_ignored_with_a_warning():
     ("bad_row", "problem"),
     [
         (["-1", "1", "basic", "no"], "-1.0 is below the minimum 0.0"),
+        (["601", "1", "basic", "no"], "601.0 is above the maximum 600.0"),
         (["abc", "1", "basic", "no"], "'abc' is not a number"),
         (["inf", "1", "basic", "no"], "not a finite number"),
         (["", "1", "basic", "no"], "is empty but not nullable"),
@@ -177,3 +178,28 @@ def _besides_class_sizes(report: dict) -> list[str]:
     """The warnings a test is about: these small files also warn that their classes are too small to
     reach every split (its own test above)."""
     return [w for w in report["warnings"] if "have fewer than" not in w]
+
+
+def test_a_row_at_a_rules_bounds_is_valid():
+    kept, report = validate(GOOD + [["0", "0", "basic", "no"], ["600", "1", "pro", "yes"]])
+    assert report["rows"]["invalid"] == 0 and len(kept) == 8
+
+
+def test_invalid_rows_exactly_at_the_allowed_fraction_pass_and_one_more_fails():
+    # 8 rows, 2 invalid: 25% allowed passes with a warning; 3 of 9 (33%) fails
+    at_limit = GOOD + [["x", "1", "basic", "no"], ["-1", "1", "basic", "no"]]
+    assert validate(at_limit, max_invalid_row_fraction=0.25)[1]["failures"] == []
+    assert validate(at_limit + [["y", "1", "basic", "no"]], max_invalid_row_fraction=0.25)[1]["failures"]
+
+
+def test_a_binary_target_with_a_third_class_fails():
+    from mlops.data.spec import ModelSpec
+
+    spec = ModelSpec.model_validate(
+        {"target": {"name": "y", "task": "binary"}, "features": [{"name": "x", "type": "numeric"}], "data": {"min_rows": 5}}
+    )
+    validator = DatasetValidator(spec)
+    validator.read_header(["x", "y"])
+    for line, label in enumerate(["a"] * 10 + ["b"] * 10 + ["c"] * 10, start=2):
+        validator.check_row(line, [str(line), label])
+    assert validator.report()["failures"] == ["a binary target has 3 classes: ['a', 'b', 'c']"]
