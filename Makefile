@@ -52,8 +52,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver > /dev/null; }
 
+# The tiers without servers run on both cores; the end-to-end tier drives one local stack on fixed
+# ports (4566, 3000), so it runs alone after them.
 test: dev layers browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 tests/unit tests/integration tests/infra
+	$(PY) -m pytest tests/e2e
 
 unit: dev
 	$(PY) -m pytest tests/unit
