@@ -226,3 +226,40 @@ def test_an_asynchronous_request_over_1_mb_is_refused_and_a_synchronous_one_over
     assert limits.request_too_large(6 * 1024 * 1024, asynchronous=False) is None
     assert limits.request_too_large(6 * 1024 * 1024 + 1, asynchronous=False) is not None
     assert limits.response_too_large(6 * 1024 * 1024) is None and limits.response_too_large(6 * 1024 * 1024 + 1) is not None
+
+
+def test_the_limits_are_the_numbers_aws_documents():
+    # Step Functions quotas: 256 KiB of state input or output, 25,000 history events; EventBridge:
+    # 256 KB a PutEvents request; Lambda: 6 MB synchronous, 1 MB asynchronous (the Invoke reference)
+    from local import limits
+
+    assert (limits.STATE_PAYLOAD_BYTES, limits.EXECUTION_HISTORY_EVENTS) == (262_144, 25_000)
+    assert limits.EVENTBRIDGE_REQUEST_BYTES == 262_144
+    assert (limits.LAMBDA_SYNC_PAYLOAD_BYTES, limits.LAMBDA_ASYNC_PAYLOAD_BYTES) == (6_291_456, 1_048_576)
+
+
+def test_a_put_events_request_of_exactly_256_kb_passes_and_one_byte_more_fails():
+    from local import limits
+
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    limits.install(session.events)
+    calls = []
+    session.events.register("before-send.events.PutEvents", lambda request, **_: calls.append(request) or _accepted())
+    events = session.client("events", endpoint_url="http://127.0.0.1:9")
+    base = {"Source": "s", "DetailType": "d"}
+    detail = "x" * (limits.EVENTBRIDGE_REQUEST_BYTES - 2)
+    events.put_events(Entries=[{**base, "Detail": detail}])  # 1 + 1 + len(detail) bytes: exactly at the limit
+    assert len(calls) == 1
+    with pytest.raises(ClientError, match="over the limit"):
+        events.put_events(Entries=[{**base, "Detail": detail + "x"}])
+    assert len(calls) == 1
+
+
+def _accepted():
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_):
+            yield b'{"FailedEntryCount": 0, "Entries": [{"EventId": "e1"}]}'
+
+    return AWSResponse("http://127.0.0.1:9", 200, {}, Raw())
