@@ -35,7 +35,11 @@ MODULES = {
     "local/access.py": ["tests/integration/test_local_account_settings.py", "tests/unit/test_cloudwatch_and_events.py"],
     "functions/mlops/data/validation.py": ["tests/unit/test_validation.py", "tests/integration/test_chunked_validation.py"],
     "functions/mlops/training/gate.py": ["tests/unit/test_gate.py"],
-    "functions/mlops/serving/traffic.py": ["tests/integration/test_runs_and_registry.py", "tests/integration/test_ab_rollout.py"],
+    "functions/mlops/serving/traffic.py": [
+        "tests/integration/test_traffic_store.py",
+        "tests/integration/test_runs_and_registry.py",
+        "tests/integration/test_ab_rollout.py",
+    ],
     "functions/mlops/serving/rollout.py": [
         "tests/integration/test_ab_rollout.py",
         "tests/integration/test_rollout_binding.py",
