@@ -24,10 +24,10 @@ def request_too_large(size: int, asynchronous: bool) -> dict[str, str] | None:
     limit = LAMBDA_ASYNC_PAYLOAD_BYTES if asynchronous else LAMBDA_SYNC_PAYLOAD_BYTES
     if size <= limit:
         return None
-    kind = "asynchronous (Event)" if asynchronous else "synchronous (RequestResponse)"
+    kind = "an asynchronous (Event)" if asynchronous else "a synchronous (RequestResponse)"
     return {
         "errorType": "RequestEntityTooLargeException",
-        "errorMessage": f"Request must be smaller than {limit} bytes for a {kind} invocation; this one is {size} bytes",
+        "errorMessage": f"Request must be smaller than {limit} bytes for {kind} invocation; this one is {size} bytes",
     }
 
 

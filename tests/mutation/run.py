@@ -26,11 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the tests that exercise it (fast tiers: unit and moto-backed integration)
 MODULES = {
     "local/iam.py": ["tests/unit/test_iam.py", "tests/integration/test_worker_checks_every_client.py"],
-    "local/limits.py": [
-        "tests/unit/test_iam.py",
-        "tests/integration/test_step_functions_limits.py",
-        "tests/integration/test_lambda_runtime.py",
-    ],
+    "local/limits.py": ["tests/unit/test_iam.py"],
     "local/api_auth.py": ["tests/integration/test_api_auth.py"],
     "local/access.py": ["tests/integration/test_local_account_settings.py", "tests/unit/test_cloudwatch_and_events.py"],
     "functions/mlops/data/validation.py": ["tests/unit/test_validation.py", "tests/integration/test_chunked_validation.py"],

@@ -226,6 +226,17 @@ def test_an_asynchronous_request_over_1_mb_is_refused_and_a_synchronous_one_over
     assert limits.request_too_large(6 * 1024 * 1024, asynchronous=False) is None
     assert limits.request_too_large(6 * 1024 * 1024 + 1, asynchronous=False) is not None
     assert limits.response_too_large(6 * 1024 * 1024) is None and limits.response_too_large(6 * 1024 * 1024 + 1) is not None
+    assert limits.request_too_large(2 * 1024 * 1024, asynchronous=True)["errorMessage"] == (
+        "Request must be smaller than 1048576 bytes for an asynchronous (Event) invocation; this one is 2097152 bytes"
+    )
+    assert limits.response_too_large(7 * 1024 * 1024) == {
+        "errorType": "Function.ResponseSizeTooLarge",
+        "errorMessage": "Response payload size (7340032 bytes) exceeded maximum allowed payload size (6291456 bytes).",
+    }
+    assert limits.out_of_memory("r1") == {
+        "errorType": "Runtime.OutOfMemory",
+        "errorMessage": "RequestId: r1 Error: Runtime exited with error: signal: killed",
+    }
 
 
 def test_the_limits_are_the_numbers_aws_documents():
