@@ -274,3 +274,27 @@ def _accepted():
             yield b'{"FailedEntryCount": 0, "Entries": [{"EventId": "e1"}]}'
 
     return AWSResponse("http://127.0.0.1:9", 200, {}, Raw())
+
+
+def test_an_entrys_size_counts_a_time_as_14_bytes_and_every_resource():
+    from local import limits
+
+    entry = {"Time": "2026-12-06T00:00:00Z", "Source": "ab", "DetailType": "c", "Detail": "{}", "Resources": ["r1", "r22"]}
+    assert limits.put_events_entry_size(entry) == 14 + 2 + 1 + 2 + 2 + 3
+    assert limits.put_events_entry_size({**entry, "Time": None}) == 2 + 1 + 2 + 2 + 3
+
+
+def test_small_requests_pass_and_a_refused_put_events_is_a_400():
+    from local import limits
+
+    assert limits.response_too_large(100) is None and limits.request_too_large(100, asynchronous=False) is None
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    limits.install(session.events)
+    sent = []
+    session.events.register("before-send.events.PutEvents", lambda request, **_: sent.append(request) or _accepted())
+    events = session.client("events", endpoint_url="http://127.0.0.1:9")
+    events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
+    assert len(sent) == 1
+    with pytest.raises(ClientError) as refused:
+        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "x" * 300_000}])
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
