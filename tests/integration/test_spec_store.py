@@ -34,3 +34,29 @@ def test_a_changed_spec_is_the_next_version_and_the_same_spec_again_is_none(mode
     assert store.put("churn", changed) == (2, True)
     assert store.put("churn", changed) == (2, False)
     assert store.current("churn") == (2, changed) and store.history("churn") == [1, 2]
+
+
+class OneItemPerScanPage(OneItemPerPage):
+    def scan(self, **args):
+        return self._table.scan(**args, Limit=1)
+
+
+def test_the_model_list_reads_every_page_and_only_states_with_a_spec(model_tables):
+    from mlops.registry.versions import STATE_KEY
+
+    models, audit = model_tables
+    store = SpecStore(models, audit)
+    for name in ("churn", "ads"):
+        store.put(name, ModelSpec.model_validate(CHURN_SPEC))
+    models.put_item(Item={"model": "orphan", "sk": STATE_KEY, "champion": 1})  # a state without a spec is not a model
+    check = {"check_id": "c1", "checked_at": "2026-12-06T00:00:00", "drift": "drift", "drifted_features": ["x"], "performance": None}
+    models.update_item(
+        Key={"model": "churn", "sk": STATE_KEY},
+        UpdateExpression="SET champion = :c, monitoring = :m, traffic = :t",
+        ExpressionAttributeValues={":c": 1, ":m": {"latest": {**check, "extra": 1}}, ":t": {"challenger_percent": 10}},
+    )
+    listed = SpecStore(OneItemPerScanPage(models), audit).models()
+    assert [m["model"] for m in listed] == ["ads", "churn"]
+    ads, churn = listed
+    assert (ads["spec_version"], ads["champion"], ads["challenger_percent"], ads["last_check"]) == (1, None, 0, None)
+    assert (churn["champion"], churn["challenger_percent"], churn["last_check"]) == (1, 10, check)

