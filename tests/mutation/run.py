@@ -4,9 +4,10 @@ time, in a copy of the tracked files, and the tests that cover it run against ea
 mutant no test notices "survives". Prints and writes test-results/mutants.md: killed, surviving
 and equivalent mutants per module; exits 1 when a module is under --fail-under.
 
-Equivalent mutants are skipped, never counted as killed: a `|` in a type annotation (annotations
-are strings under `from __future__ import annotations`, never evaluated), and lines marked
-`# pragma: no mutate` with the reason beside them.
+Equivalent mutants are skipped, never counted as killed: a `|` in a function's parameter or return
+annotation (a string under `from __future__ import annotations`, never evaluated; class fields are
+not skipped, as pydantic evaluates them), and lines marked `# pragma: no mutate` with the reason
+beside them.
 
 Usage: python tests/mutation/run.py [module ...] [--fail-under 90] [--timeout 120]
 """
@@ -128,8 +129,6 @@ def _annotation_lines(path: Path) -> frozenset[int]:
             arguments = node.args
             every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
             annotations = [a.annotation for a in every if a is not None and a.annotation is not None] + [node.returns]
-        elif isinstance(node, ast.AnnAssign):
-            annotations = [node.annotation]
         for annotation in filter(None, annotations):
             lines.update(range(annotation.lineno, (annotation.end_lineno or annotation.lineno) + 1))
     return frozenset(lines)
