@@ -60,3 +60,19 @@ def test_the_model_list_reads_every_page_and_only_states_with_a_spec(model_table
     ads, churn = listed
     assert (ads["spec_version"], ads["champion"], ads["challenger_percent"], ads["last_check"]) == (1, None, 0, None)
     assert (churn["champion"], churn["challenger_percent"], churn["last_check"]) == (1, 10, check)
+
+
+def test_a_version_serves_by_the_spec_it_was_trained_on_not_the_current_one(model_tables):
+    from mlops.data.spec_store import pinned_spec
+    from mlops.shared.errors import NotFound
+
+    store = SpecStore(*model_tables)
+    first, second = ModelSpec.model_validate(CHURN_SPEC), ModelSpec.model_validate({**CHURN_SPEC, "description": "v2"})
+    store.put("churn", first)
+    store.put("churn", second)
+    assert pinned_spec(store, "churn", {"version": 1, "spec_version": 1}) == first
+    assert pinned_spec(store, "churn", {"version": 2, "spec_version": "2"}) == second  # as DynamoDB returns numbers
+    import pytest
+
+    with pytest.raises(NotFound, match="has no spec version 3"):
+        pinned_spec(store, "churn", {"version": 3, "spec_version": 3})
