@@ -79,6 +79,9 @@ def install(events: Any) -> None:
         print(f"local limits: events:PutEvents {message}", file=sys.stderr, flush=True)  # pragma: no mutate
         status = 400
         metadata = {"HTTPStatusCode": status, "HTTPHeaders": {}}
-        return AWSResponse("", status, {}, None), {"Error": {"Code": "ValidationException", "Message": message}, "ResponseMetadata": metadata}
+        return AWSResponse("", status, {}, None), {
+            "Error": {"Code": "ValidationException", "Message": message},
+            "ResponseMetadata": metadata,
+        }
 
     events.register("before-call.events.PutEvents", check_put_events, unique_id="local-limits-put-events")

@@ -2,6 +2,7 @@
 key's secret (moto keeps users' secrets) and every failure is refused with AWS's 403, never taken as
 the account's root. Requests are signed by botocore, as every AWS client signs them."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -100,5 +101,93 @@ def test_a_key_deactivated_or_deleted_is_refused_not_taken_for_the_root(authoriz
 
 def test_no_signature_is_a_missing_token(authorizer):
     auth, _, _ = authorizer
-    with pytest.raises(Refused, match="Missing Authentication Token"):
+    with pytest.raises(Refused, match="Missing Authentication Token") as refused:
         authorize(auth, {"Host": HOST})
+    assert refused.value.status == 403
+
+
+def _user(iam, name, inline=None, managed=None, group=None):
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    if inline:
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": inline}))
+    if managed:
+        arn = iam.create_policy(PolicyName=f"{name}-managed", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": managed}))[
+            "Policy"
+        ]["Arn"]
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    if group:
+        iam.create_group(GroupName=f"{name}-group")
+        iam.put_group_policy(
+            GroupName=f"{name}-group", PolicyName="g", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": group})
+        )
+        iam.add_user_to_group(GroupName=f"{name}-group", UserName=name)
+    return key
+
+
+ALLOW_ALL = [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]
+DENY_PROMOTE = [{"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:*/POST/models/*/promote"}]
+
+
+def test_a_users_managed_inline_and_group_policies_all_count_and_a_deny_says_so(authorizer):
+    auth, iam, _ = authorizer
+    managed = _user(iam, "bo", managed=ALLOW_ALL)
+    assert authorize(auth, signed(managed["AccessKeyId"], managed["SecretAccessKey"])).user_arn.endswith(":user/bo")
+    grouped = _user(iam, "cy", group=ALLOW_ALL)
+    assert authorize(auth, signed(grouped["AccessKeyId"], grouped["SecretAccessKey"])).user_arn.endswith(":user/cy")
+    denied = _user(iam, "di", managed=ALLOW_ALL, inline=DENY_PROMOTE)
+    with pytest.raises(Refused) as refused:
+        authorize(auth, signed(denied["AccessKeyId"], denied["SecretAccessKey"]))
+    assert refused.value.status == 403 and refused.value.message.endswith(f"on resource: {METHOD_ARN} with an explicit deny")
+    nothing = _user(iam, "ed")
+    with pytest.raises(Refused) as refused:
+        authorize(auth, signed(nothing["AccessKeyId"], nothing["SecretAccessKey"]))
+    assert (refused.value.status, refused.value.message) == (
+        403,
+        f"User: arn:aws:iam::123456789012:user/ed is not authorized to perform: execute-api:Invoke on resource: {METHOD_ARN}",
+    )
+
+
+def test_a_region_after_ours_in_the_alphabet_is_refused_too(authorizer):
+    auth, _, key = authorizer
+    with pytest.raises(Refused, match="scoped to a valid region"):
+        authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"], region="us-west-2"))
+
+
+@pytest.mark.parametrize("days", [-1, 1])
+def test_a_scope_date_other_than_the_signing_day_is_refused(authorizer, days):
+    auth, _, key = authorizer
+    headers = signed(key["AccessKeyId"], key["SecretAccessKey"])
+    scope_day = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y%m%d")
+    headers["Authorization"] = headers["Authorization"].replace(headers["X-Amz-Date"][:8], scope_day, 1)
+    with pytest.raises(Refused, match="Date in Credential scope does not match"):
+        authorize(auth, headers)
+
+
+def test_a_request_without_its_signing_time_is_refused(authorizer):
+    auth, _, key = authorizer
+    headers = {k: v for k, v in signed(key["AccessKeyId"], key["SecretAccessKey"]).items() if k != "X-Amz-Date"}
+    with pytest.raises(Refused, match="X-Amz-Date") as refused:
+        authorize(auth, headers)
+    assert refused.value.status == 403
+
+
+def test_a_request_signed_14_minutes_ago_is_still_in_time(authorizer):
+    auth, _, key = authorizer
+    assert authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"], at=datetime.now(UTC) - timedelta(minutes=14)))
+
+
+def test_a_changed_policy_applies_after_two_seconds_not_before(authorizer, monkeypatch):
+    import local.api_auth as api_auth
+
+    auth, iam, _ = authorizer
+    key = _user(iam, "fay", inline=ALLOW_ALL)
+    clock = [1000.0]
+    monkeypatch.setattr(api_auth.time, "monotonic", lambda: clock[0])
+    assert authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))
+    iam.delete_user_policy(UserName="fay", PolicyName="inline")
+    clock[0] += 1.9
+    assert authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))  # IAM is eventually consistent
+    clock[0] += 0.2
+    with pytest.raises(Refused, match="not authorized"):
+        authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))
