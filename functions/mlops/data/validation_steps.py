@@ -90,6 +90,7 @@ def _merger(spec: ModelSpec, header: list[str]) -> DatasetValidator:
 def validate(state: dict[str, Any], s3: Any, runs: RunStore, working_bucket: str) -> dict[str, Any]:
     """The single path: the chunks validated in turn in this Lambda, merged as they come."""
     spec = ModelSpec.model_validate(state["spec"])
+    source = state["source"]
     try:
         source = _readable(state, s3, working_bucket)
         header = _header(spec, source, s3)
@@ -103,7 +104,8 @@ def validate(state: dict[str, Any], s3: Any, runs: RunStore, working_bucket: str
                 merged.merge(part.partial(), part.digests)
             return keep_validated(state, s3, runs, merged.report(), normalized, sink.digest.hexdigest())
     finally:
-        delete_prefix(s3, working_bucket, f"{_folder(state)}/")
+        if not readers.is_plain(source["key"]):  # only a staged plain copy leaves working files
+            delete_prefix(s3, working_bucket, f"{_folder(state)}/")
 
 
 def _folder(state: dict[str, Any]) -> str:
